@@ -1,0 +1,3 @@
+from ofa_dash.cli import main
+
+raise SystemExit(main())

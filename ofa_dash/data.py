@@ -1,0 +1,301 @@
+"""Datasets: CIFAR-10 (official archive or image folders), decoded once, augmented on whole batches.
+
+Images are decoded a single time into a uint8 array cached on disk (the
+cache is keyed by the source files' size and modification time, so a changed
+source is decoded again). Everything after that is tensor work on whole
+batches: the 2-core CPU spends its time in the network, not in Pillow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+HOLDOUT_SIZE = 5000
+SPLIT_SEED = 0
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+_HELP = (
+    "Expected a dataset root holding either the official CIFAR-10 python archive "
+    "(cifar-10-python.tar.gz or its extracted cifar-10-batches-py/ folder; "
+    "`python -m ofa_dash download-cifar10 DIR` fetches it), or an image folder with "
+    "train/ and test/ (folders or train.zip/test.zip) of <class>/<image> files."
+)
+
+
+class DatasetError(ValueError):
+    """The dataset is missing or malformed; the message says what was expected."""
+
+
+@dataclass
+class Split:
+    images: np.ndarray  # (n, h, w, 3) uint8
+    labels: np.ndarray  # (n,) int64
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> Split:
+        return Split(self.images[index], self.labels[index])
+
+
+@dataclass
+class Dataset:
+    train: Split
+    test: Split
+    classes: tuple[str, ...]
+    source: str  # human-readable description of the data copy
+
+    def split_holdout(self, holdout: int | None = None, seed: int = SPLIT_SEED) -> tuple[Split, Split]:
+        """The fixed, seeded train/holdout split of the training set (45,000 / 5,000 for CIFAR-10).
+
+        Smaller datasets hold out a tenth of their training images.
+        """
+        if holdout is None:
+            holdout = min(HOLDOUT_SIZE, len(self.train) // 10)
+        order = np.random.default_rng(seed).permutation(len(self.train))
+        return self.train.subset(np.sort(order[holdout:])), self.train.subset(np.sort(order[:holdout]))
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("OFA_DASH_CACHE", Path.home() / ".cache" / "ofa-dash"))
+
+
+def load_dataset(root: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Dataset:
+    """Load CIFAR-10-like data from ``root`` (see the module doc for layouts), decoding once."""
+    root = Path(root).expanduser()
+    if not root.exists():
+        raise DatasetError(f"dataset folder {str(root)!r} does not exist. {_HELP}")
+    kind, sources = _detect(root)
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    signature = hashlib.sha256("|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sources).encode()).hexdigest()[:16]
+    cache = cache_dir / f"dataset-{signature}.npz"
+    if cache.exists():
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                return Dataset(
+                    Split(z["train_x"], z["train_y"]),
+                    Split(z["test_x"], z["test_y"]),
+                    tuple(str(c) for c in z["classes"]),
+                    str(z["source"]),
+                )
+        except (OSError, KeyError, ValueError):
+            pass  # a damaged cache is rebuilt below
+    data = _decode_archive(root, sources[0]) if kind == "archive" else _decode_folders(root, sources)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npz.tmp")
+        os.close(fd)
+        with open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                train_x=data.train.images,
+                train_y=data.train.labels,
+                test_x=data.test.images,
+                test_y=data.test.labels,
+                classes=np.array(data.classes),
+                source=np.array(data.source),
+            )
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # caching is an optimisation; an unwritable cache dir only costs time
+    return data
+
+
+def _detect(root: Path) -> tuple[str, list[Path]]:
+    for candidate in (root / "cifar-10-python.tar.gz", root / "cifar-10-batches-py"):
+        if candidate.exists():
+            return "archive", [candidate]
+    sources = []
+    for split in ("train", "test"):
+        folder, archive = root / split, root / f"{split}.zip"
+        if folder.is_dir():
+            sources.append(folder)
+        elif archive.is_file():
+            sources.append(archive)
+        else:
+            raise DatasetError(f"{str(root)!r} has no {split}/ folder or {split}.zip. {_HELP}")
+    return "folders", sources
+
+
+def _decode_archive(root: Path, source: Path) -> Dataset:
+    def batches(names: list[str]) -> Split:
+        xs, ys = [], []
+        for name in names:
+            raw = members[name]
+            try:
+                d = pickle.loads(raw, encoding="bytes")
+                xs.append(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+                ys.append(np.asarray(d[b"labels"], dtype=np.int64))
+            except Exception as exc:
+                raise DatasetError(f"{name} in {source} is not a CIFAR-10 batch ({exc}). {_HELP}") from None
+        return Split(np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ys))
+
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    members: dict[str, bytes] = {}
+    try:
+        if source.is_dir():
+            for n in names:
+                members[n] = (source / n).read_bytes()
+        else:
+            with tarfile.open(source, "r:gz") as tar:
+                for m in tar.getmembers():
+                    base = m.name.rsplit("/", 1)[-1]
+                    if base in names and m.isfile():
+                        members[base] = tar.extractfile(m).read()
+    except (OSError, tarfile.TarError) as exc:
+        raise DatasetError(f"cannot read {source}: {exc}. {_HELP}") from None
+    missing = [n for n in names if n not in members]
+    if missing:
+        raise DatasetError(f"{source} lacks {missing}. {_HELP}")
+    classes = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+    return Dataset(batches(names[:5]), batches(names[5:]), classes, f"CIFAR-10 official python archive ({source.name})")
+
+
+def _iter_image_files(source: Path, split: str) -> Iterator[tuple[str, str, bytes]]:
+    """(class, name, bytes) for every image of one split folder or zip."""
+    if source.is_dir():
+        for path in sorted(source.rglob("*")):
+            if path.suffix.lower() in _IMAGE_SUFFIXES and path.is_file():
+                rel = path.relative_to(source).parts
+                if len(rel) == 2:
+                    yield rel[0], rel[1], path.read_bytes()
+        return
+    try:
+        with zipfile.ZipFile(source) as zf:
+            for info in sorted(zf.infolist(), key=lambda i: i.filename):
+                parts = [p for p in info.filename.split("/") if p]
+                if info.is_dir() or Path(parts[-1]).suffix.lower() not in _IMAGE_SUFFIXES:
+                    continue
+                if parts[0] == split:
+                    parts = parts[1:]
+                if len(parts) == 2:
+                    yield parts[0], parts[1], zf.read(info)
+    except zipfile.BadZipFile as exc:
+        raise DatasetError(f"{source} is not a readable zip file ({exc}). {_HELP}") from None
+
+
+def _decode_folders(root: Path, sources: list[Path]) -> Dataset:
+    from PIL import Image  # imported here: only image folders need Pillow
+
+    from ofa_dash.progress import progress
+
+    splits = {}
+    classes_seen: dict[str, list[str]] = {}
+    for split, source in zip(("train", "test"), sources, strict=True):
+        items = list(_iter_image_files(source, split))
+        if not items:
+            raise DatasetError(f"{source} holds no images laid out as <class>/<image>. {_HELP}")
+        classes_seen[split] = sorted({c for c, _, _ in items})
+        splits[split] = items
+    classes = classes_seen["train"]
+    if classes_seen["test"] != classes:
+        raise DatasetError(f"train classes {classes} differ from test classes {classes_seen['test']} in {root}")
+    index = {c: i for i, c in enumerate(classes)}
+    out = {}
+    for split, items in splits.items():
+        images, labels = [], []
+        size = None
+        for cls, name, raw in progress(items, desc=f"decoding {split}", unit="img"):
+            try:
+                with Image.open(io.BytesIO(raw)) as im:
+                    arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+            except Exception as exc:
+                raise DatasetError(f"cannot decode {split}/{cls}/{name}: {exc}") from None
+            if size is None:
+                size = arr.shape
+            elif arr.shape != size:
+                raise DatasetError(
+                    f"{split}/{cls}/{name} is {arr.shape[1]}x{arr.shape[0]}, other images are {size[1]}x{size[0]}; resize the dataset to one size first"
+                )
+            images.append(arr)
+            labels.append(index[cls])
+        out[split] = Split(np.stack(images), np.asarray(labels, dtype=np.int64))
+    return Dataset(out["train"], out["test"], tuple(classes), f"image folders at {root.name}/ ({', '.join(s.name for s in sources)})")
+
+
+def download_cifar10(dest: str | os.PathLike) -> Path:
+    """Fetch the official archive into ``dest`` with a progress bar and MD5 check."""
+    from ofa_dash.progress import progress_bar
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / "cifar-10-python.tar.gz"
+    if target.exists() and _md5(target) == CIFAR10_MD5:
+        return target
+    fd, tmp = tempfile.mkstemp(dir=dest, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(CIFAR10_URL, timeout=60) as resp:
+            total = int(resp.headers.get("Content-Length", 0)) or None
+            with progress_bar(total=total, desc="CIFAR-10", unit="B", unit_scale=True) as bar:
+                while chunk := resp.read(1 << 20):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+        if _md5(Path(tmp)) != CIFAR10_MD5:
+            raise DatasetError("downloaded CIFAR-10 archive failed its MD5 check; try again")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise DatasetError(f"could not download {CIFAR10_URL}: {exc}. Download it by hand into {dest}.") from None
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return target
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- batches
+def to_tensor_batch(images: np.ndarray | torch.Tensor, mean, std, resolution: int | None = None) -> torch.Tensor:
+    """uint8 NHWC -> normalised float NCHW (channels-last memory), resized to ``resolution``."""
+    x = torch.as_tensor(images).permute(0, 3, 1, 2).float().div_(255.0)
+    if resolution is not None and x.shape[-1] != resolution:
+        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=True)
+    m = torch.tensor(mean, dtype=x.dtype).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype).view(1, 3, 1, 1)
+    return ((x - m) / s).contiguous(memory_format=torch.channels_last)
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop with zero padding and horizontal flip on a whole uint8 NHWC batch."""
+    n, h, w, _ = images.shape
+    padded = F.pad(images.permute(0, 3, 1, 2), (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator)
+    rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :]
+    flip = torch.rand(n, generator=generator) < 0.5
+    cols = torch.where(flip[:, None, None, None], cols.flip(-1), cols)
+    batch_idx = torch.arange(n)[:, None, None, None]
+    chan_idx = torch.arange(3)[None, :, None, None]
+    out = padded[batch_idx, chan_idx, rows, cols]
+    return out.permute(0, 2, 3, 1)
+
+
+def iterate_batches(split: Split, batch_size: int, shuffle: bool = False, seed: int = 0, drop_last: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    order = np.random.default_rng(seed).permutation(len(split)) if shuffle else np.arange(len(split))
+    stop = len(order) - (len(order) % batch_size if drop_last else 0)
+    for i in range(0, stop, batch_size):
+        idx = order[i : i + batch_size]
+        if shuffle:
+            idx = np.sort(idx)
+        yield split.images[idx], split.labels[idx]

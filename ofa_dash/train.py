@@ -1,0 +1,452 @@
+"""Progressive shrinking with distillation (OFA), resumable, single process or torchrun.
+
+Phases come from a recipe (``ofa_dash/recipes/<name>.json``): the full network
+first, then elastic kernel, elastic depth and elastic expand ratio, each phase
+widening the choice sets that subnets are sampled from. After the first phase
+the full network is frozen as the distillation teacher.
+
+Every random draw (data order, augmentation, subnet and resolution choice)
+is seeded by (seed, phase, epoch, step), so ``--resume`` continues exactly,
+and all ranks of a distributed run draw the same subnets while reading
+disjoint data shards.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from ofa_dash.data import Dataset, Split, augment, iterate_batches, to_tensor_batch
+from ofa_dash.nn import Supernet, recalibrate_bn
+from ofa_dash.progress import progress_bar
+from ofa_dash.space import N_SLOTS, N_STAGES, Arch, SearchSpace
+
+RECIPE_DIR = Path(__file__).parent / "recipes"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class Phase:
+    name: str
+    epochs: float
+    lr: float
+    kernel: list[int]
+    expand: list[int]
+    depth: list[int]
+    n_subnets: int = 1
+    distill: bool = True
+    sort_channels: bool = False
+    warmup_epochs: float = 0.0
+
+
+@dataclass
+class Recipe:
+    name: str
+    batch_size: int
+    phases: list[Phase]
+    weight_decay: float = 5e-4
+    momentum: float = 0.9
+    label_smoothing: float = 0.1
+    kd_weight: float = 1.0
+    seed: int = 0
+    eval_images: int = 2000
+    checkpoint_minutes: float = 5.0
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, name_or_path: str) -> Recipe:
+        path = Path(name_or_path)
+        if not path.suffix:
+            path = RECIPE_DIR / f"{name_or_path}.json"
+        if not path.is_file():
+            available = sorted(p.stem for p in RECIPE_DIR.glob("*.json"))
+            raise ValueError(f"recipe {name_or_path!r} not found; shipped recipes: {available}, or give a path to a JSON file")
+        data = json.loads(path.read_text())
+        phases = [Phase(**p) for p in data.pop("phases")]
+        return cls(phases=phases, **data)
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["phases"] = [dict(p.__dict__) for p in self.phases]
+        return d
+
+
+# --------------------------------------------------------------------------- distributed
+def dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def maybe_init_distributed() -> None:
+    """Join the process group that ``torchrun`` describes in the environment (gloo on CPU, nccl on GPU)."""
+    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+
+
+def _allreduce_gradients(params: list[torch.nn.Parameter], world: int) -> None:
+    """Average gradients over ranks in one coalesced all-reduce (unused parameters count as zero)."""
+    if world == 1:
+        return
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for p, g in zip(params, grads, strict=True):
+        n = g.numel()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
+        offset += n
+
+
+def _broadcast_state(net: torch.nn.Module) -> None:
+    for t in list(net.parameters()) + list(net.buffers()):
+        dist.broadcast(t.data, 0)
+
+
+# --------------------------------------------------------------------------- sampling
+def sample_subnet(space: SearchSpace, phase: Phase, rng: np.random.Generator, r: int) -> Arch:
+    return Arch(
+        ks=rng.choice(phase.kernel, N_SLOTS).tolist(),
+        e=rng.choice(phase.expand, N_SLOTS).tolist(),
+        d=rng.choice(phase.depth, N_STAGES).tolist(),
+        r=r,
+    )
+
+
+def phase_subnets(space: SearchSpace, phase: Phase, rng: np.random.Generator) -> list[Arch]:
+    """Subnets trained in one step: the phase's largest, then random ones (sandwich-style)."""
+    r = int(rng.choice(space.resolutions))
+    largest = Arch(ks=[max(phase.kernel)] * N_SLOTS, e=[max(phase.expand)] * N_SLOTS, d=[max(phase.depth)] * N_STAGES, r=r)
+    if phase.n_subnets == 1 and len(phase.kernel) == len(phase.expand) == len(phase.depth) == 1:
+        return [largest]
+    archs = [sample_subnet(space, phase, rng, r) for _ in range(phase.n_subnets)]
+    return archs
+
+
+# --------------------------------------------------------------------------- evaluation
+@torch.no_grad()
+def quick_accuracy(net: Supernet, arch: Arch, calib: Split, holdout: Split, n_images: int) -> float:
+    """Top-1 (%) of ``arch`` on ``n_images`` holdout images after BN recalibration on training images."""
+    space = net.space
+    sub = net.extract(arch).to(memory_format=torch.channels_last)
+    recalibrate_bn(sub, (to_tensor_batch(x, space.mean, space.std, arch.r) for x, _ in iterate_batches(calib, 250)), max_images=1000)
+    correct = total = 0
+    for x, y in iterate_batches(holdout.subset(np.arange(min(n_images, len(holdout)))), 500):
+        pred = sub(to_tensor_batch(x, space.mean, space.std, arch.r)).argmax(1).numpy()
+        correct += int((pred == y).sum())
+        total += len(y)
+    return 100.0 * correct / max(total, 1)
+
+
+# --------------------------------------------------------------------------- checkpoints
+def _atomic_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_weights(net: Supernet, path: Path, meta: dict, half: bool = True) -> None:
+    """Model weights (fp16 by default) plus a JSON metadata string, loadable with weights_only=True."""
+    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    _atomic_save({"format": "ofa-dash-supernet", "version": CHECKPOINT_VERSION, "space": net.space.name, "meta": json.dumps(meta), "state_dict": state}, path)
+
+
+def load_weights(path: str | os.PathLike, space: SearchSpace) -> tuple[Supernet, dict]:
+    """A :class:`Supernet` of ``space`` with weights from ``path``; clear errors for the wrong file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"supernet weights {str(path)!r} not found")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable ofa-dash supernet checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(blob, dict) or blob.get("format") != "ofa-dash-supernet":
+        raise ValueError(f"{path} is not an ofa-dash supernet checkpoint (missing format tag)")
+    if blob.get("space") != space.name:
+        raise ValueError(f"{path} holds weights for space {blob.get('space')!r}, not {space.name!r}")
+    net = Supernet(space)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"{path} does not match space {space.name!r}: {str(exc).splitlines()[0]}") from None
+    return net.eval(), json.loads(blob.get("meta", "{}"))
+
+
+# --------------------------------------------------------------------------- training
+@dataclass
+class TrainConfig:
+    space: SearchSpace
+    recipe: Recipe
+    out_dir: Path  # publishes supernet.pt, teacher.pt, train_log.jsonl, train_manifest.json
+    work_dir: Path  # resumable checkpoints
+    phases: list[str] | None = None  # run only these phase names (in recipe order)
+    resume: bool = False
+    time_limit_min: float | None = None  # stop cleanly (checkpointed) after this many minutes
+    threads: int | None = None
+    max_steps_per_epoch: int | None = None  # tiny runs for tests
+    data_source: str = ""
+
+
+def _lr_at(phase: Phase, progress: float) -> float:
+    """Cosine decay over the phase, with optional linear warm-up (``progress`` in epochs)."""
+    if phase.warmup_epochs and progress < phase.warmup_epochs:
+        return phase.lr * (progress + 1e-3) / phase.warmup_epochs
+    span = max(phase.epochs - phase.warmup_epochs, 1e-9)
+    t = min(max((progress - phase.warmup_epochs) / span, 0.0), 1.0)
+    return 0.5 * phase.lr * (1.0 + math.cos(math.pi * t))
+
+
+def _published_state(out_dir: Path) -> dict:
+    path = out_dir / "train_manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else {"phases_done": [], "phases": {}}
+
+
+def train(cfg: TrainConfig, data: Dataset) -> dict:
+    """Run the recipe's phases that are not yet published in ``out_dir``; returns the manifest."""
+    rank, world = dist_info()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    space, recipe = cfg.space, cfg.recipe
+    if data.train.images.shape[1] != 32 and space.name == "cifar10":
+        raise ValueError("the cifar10 space expects 32x32 images")
+    train_split, holdout = data.split_holdout()
+    manifest = _published_state(cfg.out_dir)
+    todo = [i for i, p in enumerate(recipe.phases) if p.name not in manifest["phases_done"] and (cfg.phases is None or p.name in cfg.phases)]
+    for i in todo:
+        earlier = [p.name for j, p in enumerate(recipe.phases[:i]) if p.name not in manifest["phases_done"] and j not in todo]
+        if earlier:
+            raise ValueError(f"phase {recipe.phases[i].name!r} needs earlier phases {earlier} first (phases run in recipe order)")
+    if not todo:
+        if rank == 0:
+            print(f"all requested phases are done: {manifest['phases_done']}")
+        return manifest
+
+    started = time.time()
+    deadline = started + cfg.time_limit_min * 60 if cfg.time_limit_min else None
+    torch.manual_seed(recipe.seed)
+    net = Supernet(space)
+    if manifest["phases_done"]:
+        net, _ = load_weights(cfg.out_dir / "supernet.pt", space)
+    teacher = None
+    if (cfg.out_dir / "teacher.pt").is_file():
+        teacher_net, _ = load_weights(cfg.out_dir / "teacher.pt", space)
+        teacher = teacher_net.extract(space.largest()).to(memory_format=torch.channels_last).eval()
+    net.train()
+    net = net.to(memory_format=torch.channels_last)
+    params = [p for p in net.parameters()]
+    decay = [p for n, p in net.named_parameters() if p.ndim > 1 and "transforms" not in n]
+    no_decay = [p for n, p in net.named_parameters() if not (p.ndim > 1 and "transforms" not in n)]
+    ckpt_path = cfg.work_dir / f"checkpoint-rank{rank}.pt"
+    log_path = cfg.out_dir / "train_log.jsonl"
+
+    for phase_index in todo:
+        phase = recipe.phases[phase_index]
+        opt = torch.optim.SGD(
+            [{"params": decay, "weight_decay": recipe.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=phase.lr,
+            momentum=recipe.momentum,
+            nesterov=True,
+        )
+        start_epoch, start_step, phase_seconds = 0, 0, 0.0
+        if cfg.resume and ckpt_path.is_file():
+            ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+            if ck.get("version") == CHECKPOINT_VERSION and ck.get("phase") == phase.name:
+                net.load_state_dict(ck["model"])
+                opt.load_state_dict(ck["optimizer"])
+                start_epoch, start_step, phase_seconds = ck["epoch"], ck["step"], ck["seconds"]
+                if rank == 0:
+                    print(f"resuming phase {phase.name!r} at epoch {start_epoch}, step {start_step}")
+        if world > 1:
+            _broadcast_state(net)
+        if phase.sort_channels and start_epoch == 0 and start_step == 0:
+            net.sort_channels()
+        if phase.distill and teacher is None:
+            raise ValueError(f"phase {phase.name!r} distils from the full network, but no teacher.pt exists yet (run the full-network phase first)")
+
+        shard = train_split.subset(np.arange(rank, len(train_split), world))
+        steps_per_epoch = len(shard) // recipe.batch_size
+        if cfg.max_steps_per_epoch:
+            steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
+        n_epochs = math.ceil(phase.epochs)
+        total_steps = round(phase.epochs * steps_per_epoch)
+        done_steps = start_epoch * steps_per_epoch + start_step
+        last_ckpt = time.time()
+        bar = progress_bar(total=total_steps, initial=done_steps, desc=f"{phase.name}", unit="step", disable=rank != 0)
+        stopped_early = False
+        for epoch in range(start_epoch, n_epochs):
+            epoch_seed = [recipe.seed, phase_index, epoch]
+            batches = iterate_batches(shard, recipe.batch_size, shuffle=True, seed=hash_seed(epoch_seed), drop_last=True)
+            loss_sum, n_seen, t_epoch = 0.0, 0, time.time()
+            for step, (xb, yb) in enumerate(batches):
+                if step >= steps_per_epoch or epoch * steps_per_epoch + step >= total_steps:
+                    break
+                if step < start_step:
+                    continue
+                t0 = time.time()
+                step_seed = hash_seed([*epoch_seed, step])
+                gen = torch.Generator().manual_seed(step_seed)
+                torch.manual_seed(step_seed)  # dropout draws from the global generator
+                rng = np.random.default_rng(step_seed)
+                archs = phase_subnets(space, phase, rng)
+                x = to_tensor_batch(augment(torch.from_numpy(xb), gen), space.mean, space.std, archs[0].r)
+                y = torch.from_numpy(yb)
+                for g in opt.param_groups:
+                    g["lr"] = _lr_at(phase, epoch + step / steps_per_epoch)
+                opt.zero_grad(set_to_none=True)
+                soft = None
+                if phase.distill:
+                    with torch.no_grad():
+                        soft = F.softmax(teacher(x), dim=1)
+                step_loss = 0.0
+                for arch in archs:
+                    net.set_active(arch)
+                    logits = net(x)
+                    loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+                    if soft is not None:
+                        loss = loss + recipe.kd_weight * torch.sum(-soft * F.log_softmax(logits, dim=1), dim=1).mean()
+                    (loss / len(archs)).backward()
+                    step_loss += loss.item() / len(archs)
+                _allreduce_gradients(params, world)
+                torch.nn.utils.clip_grad_norm_(params, 5.0)
+                opt.step()
+                loss_sum += step_loss * len(yb)
+                n_seen += len(yb)
+                phase_seconds += time.time() - t0
+                bar.update(1)
+                bar.set_postfix(epoch=f"{epoch + 1}/{n_epochs}", loss=f"{step_loss:.3f}", img_s=f"{len(yb) * world / max(time.time() - t0, 1e-9):.0f}")
+                now = time.time()
+                out_of_time = deadline is not None and now > deadline
+                if now - last_ckpt > recipe.checkpoint_minutes * 60 or out_of_time:
+                    _atomic_save(
+                        {
+                            "version": CHECKPOINT_VERSION,
+                            "phase": phase.name,
+                            "epoch": epoch,
+                            "step": step + 1,
+                            "seconds": phase_seconds,
+                            "model": net.state_dict(),
+                            "optimizer": opt.state_dict(),
+                        },
+                        ckpt_path,
+                    )
+                    last_ckpt = now
+                if out_of_time:
+                    stopped_early = True
+                    break
+            start_step = 0
+            if stopped_early:
+                break
+            if world > 1:
+                _broadcast_state(net)
+            if rank == 0:
+                record = {
+                    "phase": phase.name,
+                    "epoch": epoch + 1,
+                    "loss": loss_sum / max(n_seen, 1),
+                    "lr": opt.param_groups[0]["lr"],
+                    "seconds": time.time() - t_epoch,
+                    "img_per_s": n_seen * world / max(time.time() - t_epoch, 1e-9),
+                }
+                net.eval()
+                for label, arch in (("largest", _phase_extreme(space, phase, max)), ("smallest", _phase_extreme(space, phase, min))):
+                    record[f"top1_{label}"] = quick_accuracy(net, arch, train_split, holdout, recipe.eval_images)
+                net.train()
+                _append_jsonl(log_path, record)
+                bar.write(json.dumps(record))
+            _atomic_save(
+                {
+                    "version": CHECKPOINT_VERSION,
+                    "phase": phase.name,
+                    "epoch": epoch + 1,
+                    "step": 0,
+                    "seconds": phase_seconds,
+                    "model": net.state_dict(),
+                    "optimizer": opt.state_dict(),
+                },
+                ckpt_path,
+            )
+        bar.close()
+        if stopped_early:
+            if rank == 0:
+                print(f"time limit reached in phase {phase.name!r}; checkpoint at {ckpt_path}; rerun with --resume")
+            return manifest
+        if rank == 0:
+            net.eval()
+            manifest["phases_done"].append(phase.name)
+            manifest["phases"][phase.name] = {
+                "minutes": phase_seconds / 60,
+                "epochs": phase.epochs,
+                "top1_largest_holdout": quick_accuracy(net, _phase_extreme(space, phase, max), train_split, holdout, len(holdout)),
+                "top1_smallest_holdout": quick_accuracy(net, _phase_extreme(space, phase, min), train_split, holdout, len(holdout)),
+                "world_size": world,
+                "hardware": hardware_description(),
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+            net.train()
+            manifest.update(
+                {
+                    "space": space.name,
+                    "recipe": recipe.to_dict(),
+                    "data": cfg.data_source or data.source,
+                    "minutes": sum(p["minutes"] for p in manifest["phases"].values()),
+                    "supernet_version": f"{space.name}-{'+'.join(manifest['phases_done'])}",
+                }
+            )
+            meta = {k: manifest[k] for k in ("space", "phases_done", "supernet_version", "data")}
+            save_weights(net, cfg.out_dir / "supernet.pt", meta)
+            if teacher is None:
+                save_weights(net, cfg.out_dir / "teacher.pt", {**meta, "role": "distillation teacher (full network)"})
+            _atomic_write_text(cfg.out_dir / "train_manifest.json", json.dumps(manifest, indent=2))
+        if teacher is None:
+            teacher = net.extract(space.largest()).to(memory_format=torch.channels_last).eval()
+        if world > 1:
+            dist.barrier()
+    return manifest
+
+
+def _phase_extreme(space: SearchSpace, phase: Phase, pick) -> Arch:
+    return Arch(ks=[pick(phase.kernel)] * N_SLOTS, e=[pick(phase.expand)] * N_SLOTS, d=[pick(phase.depth)] * N_STAGES, r=pick(space.resolutions))
+
+
+def hash_seed(parts: list[int]) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def hardware_description() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA)"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def _append_jsonl(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

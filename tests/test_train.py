@@ -1,0 +1,97 @@
+import json
+import os
+import subprocess
+import sys
+
+import torch
+
+from ofa_dash.space import get_space
+from ofa_dash.train import load_weights
+from tests.conftest import ROOT
+
+
+def _train(args, env_extra=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "ofa_dash", "train", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+
+
+def test_progressive_shrinking_runs_all_phases_and_publishes(tiny_folder, tmp_path):
+    out = tmp_path / "out"
+    r = _train(
+        ["--data", str(tiny_folder), "--recipe", "tiny", "--out", str(out), "--work", str(tmp_path / "w"), "--max-steps", "2", "--threads", "1", "--json"]
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["phases_done"] == ["full", "kernel", "expand-346"]
+    manifest = json.loads((out / "train_manifest.json").read_text())
+    assert set(manifest["phases"]) == {"full", "kernel", "expand-346"}
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert [e["phase"] for e in log] == ["full", "kernel", "expand-346"]
+    assert all("top1_largest" in e and "top1_smallest" in e for e in log)
+    _net, meta = load_weights(out / "supernet.pt", get_space("cifar10"))
+    assert meta["phases_done"] == ["full", "kernel", "expand-346"]
+    # a second run finds nothing to do and changes nothing
+    before = (out / "supernet.pt").read_bytes()
+    r = _train(["--data", str(tiny_folder), "--recipe", "tiny", "--out", str(out), "--work", str(tmp_path / "w"), "--max-steps", "2"])
+    assert r.returncode == 0 and (out / "supernet.pt").read_bytes() == before
+
+
+def test_phase_by_phase_and_order_is_enforced(tiny_folder, tmp_path):
+    out = tmp_path / "out"
+    common = ["--data", str(tiny_folder), "--recipe", "tiny", "--out", str(out), "--work", str(tmp_path / "w"), "--max-steps", "2", "--threads", "1"]
+    r = _train([*common, "--phases", "kernel"])
+    assert r.returncode == 2 and "needs earlier phases ['full']" in r.stderr
+    assert not out.exists()
+    assert _train([*common, "--phases", "full"]).returncode == 0
+    assert json.loads((out / "train_manifest.json").read_text())["phases_done"] == ["full"]
+    assert _train([*common, "--phases", "kernel"]).returncode == 0
+    assert json.loads((out / "train_manifest.json").read_text())["phases_done"] == ["full", "kernel"]
+
+
+def test_wrong_checkpoint_is_rejected(tmp_path):
+    bad = tmp_path / "x.pt"
+    torch.save({"hello": torch.zeros(1)}, bad)
+    import pytest
+
+    with pytest.raises(ValueError, match="not an ofa-dash supernet"):
+        load_weights(bad, get_space("cifar10"))
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable"):
+        load_weights(bad, get_space("cifar10"))
+
+
+def test_two_process_gloo_training_ends_with_identical_weights(tiny_folder, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
+        "-m", "ofa_dash", "train", "--data", str(tiny_folder), "--recipe", "tiny", "--phases", "full,kernel",
+        "--out", str(tmp_path / "out"), "--work", str(tmp_path / "w"), "--max-steps", "2", "--threads", "1",
+    ]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    a = torch.load(tmp_path / "w" / "checkpoint-rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "w" / "checkpoint-rank1.pt", weights_only=True)
+    assert a["phase"] == b["phase"] == "kernel"
+    assert a["model"].keys() == b["model"].keys()
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    # the ranks did train: weights moved away from the published phase-1 weights
+    net, _ = load_weights(tmp_path / "out" / "teacher.pt", get_space("cifar10"))
+    w = net.state_dict()["blocks.0.expand_conv.weight"]
+    assert not torch.allclose(w, a["model"]["blocks.0.expand_conv.weight"].float(), atol=1e-4)
+
+
+def test_resume_continues_exactly(tiny_folder, tmp_path):
+    common = ["--data", str(tiny_folder), "--recipe", "tiny", "--phases", "full", "--max-steps", "3", "--threads", "1"]
+    straight = tmp_path / "straight"
+    assert _train([*common, "--out", str(straight), "--work", str(straight / "w")]).returncode == 0
+    parted = tmp_path / "parted"
+    r = _train([*common, "--out", str(parted), "--work", str(parted / "w"), "--time-limit", "0.00001"])
+    assert r.returncode == 0 and "time limit reached" in r.stdout
+    assert not (parted / "supernet.pt").exists()
+    ck = torch.load(parted / "w" / "checkpoint-rank0.pt", weights_only=True)
+    assert ck["step"] == 1
+    assert _train([*common, "--out", str(parted), "--work", str(parted / "w"), "--resume"]).returncode == 0
+    a = torch.load(straight / "supernet.pt", weights_only=True)["state_dict"]
+    b = torch.load(parted / "supernet.pt", weights_only=True)["state_dict"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
