@@ -3,65 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
-PRECOMPUTED = Path(__file__).resolve().parent.parent / "precomputed"
-
-
-def _emit(obj: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(obj))
-    else:
-        for k, v in obj.items():
-            print(f"{k}: {v}")
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from ofa_dash.data import load_dataset
-    from ofa_dash.space import get_space
-    from ofa_dash.train import Recipe, TrainConfig, maybe_init_distributed, train
-
-    space = get_space(args.space)
-    recipe = Recipe.load(args.recipe)
-    maybe_init_distributed()
-    data = load_dataset(args.data, cache_dir=args.cache)
-    cfg = TrainConfig(
-        space=space,
-        recipe=recipe,
-        out_dir=Path(args.out or PRECOMPUTED / space.name),
-        work_dir=Path(args.work),
-        phases=args.phases.split(",") if args.phases else None,
-        resume=args.resume,
-        time_limit_min=args.time_limit,
-        threads=args.threads,
-        max_steps_per_epoch=args.max_steps,
-    )
-    manifest = train(cfg, data)
-    if args.json:
-        print(json.dumps({"phases_done": manifest["phases_done"], "minutes": manifest.get("minutes")}))
-    return 0
+from ofa_dash.commands import register_all
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ofa_dash", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-
-    t = sub.add_parser("train", help="progressive shrinking (resumable, torchrun-aware)")
-    t.add_argument("--space", default="cifar10")
-    t.add_argument("--data", required=True, help="dataset root (see README)")
-    t.add_argument("--recipe", default="cpu", help="shipped recipe name (cpu, gpu, tiny) or a JSON path")
-    t.add_argument("--out", help="where supernet.pt, teacher.pt and the log are published (default precomputed/SPACE)")
-    t.add_argument("--work", default="runs/train", help="checkpoint folder for --resume")
-    t.add_argument("--phases", help="comma-separated phase names to run (default: all remaining)")
-    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --work")
-    t.add_argument("--time-limit", type=float, help="stop cleanly after this many minutes (checkpointed)")
-    t.add_argument("--threads", type=int)
-    t.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
-    t.add_argument("--cache", help="decoded-dataset cache folder")
-    t.add_argument("--json", action="store_true")
-    t.set_defaults(func=cmd_train)
+    register_all(p.add_subparsers(dest="command", required=True))
     return p
 
 
@@ -69,9 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"error: {msg}", file=sys.stderr)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
