@@ -27,7 +27,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from ofa_dash.data import Dataset, Split, augment, iterate_batches, to_tensor_batch
-from ofa_dash.nn import Supernet, recalibrate_bn
+from ofa_dash.nn import Supernet
 from ofa_dash.progress import progress_bar
 from ofa_dash.space import N_SLOTS, N_STAGES, Arch, SearchSpace
 
@@ -137,16 +137,16 @@ def phase_subnets(space: SearchSpace, phase: Phase, rng: np.random.Generator) ->
 # --------------------------------------------------------------------------- evaluation
 @torch.no_grad()
 def quick_accuracy(net: Supernet, arch: Arch, calib: Split, holdout: Split, n_images: int) -> float:
-    """Top-1 (%) of ``arch`` on ``n_images`` holdout images after BN recalibration on training images."""
-    space = net.space
-    sub = net.extract(arch).to(memory_format=torch.channels_last)
-    recalibrate_bn(sub, (to_tensor_batch(x, space.mean, space.std, arch.r) for x, _ in iterate_batches(calib, 250)), max_images=1000)
-    correct = total = 0
-    for x, y in iterate_batches(holdout.subset(np.arange(min(n_images, len(holdout)))), 500):
-        pred = sub(to_tensor_batch(x, space.mean, space.std, arch.r)).argmax(1).numpy()
-        correct += int((pred == y).sum())
-        total += len(y)
-    return 100.0 * correct / max(total, 1)
+    """Top-1 (%) of ``arch`` on a fixed random sample of ``n_images`` holdout images, after BN recalibration.
+
+    Both samples are random (seeded), never the first images: the splits are
+    ordered by class, so a prefix would hold one or two classes only.
+    """
+    from ofa_dash.evaluate import evaluate_model, prepare_subnet
+
+    sub = prepare_subnet(net, arch, calib, n_calib=1000)
+    idx = np.sort(np.random.default_rng(1).permutation(len(holdout))[: min(n_images, len(holdout))])
+    return evaluate_model(sub, net.space, arch.r, holdout.subset(idx), net.space.n_classes).top1
 
 
 # --------------------------------------------------------------------------- checkpoints
