@@ -47,6 +47,7 @@ class Phase:
     distill: bool = True
     sort_channels: bool = False
     warmup_epochs: float = 0.0
+    teacher: bool = False  # publish the full network at the end of this phase as the distillation teacher
 
 
 @dataclass
@@ -407,10 +408,10 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
             )
             meta = {k: manifest[k] for k in ("space", "phases_done", "supernet_version", "data")}
             save_weights(net, cfg.out_dir / "supernet.pt", meta)
-            if teacher is None:
+            if teacher is None or phase.teacher:
                 save_weights(net, cfg.out_dir / "teacher.pt", {**meta, "role": "distillation teacher (full network)"})
             _atomic_write_text(cfg.out_dir / "train_manifest.json", json.dumps(manifest, indent=2))
-        if teacher is None:
+        if teacher is None or phase.teacher:
             teacher = net.extract(space.largest()).to(memory_format=torch.channels_last).eval()
         if world > 1:
             dist.barrier()
