@@ -2,5 +2,12 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="ofa-dash", page_icon="🧭", layout="wide")
-st.navigation([st.Page("pages/overview.py", title="Overview", icon="🧭", default=True)]).run()
+st.set_page_config(page_title="ofa-dash", page_icon=":material/explore:", layout="wide")
+st.navigation(
+    [
+        st.Page("pages/fronts.py", title="Fronts", icon=":material/scatter_plot:", default=True),
+        st.Page("pages/subnet.py", title="Subnet", icon=":material/memory:"),
+        st.Page("pages/search.py", title="Search", icon=":material/travel_explore:"),
+        st.Page("pages/devices.py", title="Devices & predictors", icon=":material/speed:"),
+    ]
+).run()

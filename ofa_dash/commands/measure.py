@@ -1,0 +1,46 @@
+"""``measure``: true holdout top-1 of many subnets (resumable), the predictor's training data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ofa_dash.commands.common import PRECOMPUTED, emit
+
+
+def run(args: argparse.Namespace) -> int:
+    from ofa_dash.measure import MEASURED_FILE, MeasureConfig, run_measurement
+    from ofa_dash.space import get_space
+
+    space = get_space(args.space)
+    cfg = MeasureConfig(
+        space=space,
+        n=args.n,
+        data_dir=Path(args.data),
+        supernet_path=Path(args.supernet or PRECOMPUTED / space.name / "supernet.pt"),
+        out_path=Path(args.out or PRECOMPUTED / space.name / MEASURED_FILE),
+        seed=args.seed,
+        n_calib=args.calib_images,
+        cache_dir=Path(args.cache) if args.cache else None,
+        engine=args.engine,
+        threads=args.threads,
+    )
+    summary = run_measurement(cfg)
+    emit(summary.to_dict(), args.json)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("measure", help="measure holdout top-1 of random and anchor subnets (resumable; appends to a Parquet file)")
+    p.add_argument("--space", default="cifar10")
+    p.add_argument("--n", type=int, required=True, help="subnets in the plan: largest, smallest, uniform ones, then seeded random ones")
+    p.add_argument("--data", required=True, help="dataset root (see README); the holdout split of its training set is used")
+    p.add_argument("--supernet", help="supernet weights (default precomputed/SPACE/supernet.pt)")
+    p.add_argument("--out", help="Parquet file to append to (default precomputed/SPACE/measured.parquet)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random part of the plan")
+    p.add_argument("--calib-images", type=int, default=2000, help="training images for BN recalibration")
+    p.add_argument("--engine", choices=["ort", "torch"], default="ort", help="evaluate with ONNX Runtime (default, faster) or PyTorch eager")
+    p.add_argument("--threads", type=int, help="PyTorch / ONNX Runtime threads (default: the cores the load average leaves free)")
+    p.add_argument("--cache", help="decoded-dataset cache folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run)

@@ -1,0 +1,81 @@
+"""``validate``: BN recalibration + test accuracy + measured latency of one subnet (live validation)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ofa_dash.commands.common import emit
+
+
+def run(args: argparse.Namespace) -> int:
+    from ofa_dash.evaluate import validate_subnet
+    from ofa_dash.progress import progress_bar
+    from ofa_dash.space import get_space
+
+    space = get_space(args.space)
+    arch = space.parse_arch(args.arch)
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "evaluating":
+            bar = bars.get(stage) or bars.setdefault(stage, progress_bar(total=total, desc="evaluating", unit="img"))
+            bar.update(done - bar.n)
+        elif stage == "waiting" and stage not in bars:
+            bars[stage] = True
+            print("another validation is running; waiting for it to finish ...", file=sys.stderr)
+
+    try:
+        result = validate_subnet(
+            space,
+            arch,
+            supernet_path=args.supernet,
+            data_root=args.data,
+            limit=args.limit,
+            progress=progress,
+            threads=args.threads,
+            measure_latency=not args.no_latency,
+            record=not args.no_record,
+            store_root=args.store,
+            cache_dir=args.cache,
+        )
+    finally:
+        for bar in bars.values():
+            if hasattr(bar, "close"):
+                bar.close()
+    out = result.to_dict()
+    if args.json:
+        emit(out, True)
+    else:
+        lat = f"{out['latency_ms']:.3f} ms (IQR {out['latency_iqr_ms']:.3f})" if out["latency_ms"] is not None else "not measured"
+        emit(
+            {
+                "arch": out["arch"],
+                "top1": f"{out['top1']:.2f} %",
+                "top5": f"{out['top5']:.2f} %",
+                "n_images": f"{out['n_images']} ({out['subset']})",
+                "latency_ms": lat,
+                "seconds": f"{out['seconds']:.1f}",
+                "supernet_version": out["supernet_version"],
+                "data": out["data"],
+                "recorded_to": out["recorded_to"],
+            },
+            False,
+        )
+    return 0
+
+
+def register(sub) -> None:
+    v = sub.add_parser("validate", help="BN recalibration + test accuracy + measured latency of one subnet")
+    v.add_argument("--space", default="cifar10")
+    v.add_argument("--arch", required=True, help="largest, smallest, a subnet id, or an arch JSON object")
+    v.add_argument("--data", required=True, help="dataset root (see README)")
+    v.add_argument("--limit", type=int, help="evaluate a fixed class-balanced subset of N test images")
+    v.add_argument("--supernet", help="supernet checkpoint (default precomputed/SPACE/supernet.pt)")
+    v.add_argument("--threads", type=int, help="ONNX Runtime threads for the accuracy pass (latency always uses 1)")
+    v.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    v.add_argument("--no-record", action="store_true", help="do not record the result in the store")
+    v.add_argument("--store", help="store root to record into (default precomputed/)")
+    v.add_argument("--cache", help="decoded-dataset cache folder")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=run)

@@ -1,0 +1,294 @@
+"""Runtimes the profiler can time a module in, and the timing loop they share.
+
+A runtime turns a PyTorch module and an input shape into a zero-argument
+"run once" callable; :func:`measure` times that callable (warm-up, then
+repeats adapted to the module's cost, then the median). Layers and whole
+subnets go through the same runtime object, hence the same session options,
+threads and input handling, so the table and the ground truth it is checked
+against differ only in what is being run.
+
+- ``ort``: ONNX Runtime fp32 on the CPU (ONNX opset 17, TorchScript exporter),
+  1 intra-op and 1 inter-op thread, sequential execution, all graph
+  optimisations, denormals flushed, inputs and outputs bound once (IO binding).
+- ``ort-int8``: the same after static quantization (:func:`quantize_int8`, the
+  settings of exported int8 models).
+- ``torch``: PyTorch eager on the CPU, ``torch.inference_mode``, 1 thread.
+- ``cuda``: PyTorch eager on the first GPU, synchronised after every run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import platform
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ofa_dash.hardware.profile_format import RUNTIMES
+
+ONNX_OPSET = 17
+INT8_CALIBRATION_INPUTS = 4
+
+
+# --------------------------------------------------------------------------- timing
+@dataclass(frozen=True)
+class TimingPolicy:
+    """How hard to time one module: ``repeats`` is an upper bound, lowered for costly modules to fit ``budget_s``."""
+
+    warmup: int = 5
+    repeats: int = 200
+    min_repeats: int = 20
+    budget_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.warmup < 0 or self.repeats < 1 or self.min_repeats < 1 or self.budget_s <= 0:
+            raise ValueError(f"timing policy needs warmup >= 0, repeats >= 1, min_repeats >= 1 and budget_s > 0; got {self}")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median of ``n`` timed runs and their spread (interquartile range), in milliseconds."""
+
+    median_ms: float
+    spread_ms: float
+    n: int
+
+
+def measure(run: Callable[[], object], policy: TimingPolicy) -> Timing:
+    """Warm up, pick the number of repeats from the warm-up cost, time each run, report the median."""
+    clock = time.perf_counter  # wall time: what a user waits for
+    t0 = clock()
+    for _ in range(max(policy.warmup, 1)):
+        run()
+    per_run = (clock() - t0) / max(policy.warmup, 1)
+    n = int(np.clip(policy.budget_s / max(per_run, 1e-7), min(policy.min_repeats, policy.repeats), policy.repeats))
+    times = np.empty(n)
+    for i in range(n):
+        start = clock()
+        run()
+        times[i] = clock() - start
+    q25, q50, q75 = np.percentile(times * 1e3, [25, 50, 75])
+    return Timing(float(q50), float(q75 - q25), n)
+
+
+# --------------------------------------------------------------------------- hardware
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), or what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# --------------------------------------------------------------------------- ONNX Runtime
+def ort_session_options(threads: int = 1):
+    """The session options used for every ONNX Runtime latency figure ofa-dash reports."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.set_denormal_as_zero", "1")
+    opts.log_severity_level = 3
+    return opts
+
+
+def export_onnx(module: nn.Module, input_shape: tuple[int, ...]) -> bytes:
+    """ONNX bytes of ``module`` in eval mode (TorchScript exporter, opset 17, BN folded into convs)."""
+    module = module.eval()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        buf = io.BytesIO()
+        torch.onnx.export(module, torch.randn(*input_shape), buf, dynamo=False, opset_version=ONNX_OPSET, input_names=["x"], output_names=["y"])
+    return buf.getvalue()
+
+
+def quantize_int8(
+    model: bytes, input_shape: tuple[int, ...], calibration: list[np.ndarray] | None = None, seed: int = 0, quant_format: str | None = None
+) -> bytes:
+    """Static int8 quantization with exactly the settings of exported int8 models (``ofa_dash.quantize``).
+
+    The int8 device then times the file a user downloads (QDQ format,
+    per-channel int8 weights, uint8 activations, MinMax calibration; QDQ and
+    QOperator run at the same speed here, see docs/notes/devices.md).
+    Calibration inputs: ``calibration``, or random normal ones (the scale of
+    normalised images and of BN outputs) when none are given; a layer's
+    speed does not depend on them. ``quant_format`` overrides the format for
+    comparisons.
+    """
+    from ofa_dash.quantize import DEFAULT_INT8, quantize_onnx
+
+    settings = DEFAULT_INT8
+    if quant_format is not None:
+        if quant_format not in ("QOperator", "QDQ"):
+            raise ValueError(f"int8 format {quant_format!r} is not one of ['QOperator', 'QDQ']")
+        settings = replace(settings, quant_format=quant_format)
+    if calibration is None:
+        rng = np.random.default_rng(seed)
+        calibration = [rng.standard_normal(input_shape, dtype=np.float32) for _ in range(INT8_CALIBRATION_INPUTS)]
+    return quantize_onnx(model, calibration, settings)
+
+
+def int8_description() -> str:
+    from ofa_dash.quantize import DEFAULT_INT8
+
+    return f"{DEFAULT_INT8.describe()} after quant_pre_process, on {INT8_CALIBRATION_INPUTS} random-normal inputs (the settings of exported int8 models)"
+
+
+def ort_runner(model: bytes, input_shape: tuple[int, ...], threads: int = 1, seed: int = 0) -> Callable[[], object]:
+    """A zero-argument callable that runs ``model`` once on a pre-bound random input (output pre-allocated)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model, ort_session_options(threads), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(seed).standard_normal(input_shape, dtype=np.float32)
+    first = sess.run(None, {"x": x})[0]
+    binding = sess.io_binding()
+    binding.bind_cpu_input("x", x)
+    out = ort.OrtValue.ortvalue_from_numpy(np.empty_like(first))
+    binding.bind_ortvalue_output(sess.get_outputs()[0].name, out)
+    keep = (sess, x, out, binding)  # the closure keeps the buffers alive
+
+    def run() -> None:
+        keep[0].run_with_iobinding(keep[3])
+
+    return run
+
+
+# --------------------------------------------------------------------------- runtime objects
+class Runtime:
+    """Base: ``prepare(module, shape)`` gives a run-once callable; ``active()`` sets process state while timing."""
+
+    name = ""
+
+    def __init__(self, threads: int = 1, batch_size: int = 1) -> None:
+        if threads < 1 or batch_size < 1:
+            raise ValueError(f"threads and batch size must be >= 1, got threads={threads}, batch_size={batch_size}")
+        self.threads = threads
+        self.batch_size = batch_size
+
+    def prepare(self, module: nn.Module, input_shape: tuple[int, ...]) -> Callable[[], object]:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        yield
+
+    def describe(self) -> dict:
+        return {"threads": self.threads, "batch_size": self.batch_size, "hardware": f"{cpu_model()}, {os.cpu_count()} logical CPUs"}
+
+    def null_module(self) -> nn.Module:
+        """The cheapest module (ReLU on one value): timing it gives the per-call overhead of the runtime."""
+        return nn.ReLU()
+
+
+class OrtRuntime(Runtime):
+    def __init__(self, threads: int = 1, batch_size: int = 1, int8: bool = False) -> None:
+        super().__init__(threads, batch_size)
+        self.int8 = int8
+        self.name = "ort-int8" if int8 else "ort"
+
+    def prepare(self, module: nn.Module, input_shape: tuple[int, ...], quantize: bool | None = None) -> Callable[[], object]:
+        model = export_onnx(module, input_shape)
+        if self.int8 if quantize is None else quantize:
+            model = quantize_int8(model, input_shape)
+        return ort_runner(model, input_shape, self.threads)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        # Export runs in torch; keep it off the second core too.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+    def describe(self) -> dict:
+        import onnxruntime as ort
+
+        out = {
+            **super().describe(),
+            "runtime": "ONNX Runtime (CPUExecutionProvider)",
+            "runtime_version": ort.__version__,
+            "precision": "int8 (static quantization)" if self.int8 else "fp32",
+            "onnx_opset": ONNX_OPSET,
+            "session": f"intra_op_num_threads={self.threads}, inter_op_num_threads=1, sequential, ORT_ENABLE_ALL, denormals as zero, IO binding",
+        }
+        if self.int8:
+            out["quantization"] = int8_description()
+        return out
+
+
+class TorchRuntime(Runtime):
+    def __init__(self, threads: int = 1, batch_size: int = 1, device: str = "cpu") -> None:
+        super().__init__(threads, batch_size)
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("runtime 'cuda' needs a CUDA GPU, and torch.cuda.is_available() is False on this machine; use ort, ort-int8 or torch")
+        self.device = torch.device(device)
+        self.name = "cuda" if device == "cuda" else "torch"
+
+    def prepare(self, module: nn.Module, input_shape: tuple[int, ...]) -> Callable[[], object]:
+        module = module.eval().to(self.device)
+        x = torch.randn(*input_shape, device=self.device)
+        if self.device.type == "cuda":
+            sync = torch.cuda.synchronize
+
+            def run() -> object:
+                y = module(x)
+                sync()
+                return y
+
+            return run
+        return lambda: module(x)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        flush = torch.set_flush_denormal(True)
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            torch.set_num_threads(threads)
+            if flush:
+                torch.set_flush_denormal(False)
+
+    def describe(self) -> dict:
+        out = {
+            **super().describe(),
+            "runtime": "PyTorch eager (CUDA)" if self.device.type == "cuda" else "PyTorch eager (CPU)",
+            "runtime_version": torch.__version__,
+            "precision": "fp32",
+            "session": f"torch.inference_mode, {self.threads} thread(s), denormals flushed, NCHW",
+        }
+        if self.device.type == "cuda":
+            out["hardware"] = f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
+            out["session"] = "torch.inference_mode, torch.cuda.synchronize after every run, NCHW"
+        return out
+
+
+def make_runtime(name: str, threads: int = 1, batch_size: int = 1) -> Runtime:
+    """The runtime called ``name`` (one of ``RUNTIMES``); a clear error when it cannot run here."""
+    if name == "ort":
+        return OrtRuntime(threads, batch_size)
+    if name == "ort-int8":
+        return OrtRuntime(threads, batch_size, int8=True)
+    if name == "torch":
+        return TorchRuntime(threads, batch_size)
+    if name == "cuda":
+        return TorchRuntime(threads, batch_size, device="cuda")
+    raise ValueError(f"unknown runtime {name!r}; available: {list(RUNTIMES)}")

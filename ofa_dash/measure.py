@@ -1,0 +1,293 @@
+"""The measured-subnet dataset: true holdout top-1 of many subnets, the accuracy predictor's training data.
+
+Each subnet is extracted from the supernet, its BN statistics are re-estimated
+on 2,000 training images, and it is evaluated on the 5,000-image holdout split
+(never the test set, which stays for the final, user-facing validation).
+
+The file (Parquet, one row per subnet) is appended to and rewritten atomically
+every few subnets, so an interrupted run loses little and a rerun skips every
+subnet already measured. Which subnets are measured follows a fixed plan per
+seed (anchors first, then seeded random draws), and the plan for N subnets is
+a prefix of the plan for more: ``--n 1000`` then ``--n 2000`` extends the set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ofa_dash.space import GENOME_LENGTH, Arch, SearchSpace
+
+MEASURED_FILE = "measured.parquet"
+MEASURED_COLUMNS = (
+    "id",
+    "genome",
+    "arch",
+    "space",
+    "top1_holdout",
+    "top5_holdout",
+    "n_holdout",
+    "n_calib",
+    "macs",
+    "params",
+    "peak_mem",
+    "supernet_version",
+    "seed",
+    "seconds",
+    "engine",
+    "measured_at",
+)
+ENGINES = ("ort", "torch")
+_RANDOM_CHUNK = 1024  # draws per chunk; fixed so the plan for n is a prefix of the plan for n' > n
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """One ``measure`` run; defaults follow OFA's evaluation protocol (2,000 BN-calibration images)."""
+
+    space: SearchSpace
+    n: int  # subnets in the plan (anchors included); already-measured ones are skipped
+    data_dir: Path
+    supernet_path: Path
+    out_path: Path
+    seed: int = 0
+    n_calib: int = 2000
+    flush_every: int = 10  # subnets between atomic rewrites of the file
+    flush_seconds: float = 120.0  # ... or this long, whichever comes first
+    cache_dir: Path | None = None
+    engine: str = "ort"  # "ort": the exported ONNX graph in ONNX Runtime (~3x faster here, same top-1); "torch": PyTorch eager
+    threads: int | None = None  # default: the cores the load average leaves free (evaluate.auto_threads)
+
+
+@dataclass
+class MeasureSummary:
+    out: Path
+    planned: int
+    skipped: int  # already in the file
+    measured: int  # new rows this run
+    rows: int  # rows in the file now
+    seconds: float
+    supernet_version: str
+
+    @property
+    def seconds_per_subnet(self) -> float | None:
+        return self.seconds / self.measured if self.measured else None
+
+    def to_dict(self) -> dict:
+        return {
+            "out": str(self.out),
+            "planned": self.planned,
+            "skipped": self.skipped,
+            "measured": self.measured,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 2),
+            "seconds_per_subnet": None if self.seconds_per_subnet is None else round(self.seconds_per_subnet, 3),
+            "supernet_version": self.supernet_version,
+        }
+
+
+# --------------------------------------------------------------------------- plan
+def anchor_archs(space: SearchSpace) -> list[Arch]:
+    """Largest, smallest, then every uniform (kernel, expand, depth) subnet at the largest resolution.
+
+    Why: they span the accuracy range and pin the predictor's extremes, which random draws
+    (mostly mid-sized) rarely reach.
+    """
+    anchors = [space.largest(), space.smallest()]
+    anchors += [space.uniform(k, e, d) for k in space.kernel_choices for e in space.expand_choices for d in space.depth_choices]
+    return _unique(anchors)
+
+
+def measurement_plan(space: SearchSpace, n: int, seed: int = 0) -> list[Arch]:
+    """The first ``n`` distinct subnets (by id) of the seeded plan: anchors, then uniform random draws."""
+    if n < 1:
+        raise ValueError(f"--n must be at least 1, got {n}")
+    plan = anchor_archs(space)[:n]
+    seen = {a.id for a in plan}
+    rng = np.random.default_rng(seed)
+    while len(plan) < n:
+        for arch in space.decode(rng.integers(0, space.genome_upper, size=(_RANDOM_CHUNK, GENOME_LENGTH))):
+            if len(plan) == n:
+                break
+            if arch.id not in seen:
+                seen.add(arch.id)
+                plan.append(arch)
+    return plan
+
+
+def _unique(archs: list[Arch]) -> list[Arch]:
+    seen: set[str] = set()
+    out = []
+    for a in archs:
+        if a.id not in seen:
+            seen.add(a.id)
+            out.append(a)
+    return out
+
+
+# --------------------------------------------------------------------------- file
+def read_measured(path: str | os.PathLike, space: SearchSpace | None = None) -> pd.DataFrame:
+    """The measured-subnet table, checked: required columns, one space, 46-gene genomes."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"measured-subnet file {str(path)!r} not found; create it with `python -m ofa_dash measure`")
+    try:
+        df = pq.read_table(path).to_pandas()
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+    missing = [c for c in ("id", "genome", "top1_holdout", "supernet_version", "space") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} is not a measured-subnet table: missing column(s) {missing}")
+    if space is not None and len(df) and set(df["space"]) != {space.name}:
+        raise ValueError(f"{path} holds subnets of space(s) {sorted(set(df['space']))}, not {space.name!r}")
+    if len(df) and any(len(g) != GENOME_LENGTH for g in df["genome"]):
+        raise ValueError(f"{path}: every genome must have {GENOME_LENGTH} genes")
+    return df
+
+
+def genome_matrix(df: pd.DataFrame) -> np.ndarray:
+    """(n, 46) int64 genome array of a measured table."""
+    if not len(df):
+        return np.zeros((0, GENOME_LENGTH), dtype=np.int64)
+    return np.stack([np.asarray(g, dtype=np.int64) for g in df["genome"]])
+
+
+def write_measured(df: pd.DataFrame, path: Path) -> None:
+    """Atomic rewrite (temp file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def supernet_version(meta: dict, path: Path) -> str:
+    """The weights' version from their metadata; for unversioned weights, a content hash (so mixing is caught)."""
+    version = meta.get("supernet_version")
+    if version:
+        return str(version)
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return f"unversioned-{h.hexdigest()[:12]}"
+
+
+# --------------------------------------------------------------------------- run
+def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
+    """Measure the plan's subnets that the file lacks; every input is checked before anything is written."""
+    from ofa_dash.data import load_dataset
+    from ofa_dash.evaluate import auto_threads, torch_threads
+    from ofa_dash.hardware import count
+    from ofa_dash.progress import progress_bar
+    from ofa_dash.train import load_weights
+
+    start = time.perf_counter()
+    space = cfg.space
+    if cfg.engine not in ENGINES:
+        raise ValueError(f"unknown evaluation engine {cfg.engine!r}; choose from {list(ENGINES)}")
+    plan = measurement_plan(space, cfg.n, cfg.seed)
+    supernet, meta = load_weights(cfg.supernet_path, space)
+    version = supernet_version(meta, Path(cfg.supernet_path))
+    existing = read_measured(cfg.out_path, space) if cfg.out_path.exists() else pd.DataFrame(columns=list(MEASURED_COLUMNS))
+    old_versions = sorted(set(existing["supernet_version"])) if len(existing) else []
+    if old_versions and old_versions != [version]:
+        raise ValueError(
+            f"{cfg.out_path} holds subnets measured with supernet version(s) {old_versions}, but {cfg.supernet_path} is {version!r}; "
+            f"measure into a new --out (or move the old file away) so accuracies of different weights never mix"
+        )
+    data = load_dataset(cfg.data_dir, cache_dir=cfg.cache_dir)
+    if len(data.classes) > space.n_classes:
+        raise ValueError(f"the dataset has {len(data.classes)} classes, but space {space.name!r} has {space.n_classes} outputs")
+    calib, holdout = data.split_holdout()
+
+    done = set(existing["id"])
+    todo = [a for a in plan if a.id not in done]
+    summary = MeasureSummary(cfg.out_path, len(plan), len(plan) - len(todo), 0, len(existing), 0.0, version)
+    if not todo:
+        summary.seconds = time.perf_counter() - start
+        return summary
+
+    genomes = space.encode(todo)
+    counts = count(space, genomes)
+    rows: list[dict] = []
+    last_flush = time.perf_counter()
+
+    def flush() -> None:
+        nonlocal existing, rows, last_flush
+        if rows:
+            new = pd.DataFrame(rows, columns=list(MEASURED_COLUMNS))
+            existing = new if not len(existing) else pd.concat([existing, new], ignore_index=True)
+            write_measured(existing, cfg.out_path)
+            summary.measured += len(rows)
+            summary.rows = len(existing)
+            rows = []
+        last_flush = time.perf_counter()
+
+    threads = cfg.threads or auto_threads()
+    try:
+        with torch_threads(threads), progress_bar(total=len(todo), desc=f"measuring {space.name} subnets", unit="subnet") as bar:
+            for i, arch in enumerate(todo):
+                t0 = time.perf_counter()
+                result = measure_subnet(supernet, arch, calib, holdout, cfg.n_calib, cfg.engine, threads)
+                rows.append(
+                    {
+                        "id": arch.id,
+                        "genome": genomes[i].tolist(),
+                        "arch": arch.to_json(),
+                        "space": space.name,
+                        "top1_holdout": float(result.top1),
+                        "top5_holdout": float(result.top5),
+                        "n_holdout": int(result.n_images),
+                        "n_calib": int(min(cfg.n_calib, len(calib))),
+                        "macs": int(counts["macs"][i]),
+                        "params": int(counts["params"][i]),
+                        "peak_mem": int(counts["peak_mem"][i]),
+                        "supernet_version": version,
+                        "seed": int(cfg.seed),
+                        "seconds": time.perf_counter() - t0,
+                        "engine": cfg.engine,
+                        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    }
+                )
+                bar.update(1)
+                bar.set_postfix(top1=f"{result.top1:.2f}")
+                if len(rows) >= cfg.flush_every or time.perf_counter() - last_flush > cfg.flush_seconds:
+                    flush()
+    finally:
+        flush()  # on success, error or Ctrl-C alike: keep every finished subnet
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def measure_subnet(supernet, arch: Arch, calib, holdout, n_calib: int, engine: str = "ort", threads: int = 1):
+    """BN-recalibrated holdout accuracy of one subnet (an ``EvalResult``).
+
+    Recalibration runs in PyTorch (training-mode BN); evaluation runs either in
+    PyTorch or, faster, on the exported ONNX graph in ONNX Runtime (BN folded
+    into the convolutions), which is also the graph a user would download.
+    """
+    from ofa_dash import evaluate
+
+    space = supernet.space
+    net = evaluate.prepare_subnet(supernet, arch, calib, n_calib)
+    if engine == "torch":
+        return evaluate.evaluate_model(net, space, arch.r, holdout, space.n_classes, 500)
+    from ofa_dash.export import onnx_bytes
+
+    classifier = evaluate.OrtClassifier(onnx_bytes(net, arch.r), threads)
+    return evaluate.evaluate_model(classifier, space, arch.r, holdout, space.n_classes, evaluate.EVAL_BATCH)

@@ -1,0 +1,204 @@
+"""The model card of an exported bundle: one dict (model_card.json), rendered to Markdown (MODEL_CARD.md).
+
+Every figure on the card says where it comes from (measured by the export,
+measured by a live validation, or predicted, and on which device and data),
+because a bundle travels without the dashboard that could explain it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ofa_dash.hardware import count
+from ofa_dash.subnets import PreparedSubnet
+
+
+def build(
+    prepared: PreparedSubnet,
+    config: dict,
+    parity: dict,
+    int8_agreement: dict,
+    report: dict,
+    quantization: dict,
+    predicted: dict | None = None,
+    measured: dict | None = None,
+) -> dict:
+    import ofa_dash
+
+    space, arch, prov = prepared.space, prepared.arch, prepared.provenance
+    counts = {k: int(v[0]) for k, v in count(space, space.encode(arch)).items()}
+    accuracy_rows = []
+    for precision, acc in (report.get("accuracy") or {}).items():
+        if isinstance(acc, dict):
+            accuracy_rows.append({"model": f"{precision} ONNX", **acc, "source": "measured by this export (ONNX Runtime)"})
+    if measured:
+        accuracy_rows.append(
+            {
+                "model": "fp32 (live validation)",
+                "top1": measured.get("top1"),
+                "top5": measured.get("top5"),
+                "n_images": measured.get("n_images"),
+                "images": measured.get("subset"),
+                "data": measured.get("data"),
+                "source": f"measured by live validation at {measured.get('measured_at', '?')}",
+            }
+        )
+    latency_rows = []
+    for precision, lat in (report.get("latency") or {}).items():
+        if isinstance(lat, dict):
+            latency_rows.append(
+                {
+                    "device": lat["device"],
+                    "runtime": f"{lat['runtime']}, {precision}, {lat['threads']} thread, batch {lat['batch_size']}",
+                    "ms": lat["median_ms"],
+                    "iqr_ms": lat["iqr_ms"],
+                    "source": "measured by this export",
+                }
+            )
+    if measured and measured.get("latency_ms") is not None:
+        latency_rows.append(
+            {
+                "device": "this CPU",
+                "runtime": "ONNX Runtime fp32, 1 thread, batch 1",
+                "ms": measured["latency_ms"],
+                "iqr_ms": measured.get("latency_iqr_ms"),
+                "source": measured.get("latency_source") or "live validation",
+            }
+        )
+    predicted_acc = None
+    if predicted:
+        sources = predicted.get("sources") or {}
+        default_source = predicted.get("source", "predicted by ofa-dash")
+        if predicted.get("top1") is not None:
+            predicted_acc = {"top1": predicted["top1"], "source": sources.get("top1", default_source)}
+        for device, ms in (predicted.get("latency_ms") or {}).items():
+            latency_rows.append(
+                {"device": device, "runtime": "lookup table", "ms": ms, "iqr_ms": None, "source": f"predicted: {sources.get(device, default_source)}"}
+            )
+    return {
+        "title": f"ofa-dash subnet {arch.id} ({space.name})",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "ofa_dash_version": ofa_dash.__version__,
+        "space": {"name": space.name, "description": space.description, "n_classes": space.n_classes},
+        "architecture": {"id": arch.id, "arch": arch.to_dict(), "resolution": arch.r, "depths": list(arch.d), "blocks": space.describe(arch)},
+        "cost": {
+            "macs": counts["macs"],
+            "params": counts["params"],
+            "peak_activation_bytes": counts["peak_mem"],
+            "source": "analytic counters (ofa_dash.hardware.count)",
+        },
+        "accuracy": {"measured": accuracy_rows, "predicted": predicted_acc},
+        "latency": latency_rows,
+        "preprocessing": config["preprocessing"],
+        "provenance": prov.to_dict(),
+        "parity": {"onnx_vs_pytorch": parity, "int8_vs_fp32": int8_agreement},
+        "quantization": quantization,
+        "files": {
+            "model.onnx": "fp32 ONNX (opset 17, dynamic batch); preprocessing in metadata_props",
+            "model-int8.onnx": "int8 ONNX (static quantization)",
+            "config.json": "architecture, preprocessing and provenance; ofa_dash.export.load_exported rebuilds PyTorch models from such configs",
+            "predict.py": "stand-alone inference: python predict.py IMAGE [IMAGE ...] [--int8] [--json] (needs onnxruntime, numpy, Pillow)",
+        },
+        "limitations": _limitations(prov.bn_recalibrated, bool(report.get("accuracy"))),
+    }
+
+
+def _limitations(recalibrated: bool, has_accuracy: bool) -> list[str]:
+    out = [
+        "Accuracy figures hold for images like the evaluation data (same source, size and class set); other inputs are out of distribution.",
+        "Latency depends on the CPU, thread count and background load; the interquartile range shows the spread seen while measuring.",
+    ]
+    if not recalibrated:
+        out.append("Batch-norm statistics were NOT re-estimated for this subnet (no training images given): accuracy may be far below the supernet's.")
+    if not has_accuracy:
+        out.append("No test data was given to the export: the int8 model's accuracy was not measured.")
+    return out
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def render_markdown(card: dict) -> str:
+    arch = card["architecture"]
+    pre = card["preprocessing"]
+    prov = card["provenance"]
+    lines = [
+        f"# {card['title']}",
+        "",
+        f"{card['space']['description']}",
+        "",
+        "## Architecture",
+        "",
+        f"- subnet id: `{arch['id']}`; input resolution {arch['resolution']}x{arch['resolution']}; stage depths {arch['depths']}",
+        f"- MACs: {card['cost']['macs']:,}; parameters: {card['cost']['params']:,}; peak activation memory (batch 1, fp32): {card['cost']['peak_activation_bytes']:,} bytes ({card['cost']['source']})",
+        f"- arch JSON: `{_compact(arch['arch'])}`",
+        "",
+        "| stage | block | kernel | expand | in | out | mid | stride | size | SE | act |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for b in arch["blocks"]:
+        lines.append(
+            f"| {b['stage']} | {b['block']} | {b['kernel']} | {b['expand']} | {b['in']} | {b['out']} | {b['mid']} | {b['stride']} | {b['size']} | {'yes' if b['se'] else 'no'} | {b['act']} |"
+        )
+    lines += ["", "## Accuracy", "", "| model | top-1 % | top-5 % | images | data | source |", "| --- | --- | --- | --- | --- | --- |"]
+    for row in card["accuracy"]["measured"]:
+        lines.append(
+            f"| {row['model']} | {_fmt(row.get('top1'))} | {_fmt(row.get('top5'))} | {row.get('images') or row.get('n_images')} | {row.get('data') or '-'} | {row['source']} |"
+        )
+    if not card["accuracy"]["measured"]:
+        lines.append("| - | - | - | - | - | not measured (no test data given) |")
+    pred = card["accuracy"]["predicted"]
+    if pred:
+        lines += ["", f"Predicted top-1: {_fmt(pred['top1'])} % ({pred['source']})."]
+    lines += ["", "## Latency", "", "| device | runtime | ms | IQR ms | source |", "| --- | --- | --- | --- | --- |"]
+    for row in card["latency"]:
+        lines.append(f"| {row['device']} | {row['runtime']} | {_fmt(row['ms'], 3)} | {_fmt(row.get('iqr_ms'), 3)} | {row['source']} |")
+    par = card["parity"]["onnx_vs_pytorch"]
+    agr = card["parity"]["int8_vs_fp32"]
+    lines += [
+        "",
+        "## Verification",
+        "",
+        f"- fp32 ONNX vs PyTorch on {par['inputs']}: max |diff| {par['max_abs_diff']:.2e} (tolerance {par['tolerance']:.0e}), top-1 agreement {par['top1_agreement']:.1f} %",
+        f"- int8 ONNX vs fp32 ONNX on {agr['inputs']}: top-1 agreement {agr['top1_agreement']:.1f} %, max |diff| {agr['max_abs_diff']:.3f}",
+        f"- quantization: {card['quantization']['method']}; calibrated on {card['quantization']['calibration']}",
+        "",
+        "## Preprocessing",
+        "",
+        f"- input `{pre['input_name']}`, shape {pre['input_shape']}, {pre['layout']}, {pre['dtype']}, {pre['color']}",
+        f"- resize: {pre['resize']}",
+        f"- normalise: {pre['normalize']} with mean {pre['mean']} and std {pre['std']}",
+        f"- output `{pre['output_name']}`: {pre['output']}; classes: {', '.join(pre['class_names'][:20])}{' ...' if len(pre['class_names']) > 20 else ''}",
+        "",
+        "## Provenance",
+        "",
+        f"- space `{prov['space']}`, supernet version `{prov['supernet_version']}` (sha256 {(prov['supernet_sha256'] or '-')[:16]})",
+        f"- BN statistics re-estimated: {'yes, on ' + str(prov['calib_images']) + ' training images' if prov['bn_recalibrated'] else 'no'}",
+        f"- data copy: {prov['data'] or '-'}",
+        f"- exported by ofa-dash {card['ofa_dash_version']} at {card['created']}",
+        "",
+        "## Use",
+        "",
+        "```",
+        "pip install onnxruntime numpy pillow",
+        "python predict.py photo.jpg            # fp32 model",
+        "python predict.py photo.jpg --int8     # int8 model",
+        "```",
+        "",
+        "## Files",
+        "",
+    ]
+    lines += [f"- `{name}`: {what}" for name, what in card["files"].items()]
+    lines += ["", "## Limitations", ""] + [f"- {item}" for item in card["limitations"]]
+    return "\n".join(lines) + "\n"
+
+
+def _compact(arch: dict) -> str:
+    import json
+
+    return json.dumps(arch, separators=(",", ":"))

@@ -1,0 +1,326 @@
+"""Algorithm registry: name -> a driver that runs one generation per ``step()``.
+
+Every entry gets the same genome operators, so that a comparison between
+entries compares the algorithms, not their operators: OFA²'s uniform
+crossover (probability 1.0) and random-choice mutation (per-gene probability
+0.1), plus two defaults measured on the OFA² problem (docs/notes/search.md):
+duplicate offspring are judged on the network (``duplicates="canonical"``)
+and the initial population holds the largest and the smallest subnet next to
+uniform random ones (``init="random+extremes"``). ``OFA2_PROTOCOL`` restores
+OFA²'s exact choices (genome duplicates, purely random start). Run
+parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
+("uniform" | "stage"), ``duplicates`` and ``init`` override them.
+
+- ``nsga2``: NSGA-II as pymoo runs it, on arrays (:mod:`ofa_dash.search.engine`);
+- ``nsga2-pymoo``: pymoo's own ``NSGA2`` class with the same operators (a cross-check);
+- ``smsemoa``, ``spea2``, ``nsga3``, ``moead``, ``agemoea``, ``rnsga2``: pymoo's classes;
+- ``random``: uniform sampling with the same evaluation budget, keeping the non-dominated set;
+- ``ofa-evolution``: OFA's original single-objective evolution, once per cost budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from pymoo.core.evaluator import Evaluator
+from pymoo.operators.selection.tournament import TournamentSelection
+
+from ofa_dash.search import operators as ops
+from ofa_dash.search.archive import nondominated
+from ofa_dash.search.engine import ArrayNSGA2
+from ofa_dash.search.problem import SubnetProblem
+
+
+class Driver(Protocol):
+    """One search, advanced a generation at a time by :func:`ofa_dash.search.run.run_search`."""
+
+    n_steps: int  # generations the driver will run in total
+    params: dict  # the resolved parameters, recorded with the run
+
+    def step(self) -> None: ...
+
+    def population(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current population (genomes, objectives)."""
+        ...
+
+    def final(self) -> tuple[np.ndarray, np.ndarray]:
+        """The algorithm's own answer (its final non-dominated set)."""
+        ...
+
+
+@dataclass
+class SearchContext:
+    """Everything a factory needs to build a driver."""
+
+    problem: SubnetProblem
+    pop_size: int
+    n_gen: int
+    seed: int
+    params: dict = field(default_factory=dict)
+
+    @property
+    def space(self):
+        return self.problem.space
+
+    @property
+    def objectives(self):
+        return self.problem.objectives
+
+    def evaluate(self, X: np.ndarray) -> np.ndarray:
+        """Evaluate through the problem (so the archive and the evaluation count see it)."""
+        out: dict = {}
+        self.problem._evaluate(X, out)
+        return out["F"]
+
+
+OPERATOR_PARAMS = {"crossover_prob": ops.CROSSOVER_PROB}
+DEFAULT_DUPLICATES = "canonical"
+DEFAULT_INIT = "random+extremes"
+# The OFA² protocol exactly: pass these as params (measured defaults above: docs/notes/search.md)
+OFA2_PROTOCOL = {"duplicates": "genome", "init": "random"}
+
+
+def _duplicates(ctx: SearchContext) -> str:
+    return ops.check_duplicates_mode(str(ctx.params.get("duplicates", DEFAULT_DUPLICATES)))
+
+
+def _variation(ctx: SearchContext) -> dict:
+    """Operator options a run may override: ``prob_var``, ``mutation`` ("choice" | "change"), ``duplicates``."""
+    prob_var = float(ctx.params.get("prob_var", ops.MUTATION_PROB_VAR))
+    if not 0.0 <= prob_var <= 1.0:
+        raise ValueError(f"prob_var must be in [0, 1], got {prob_var}")
+    return {
+        "prob_var": prob_var,
+        "mutation": ops.check_mutation_mode(str(ctx.params.get("mutation", "choice"))),
+        "crossover": ops.check_crossover_mode(str(ctx.params.get("crossover", "uniform"))),
+        "duplicates": _duplicates(ctx),
+    }
+
+
+def _init(ctx: SearchContext) -> str:
+    return ops.check_init_mode(str(ctx.params.get("init", DEFAULT_INIT)))
+
+
+def _operator_params(ctx: SearchContext) -> dict:
+    v = _variation(ctx)
+    return {
+        "pop_size": ctx.pop_size,
+        "n_gen": ctx.n_gen,
+        **OPERATOR_PARAMS,
+        "init": _init(ctx),
+        "crossover": v["crossover"],
+        "mutation": "random choice" if v["mutation"] == "choice" else "random other choice",
+        "mutation_prob_var": v["prob_var"],
+        "duplicates": v["duplicates"],
+    }
+
+
+# --------------------------------------------------------------------------- drivers
+class ArrayDriver:
+    """Drives :class:`ArrayNSGA2`."""
+
+    def __init__(self, ctx: SearchContext) -> None:
+        self.engine = ArrayNSGA2(ctx.space, ctx.evaluate, pop_size=ctx.pop_size, seed=ctx.seed, init=_init(ctx), **_variation(ctx))
+        self.n_steps = ctx.n_gen
+        self.params = {**_operator_params(ctx), "implementation": "ofa_dash.search.engine.ArrayNSGA2"}
+
+    def step(self) -> None:
+        self.engine.step()
+
+    def population(self):
+        return self.engine.X, self.engine.F
+
+    def final(self):
+        return self.engine.front()
+
+
+class PymooDriver:
+    """Drives any pymoo ``Algorithm`` one generation per step (loop-wise ones such as MOEA/D included)."""
+
+    def __init__(self, ctx: SearchContext, algorithm, params: dict) -> None:
+        self.algorithm = algorithm
+        self.n_steps = ctx.n_gen
+        self.params = {**_operator_params(ctx), **params, "implementation": f"pymoo {type(algorithm).__name__}"}
+        algorithm.setup(ctx.problem, termination=("n_gen", ctx.n_gen), seed=ctx.seed, verbose=False)
+
+    def step(self) -> None:
+        alg = self.algorithm
+        if not alg.is_initialized:
+            alg.next()
+            return
+        start = alg.n_iter
+        while alg.n_iter == start and alg.has_next():
+            alg.next()
+
+    def population(self):
+        X, F = self.algorithm.pop.get("X", "F")
+        return np.asarray(X).astype(np.int64), np.asarray(F, dtype=float)
+
+    def final(self):
+        opt = self.algorithm.opt if self.algorithm.opt is not None else self.algorithm.pop
+        X, F = opt.get("X", "F")
+        X, F = np.asarray(X).astype(np.int64), np.asarray(F, dtype=float)
+        nd = nondominated(F)
+        return X[nd], F[nd]
+
+
+# --------------------------------------------------------------------------- pymoo factories
+def _ref_dirs(n_obj: int, pop_size: int) -> np.ndarray:
+    """Das-Dennis directions: the most that do not exceed the population size."""
+    from math import comb
+
+    from pymoo.util.ref_dirs import get_reference_directions
+
+    p = 1
+    while comb(p + 1 + n_obj - 1, n_obj - 1) <= pop_size:
+        p += 1
+    return get_reference_directions("das-dennis", n_obj, n_partitions=p)
+
+
+def _genetic_kwargs(ctx: SearchContext, selection) -> dict:
+    return {
+        "pop_size": ctx.pop_size,
+        "sampling": ops.GenomeSampling(ctx.space, _init(ctx)),
+        "mating": ops.ArrayMating(ctx.space, selection, **_variation(ctx)),
+        "eliminate_duplicates": ops.duplicate_elimination(ctx.space, _duplicates(ctx)),
+        "evaluator": Evaluator(skip_already_evaluated=False),
+    }
+
+
+def _nsga_tournament() -> TournamentSelection:
+    return TournamentSelection(func_comp=ops.binary_tournament)
+
+
+def _nsga2_pymoo(ctx: SearchContext) -> Driver:
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+
+    return PymooDriver(ctx, NSGA2(**_genetic_kwargs(ctx, _nsga_tournament())), {})
+
+
+def _smsemoa(ctx: SearchContext) -> Driver:
+    from pymoo.algorithms.moo.sms import SMSEMOA
+
+    return PymooDriver(ctx, SMSEMOA(**_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.dominance_tournament))), {})
+
+
+def _spea2(ctx: SearchContext) -> Driver:
+    from pymoo.algorithms.moo.spea2 import SPEA2
+
+    return PymooDriver(ctx, SPEA2(**_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.spea_tournament))), {})
+
+
+def _agemoea(ctx: SearchContext) -> Driver:
+    from pymoo.algorithms.moo.age import AGEMOEA
+
+    return PymooDriver(ctx, AGEMOEA(**_genetic_kwargs(ctx, _nsga_tournament())), {})
+
+
+def _nsga3(ctx: SearchContext) -> Driver:
+    from pymoo.algorithms.moo.nsga3 import NSGA3, comp_by_cv_then_random
+
+    ref_dirs = _ref_dirs(ctx.objectives.n_obj, ctx.pop_size)
+    kw = _genetic_kwargs(ctx, TournamentSelection(func_comp=comp_by_cv_then_random))
+    return PymooDriver(ctx, NSGA3(ref_dirs=ref_dirs, **kw), {"n_ref_dirs": len(ref_dirs), "ref_dirs": "das-dennis"})
+
+
+def _moead(ctx: SearchContext) -> Driver:
+    from pymoo.algorithms.moo.moead import MOEAD
+
+    ref_dirs = _ref_dirs(ctx.objectives.n_obj, ctx.pop_size)
+    n_neighbors = int(ctx.params.get("n_neighbors", min(15, len(ref_dirs))))
+    alg = MOEAD(
+        ref_dirs=ref_dirs,
+        n_neighbors=n_neighbors,
+        prob_neighbor_mating=float(ctx.params.get("prob_neighbor_mating", 0.7)),
+        sampling=ops.GenomeSampling(ctx.space, _init(ctx)),
+        crossover=ops.uniform_crossover(),
+        mutation=ops.RandomChoiceMutation(_variation(ctx)["prob_var"]),
+        evaluator=Evaluator(skip_already_evaluated=False),
+    )
+    params = {
+        "n_ref_dirs": len(ref_dirs),
+        "n_neighbors": n_neighbors,
+        "prob_neighbor_mating": alg.selection.prob.value,
+        "pop_size": len(ref_dirs),
+        "duplicates": "none (MOEA/D)",
+    }
+    return PymooDriver(ctx, alg, params)
+
+
+def _rnsga2(ctx: SearchContext) -> Driver:
+    from pymoo.algorithms.moo.rnsga2 import RNSGA2
+
+    ref_points = ctx.params.get("ref_points")
+    if ref_points is None or len(ref_points) == 0:
+        raise ValueError("rnsga2 needs reference points: --ref-points 'f1,f2;f1,f2' (one point per ';', in objective order)")
+    ref_points = np.asarray(ref_points, dtype=float)
+    if ref_points.ndim != 2 or ref_points.shape[1] != ctx.objectives.n_obj:
+        raise ValueError(f"each reference point needs {ctx.objectives.n_obj} values ({', '.join(ctx.objectives.names)}); got shape {ref_points.shape}")
+    epsilon = float(ctx.params.get("epsilon", 0.001))
+    # pymoo's RNSGA2 mates through NSGA-II's tournament (on its modified crowding), as here
+    alg = RNSGA2(ref_points=ref_points, epsilon=epsilon, **_genetic_kwargs(ctx, _nsga_tournament()))
+    return PymooDriver(ctx, alg, {"ref_points": ref_points.tolist(), "epsilon": epsilon})
+
+
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class AlgorithmInfo:
+    name: str
+    label: str
+    description: str
+    build: Callable[[SearchContext], Driver]
+
+
+def _baseline(name: str) -> Callable[[SearchContext], Driver]:
+    def build(ctx: SearchContext) -> Driver:
+        from ofa_dash.search import baselines
+
+        return baselines.random_search(ctx) if name == "random" else baselines.ofa_evolution(ctx)
+
+    return build
+
+
+REGISTRY: dict[str, AlgorithmInfo] = {
+    a.name: a
+    for a in (
+        AlgorithmInfo("nsga2", "NSGA-II", "pymoo's NSGA-II on arrays (fast path)", lambda ctx: ArrayDriver(ctx)),
+        AlgorithmInfo("nsga2-pymoo", "NSGA-II (pymoo class)", "pymoo's NSGA2 class, same operators", _nsga2_pymoo),
+        AlgorithmInfo("smsemoa", "SMS-EMOA", "hypervolume-contribution survival (pymoo)", _smsemoa),
+        AlgorithmInfo("spea2", "SPEA2", "strength Pareto EA 2 (pymoo)", _spea2),
+        AlgorithmInfo("nsga3", "NSGA-III", "reference-direction NSGA for many objectives (pymoo)", _nsga3),
+        AlgorithmInfo("moead", "MOEA/D", "decomposition into scalar subproblems (pymoo)", _moead),
+        AlgorithmInfo("agemoea", "AGE-MOEA", "adaptive geometry estimation (pymoo, numba)", _agemoea),
+        AlgorithmInfo("rnsga2", "R-NSGA-II", "NSGA-II focused on user reference points (pymoo)", _rnsga2),
+        AlgorithmInfo("random", "Random search", "uniform samples, same evaluation budget; keeps the non-dominated set", _baseline("random")),
+        AlgorithmInfo("ofa-evolution", "OFA evolution", "OFA's single-objective evolution under a cost budget, once per budget", _baseline("ofa-evolution")),
+    )
+}
+
+
+def get_algorithm(name: str) -> AlgorithmInfo:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown algorithm {name!r}; available: {', '.join(REGISTRY)}") from None
+
+
+KNOWN_PARAMS = {
+    "prob_var", "mutation", "crossover", "duplicates", "init",  # every genetic algorithm
+    "ref_points", "epsilon",  # rnsga2
+    "n_neighbors", "prob_neighbor_mating",  # moead
+    "budgets", "parent_ratio", "mutation_ratio", "mutate_prob",  # ofa-evolution
+}  # fmt: skip
+
+
+def make_driver(name: str, ctx: SearchContext) -> Driver:
+    unknown = sorted(set(ctx.params) - KNOWN_PARAMS)
+    if unknown:
+        raise ValueError(f"unknown search parameter(s) {unknown}; known: {sorted(KNOWN_PARAMS)}")
+    if ctx.pop_size < 4:
+        raise ValueError(f"population size must be at least 4, got {ctx.pop_size}")
+    if ctx.n_gen < 1:
+        raise ValueError(f"number of generations must be at least 1, got {ctx.n_gen}")
+    return get_algorithm(name).build(ctx)

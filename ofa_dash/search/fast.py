@@ -1,0 +1,132 @@
+"""Numpy fast paths for the search's hot loop, checked against the slow path.
+
+A search scores ~100,000 subnets; per call, torch's dispatch and the generic
+decoders cost more than the arithmetic. These wrappers compile a predictor's
+MLP into float32 numpy matmuls and a latency table into one flat gather, and
+*verify* both against the owner's own ``predict`` / ``estimate`` on a fixed
+sample when built. Anything that does not match (another predictor kind, a
+table subclass) silently uses the owner's method instead, so the fast path can
+only be faster, never different.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ofa_dash.space import MAX_DEPTH, N_SLOTS, N_STAGES, SearchSpace
+
+_CHECK_SEED = 20230324  # fixed: the verification sample and the fingerprints must not vary between runs
+_CHECK_N = 256
+
+
+def fingerprint(*arrays: np.ndarray) -> str:
+    """Short content hash: a version string that changes exactly when the numbers do."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:12]
+
+
+def check_genomes(space: SearchSpace) -> np.ndarray:
+    """Fixed verification sample: random genomes plus the largest and smallest subnet."""
+    g = space.sample_genomes(_CHECK_N, seed=_CHECK_SEED)
+    return np.concatenate([g, space.encode([space.largest(), space.smallest()])])
+
+
+def active_mask(space: SearchSpace, g: np.ndarray) -> np.ndarray:
+    """(n, 20) bool: which slots the per-stage depths keep."""
+    depth = np.asarray(space.depth_choices)[g[:, 2 * N_SLOTS : 2 * N_SLOTS + N_STAGES]]
+    return np.tile(np.arange(MAX_DEPTH), N_STAGES)[None, :] < np.repeat(depth, MAX_DEPTH, axis=1)
+
+
+def _mlp_layers(model) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """(W, b) float32 pairs of a ``Sequential(Linear, ReLU, ..., Linear)``; None for anything else."""
+    try:
+        from torch import nn
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return None
+    if not isinstance(model, nn.Sequential) or len(model) == 0:
+        return None
+    mods = list(model)
+    linears = mods[0::2]
+    relus = mods[1::2]
+    if not all(type(m) is nn.Linear for m in linears) or not all(type(m) is nn.ReLU for m in relus) or len(linears) != len(relus) + 1:
+        return None
+    return [(m.weight.detach().cpu().numpy().astype(np.float32).T.copy(), m.bias.detach().cpu().numpy().astype(np.float32).copy()) for m in linears]
+
+
+class FastPredictor:
+    """Predicted top-1 (%) for a genome array: the predictor's own MLP as float32 numpy matmuls when verified."""
+
+    def __init__(self, space: SearchSpace, predictor) -> None:
+        self.space = space
+        self.predictor = predictor
+        self.layers = _mlp_layers(getattr(predictor, "model", None))
+        self._features = getattr(predictor, "features", None)
+        self.fast = False
+        self.scale = 1.0
+        g = check_genomes(space)
+        ref = np.asarray(self._slow(g), dtype=np.float64)
+        if self.layers is not None and callable(self._features):
+            raw = self._forward(np.asarray(self._features(g), dtype=np.float32))
+            for scale in (100.0, 1.0):  # predictors return percent; some MLPs output a fraction
+                if np.allclose(raw * scale, ref, rtol=0, atol=1e-3):
+                    self.fast, self.scale = True, scale
+                    break
+        self.fingerprint = fingerprint(np.round(ref, 4))
+
+    def _slow(self, g: np.ndarray) -> np.ndarray:
+        try:
+            import torch
+
+            with torch.inference_mode():
+                return self.predictor.predict(g)
+        except ImportError:  # pragma: no cover
+            return self.predictor.predict(g)
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        h = x
+        last = len(self.layers) - 1
+        for i, (w, b) in enumerate(self.layers):
+            h = h @ w
+            h += b
+            if i < last:
+                np.maximum(h, 0.0, out=h)
+        return h[:, 0].astype(np.float64)
+
+    def __call__(self, g: np.ndarray) -> np.ndarray:
+        if not self.fast:
+            return np.asarray(self._slow(g), dtype=np.float64)
+        return self._forward(np.asarray(self._features(g), dtype=np.float32)) * self.scale
+
+
+class FastLatency:
+    """Estimated latency (ms) from a ``LatencyTable`` as one flat gather and a masked sum."""
+
+    def __init__(self, space: SearchSpace, table) -> None:
+        self.space = space
+        self.table = table
+        self.fast = False
+        slot_ms = getattr(table, "slot_ms", None)
+        fixed_ms = getattr(table, "fixed_ms", None)
+        g = check_genomes(space)
+        ref = np.asarray(table.estimate(g), dtype=np.float64)
+        if slot_ms is not None and fixed_ms is not None and np.shape(slot_ms)[:2] == (len(space.resolutions), N_SLOTS):
+            self._flat = np.ascontiguousarray(slot_ms, dtype=np.float64).reshape(-1)
+            self._fixed = np.asarray(fixed_ms, dtype=np.float64)
+            _, _, self._k, self._e = np.shape(slot_ms)
+            self._scale, self._offset = (float(v) for v in getattr(table, "calibration", (1.0, 0.0)))
+            self.fast = bool(np.allclose(self._fast(g), ref, rtol=1e-9, atol=1e-9))
+        self.fingerprint = fingerprint(np.round(ref, 6))
+
+    def _fast(self, g: np.ndarray) -> np.ndarray:
+        k, e, r = g[:, :N_SLOTS], g[:, N_SLOTS : 2 * N_SLOTS], g[:, -1]
+        idx = ((r[:, None] * N_SLOTS + np.arange(N_SLOTS)[None, :]) * self._k + k) * self._e + e
+        per_slot = self._flat[idx]
+        per_slot[~active_mask(self.space, g)] = 0.0
+        return (per_slot.sum(1) + self._fixed[r]) * self._scale + self._offset
+
+    def __call__(self, g: np.ndarray) -> np.ndarray:
+        return self._fast(g) if self.fast else np.asarray(self.table.estimate(g), dtype=np.float64)

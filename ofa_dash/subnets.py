@@ -1,0 +1,214 @@
+"""A subnet ready to use: supernet weights found and loaded, subnet extracted, BN re-estimated.
+
+Validation and export must hand the user the *same* network, so both get it
+from :func:`prepare`: the same supernet file, the same 2,000 seeded training
+images for BN recalibration, hence bit-identical weights. Recalibrated subnets
+are cached on disk (keyed by supernet content, subnet id and the calibration
+images), which makes "validate, then export" pay for recalibration once, even
+across processes (CLI, dashboard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ofa_dash.data import Dataset, Split, default_cache_dir
+from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet
+from ofa_dash.nn import StaticNet, Supernet
+from ofa_dash.space import Arch, SearchSpace
+
+SUBNET_CACHE_ENTRIES = 16
+_CACHE_FORMAT = "ofa-dash-recalibrated-subnet"
+
+
+@dataclass
+class Provenance:
+    """Where a subnet's weights come from: every exported or measured figure carries this."""
+
+    space: str
+    arch_id: str
+    arch: dict
+    supernet_path: str | None
+    supernet_version: str
+    supernet_sha256: str | None
+    bn_recalibrated: bool
+    calib_images: int
+    data: str | None  # the data copy used for BN recalibration (and evaluation)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PreparedSubnet:
+    net: StaticNet  # eval mode, contiguous memory format
+    space: SearchSpace
+    arch: Arch
+    provenance: Provenance
+
+
+def default_supernet_path(space: SearchSpace) -> Path:
+    from ofa_dash.commands.common import PRECOMPUTED
+
+    return PRECOMPUTED / space.name / "supernet.pt"
+
+
+def resolve_supernet_path(space: SearchSpace, path: str | os.PathLike | None) -> Path:
+    """The given checkpoint, or the shipped one; a clear error when there is none."""
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise FileNotFoundError(f"supernet weights {str(p)!r} not found")
+        return p
+    p = default_supernet_path(space)
+    if not p.is_file():
+        raise FileNotFoundError(
+            f"space {space.name!r} has no supernet weights at {str(p)!r} (none are shipped for this space, or training has not published them yet); "
+            f"pass --supernet PATH to an ofa-dash checkpoint of this space"
+        )
+    return p
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class LoadedSupernet:
+    net: Supernet
+    meta: dict
+    path: Path
+    sha256: str
+
+    @property
+    def version(self) -> str:
+        """The weights' version from their metadata; unversioned weights are named by content hash."""
+        return str(self.meta.get("supernet_version") or f"unversioned-{self.sha256[:12]}")
+
+
+_load_lock = threading.Lock()
+
+
+def load_supernet(space: SearchSpace, path: str | os.PathLike | None = None) -> LoadedSupernet:
+    """Load (and keep in memory) the supernet of ``space``; reloaded when the file changes."""
+    p = resolve_supernet_path(space, path).resolve()
+    st = p.stat()
+    with _load_lock:
+        return _load_cached(space, str(p), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=2)
+def _load_cached(space: SearchSpace, path: str, mtime_ns: int, size: int) -> LoadedSupernet:
+    from ofa_dash.train import load_weights
+
+    net, meta = load_weights(path, space)
+    return LoadedSupernet(net, meta, Path(path), file_sha256(Path(path)))
+
+
+def _calib_key(calib: Split, n_calib: int) -> str:
+    idx = calibration_indices(len(calib), n_calib)
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(calib.images[idx]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _cache_path(sha: str, arch: Arch, calib_key: str, n_calib: int) -> Path:
+    return default_cache_dir() / "subnets" / f"{sha[:16]}-{arch.id}-{arch.r}-{calib_key}-{n_calib}.pt"
+
+
+def recalibrated_subnet(loaded: LoadedSupernet, arch: Arch, calib: Split, n_calib: int = BN_CALIB_IMAGES, use_cache: bool = True) -> StaticNet:
+    """``prepare_subnet`` with an on-disk cache of the re-estimated weights."""
+    space = loaded.net.space
+    space.validate(arch)
+    path = _cache_path(loaded.sha256, arch, _calib_key(calib, n_calib), n_calib) if use_cache else None
+    if path is not None and path.is_file():
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+            if blob.get("format") == _CACHE_FORMAT:
+                net = StaticNet(space, arch)
+                net.load_state_dict(blob["state_dict"])
+                return net.eval()
+        except Exception:  # a damaged cache entry is rebuilt below
+            pass
+    net = prepare_subnet(loaded.net, arch, calib, n_calib).to(memory_format=torch.contiguous_format).eval()
+    if path is not None:
+        _write_cache(path, net)
+    return net
+
+
+def _write_cache(path: Path, net: StaticNet) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(fd)
+        state = {k: v.contiguous() for k, v in net.state_dict().items()}
+        torch.save({"format": _CACHE_FORMAT, "state_dict": state}, tmp)
+        os.replace(tmp, path)
+        entries = sorted(path.parent.glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[SUBNET_CACHE_ENTRIES:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # the cache only saves time
+
+
+def prepare(
+    space: SearchSpace,
+    arch: Arch,
+    supernet: str | os.PathLike | LoadedSupernet | None = None,
+    data: Dataset | None = None,
+    n_calib: int = BN_CALIB_IMAGES,
+    use_cache: bool = True,
+) -> PreparedSubnet:
+    """The subnet ``arch`` with its provenance; BN re-estimated when training images are given.
+
+    Without ``data`` the supernet's own running statistics are kept (they fit
+    the largest subnet best and smaller ones poorly); the provenance says so.
+    """
+    space.validate(arch)
+    loaded = supernet if isinstance(supernet, LoadedSupernet) else load_supernet(space, supernet)
+    if loaded.net.space != space:
+        raise ValueError(f"supernet {str(loaded.path)!r} is for space {loaded.net.space.name!r}, not {space.name!r}")
+    calib = None
+    if data is not None:
+        _check_classes(space, data)
+        calib, _ = data.split_holdout()
+        net = recalibrated_subnet(loaded, arch, calib, n_calib, use_cache)
+    else:
+        net = loaded.net.extract(arch).eval()
+    prov = Provenance(
+        space=space.name,
+        arch_id=arch.id,
+        arch=arch.to_dict(),
+        supernet_path=str(loaded.path),
+        supernet_version=loaded.version,
+        supernet_sha256=loaded.sha256,
+        bn_recalibrated=calib is not None,
+        calib_images=min(n_calib, len(calib)) if calib is not None else 0,
+        data=data.source if data is not None else None,
+    )
+    return PreparedSubnet(net, space, arch, prov)
+
+
+def from_module(space: SearchSpace, arch: Arch, net: torch.nn.Module, version: str = "random-init", data: str | None = None) -> PreparedSubnet:
+    """Wrap a subnet built elsewhere (e.g. random weights for a space without a checkpoint)."""
+    space.validate(arch)
+    prov = Provenance(space.name, arch.id, arch.to_dict(), None, version, None, False, 0, data)
+    return PreparedSubnet(net.to(memory_format=torch.contiguous_format).eval(), space, arch, prov)
+
+
+def _check_classes(space: SearchSpace, data: Dataset) -> None:
+    if len(data.classes) > space.n_classes:
+        raise ValueError(f"the dataset has {len(data.classes)} classes, but space {space.name!r} has {space.n_classes} outputs")

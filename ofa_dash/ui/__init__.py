@@ -1,0 +1,1 @@
+"""Figure builders and small helpers shared by the dashboard pages (pure functions, testable)."""

@@ -1,0 +1,121 @@
+"""Driving the dashboard in real Chromium: a Streamlit server in a subprocess and a few page gestures.
+
+Shared by ``tests/test_browser.py`` and ``benchmarks/dashboard_timing.py`` so
+that the test and the benchmark measure the same thing. Chromium is Debian's
+package (``/usr/bin/chromium``), driven by Playwright for Python; Playwright's
+own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from ofa_dash.ui.config import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1600, "height": 1000}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(env: dict[str, str] | None = None, port: int | None = None, startup_s: float = 180.0, log: Path | None = None):
+    """``streamlit run app.py`` on 127.0.0.1 (headless, no file watcher); yields the base URL; stops it afterwards."""
+    port = port or free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {proc.returncode} before it was healthy" + (f" (log: {log})" if log else ""))
+            try:
+                with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"streamlit was not healthy within {startup_s:.0f} s")
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log:
+            out.close()
+
+
+def launch(playwright, headless: bool = True):
+    """Debian's Chromium, headless, with the flags a sandbox-less container needs."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=headless, args=CHROMIUM_ARGS)
+
+
+def wait_ready(page, title: str, timeout_ms: float = 120_000) -> None:
+    """Until the page's title is drawn and Streamlit has finished running the script."""
+    page.get_by_role("heading", name=title, level=1).wait_for(timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+
+
+def plot_box(page, selector: str = "[data-testid='stPlotlyChart'] .js-plotly-plot") -> dict:
+    """Pixel box of the plotting area (page coordinates) and the axes' data ranges."""
+    return page.evaluate(
+        """(sel) => {
+        const gd = document.querySelector(sel);
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        const r = gd.querySelector('.nsewdrag').getBoundingClientRect();
+        return {left: r.left, top: r.top, width: r.width, height: r.height, x: xa.range.slice(), y: ya.range.slice()};
+    }""",
+        selector,
+    )
+
+
+def box_select(page, x0: float, x1: float, y0: float = 0.02, y1: float = 0.98) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Drag a selection box over fractions of the plotting area; returns its (x range, y range) in data units."""
+    b = plot_box(page)
+    px0, px1 = b["left"] + x0 * b["width"], b["left"] + x1 * b["width"]
+    py0, py1 = b["top"] + y0 * b["height"], b["top"] + y1 * b["height"]
+    page.mouse.move(px0, py0)
+    page.mouse.down()
+    steps = 8
+    for i in range(1, steps + 1):
+        page.mouse.move(px0 + (px1 - px0) * i / steps, py0 + (py1 - py0) * i / steps)
+    page.mouse.up()
+    xr = (b["x"][0] + x0 * (b["x"][1] - b["x"][0]), b["x"][0] + x1 * (b["x"][1] - b["x"][0]))
+    # pixel y grows downwards, data y upwards
+    yr = (b["y"][1] - y1 * (b["y"][1] - b["y"][0]), b["y"][1] - y0 * (b["y"][1] - b["y"][0]))
+    return xr, yr

@@ -1,0 +1,402 @@
+"""The dashboard's data layer: one table of subnets for a space and a choice of stored runs.
+
+Every page reads subnets from here, so a figure on one page and a number in a
+table on another always agree. One row per (run, subnet) with:
+
+- ``run_id``, ``algorithm``, ``seed``, ``set`` (``final`` / ``archive``), ``id``, ``genome``
+  (46 choice indices as a string of digits, decodable with :func:`genomes_of`);
+- ``top1_pred`` and ``top1_pred_source``: the run's own ``error`` objective where it
+  searched on one (the figure the search optimised), else the space's predictor;
+- ``latency:<device>`` for every device: the device table's estimate where the table
+  loads, else the value the run stored (``device_sources`` says which);
+- ``macs`` and ``params`` (millions), ``peak_mem`` (MB): counted;
+- ``top1_measured``, ``top5_measured``, ``measured_images``, ``measured_latency_ms``,
+  ``measured_at`` where live validation has measured the subnet (on this supernet).
+
+Pareto flags for any objective choice come from :func:`pareto_mask` (pymoo's
+non-dominated sorting), constraints from :func:`apply_constraints`.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from ofa_dash.space import GENOME_LENGTH, SearchSpace, get_space
+from ofa_dash.store import GENE_COLUMNS, RunStore, StoreError
+
+LATENCY_PREFIX = "latency:"
+COUNTER_COLUMNS = {"macs": "MACs (M)", "params": "params (M)", "peak_mem": "peak memory (MB)"}
+
+
+@dataclass
+class DeviceInfo:
+    """One latency column: where its numbers come from and how far to trust them."""
+
+    name: str
+    source: str
+    estimated: bool  # True: a device table estimates every subnet; False: only values stored by runs
+    quality: dict | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def column(self) -> str:
+        return LATENCY_PREFIX + self.name
+
+
+@dataclass
+class Catalogue:
+    """What :func:`build_catalogue` returns (picklable, so ``st.cache_data`` can keep it)."""
+
+    space: str
+    points: pd.DataFrame
+    devices: dict[str, DeviceInfo]
+    runs: list[dict]
+    accuracy_source: str
+    supernet_version: str | None
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def device_names(self) -> list[str]:
+        return list(self.devices)
+
+
+# --------------------------------------------------------------------------- fingerprints
+def _stamp(path: Path) -> tuple:
+    try:
+        st = path.stat()
+        return (str(path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return (str(path), None, None)
+
+
+def store_fingerprint(root: str | Path, space: str, official: str | Path | None = None) -> tuple:
+    """File stamps (path, mtime, size) of everything a catalogue reads: a changed file gives a new cache key.
+
+    Cheap (a handful of ``stat`` calls), so pages call it on every rerun and
+    ``st.cache_data`` rebuilds only when a run, a measurement, a device profile,
+    the predictor or the supernet manifest changed.
+    """
+    base = Path(root) / space
+    paths = [base / "runs" / "manifest.json", base / "measurements.jsonl", base / "predictor.pt", base / "train_manifest.json", base / "supernet.pt"]
+    runs = base / "runs"
+    if runs.is_dir():
+        for folder in sorted(p for p in runs.iterdir() if p.is_dir()):
+            paths += [folder / "run.json", folder / "solutions.parquet", folder / "history.parquet"]
+    devices = base / "devices"
+    if devices.is_dir():
+        paths += sorted(devices.glob("*.json"))
+    if official is not None:
+        off = Path(official)
+        paths += [off / "acc_predictor.pth", *sorted((off / "note10").glob("*.yaml"))]
+    return tuple(_stamp(p) for p in paths)
+
+
+# --------------------------------------------------------------------------- loading with explanations
+def load_devices_safe(space: SearchSpace, official: str | Path | None, root: str | Path) -> tuple[dict, list[str]]:
+    """Every device table that loads; a broken profile becomes a problem line, never an exception."""
+    from ofa_dash.hardware import load_devices
+
+    problems: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            devices = load_devices(space, official_dir=official, precomputed_dir=root, strict=False)
+        except (OSError, ValueError) as exc:  # e.g. a damaged Note10 table
+            devices = {}
+            problems.append(str(exc))
+    problems += [str(w.message) for w in caught if "device profile" in str(w.message)]
+    return devices, problems
+
+
+def load_predictor_safe(space: SearchSpace, official: str | Path | None, root: str | Path):
+    """(predictor or None, why not): the space's fitted predictor, else OFA's published one."""
+    from ofa_dash.predictors import load_predictor
+
+    try:
+        return load_predictor(space, official_dir=official, precomputed_dir=root), None
+    except (OSError, ValueError) as exc:
+        return None, str(exc)
+
+
+def current_supernet_version(root: str | Path, space: str) -> str | None:
+    """The version training published (``train_manifest.json``); None where there is none."""
+    try:
+        return json.loads((Path(root) / space / "train_manifest.json").read_text()).get("supernet_version")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def describe_device(table) -> str:
+    """One line saying what a device's latency is: runtime, hardware, and measured quality."""
+    meta = getattr(table, "meta", {}) or {}
+    what = meta.get("source") or ", ".join(str(meta[k]) for k in ("runtime", "hardware") if meta.get(k))
+    quality = meta.get("quality") or {}
+    if quality.get("kendall_tau") is not None and quality.get("mape") is not None:
+        what += f"; on {quality.get('n_validation', '?')} held-out subnets Kendall tau {quality['kendall_tau']:.2f}, MAPE {quality['mape']:.1f} %"
+    return f"estimated from the {table.name} table ({what})"
+
+
+def best_measurements(store: RunStore, space: str, supernet_version: str | None) -> pd.DataFrame:
+    """One row per measured subnet: its live validation on the most images (latest on ties)."""
+    df = store.measurements(space, supernet_version)
+    cols = ["id", "top1_measured", "top5_measured", "measured_images", "measured_latency_ms", "measured_at", "measured_version"]
+    if not len(df) or "top1" not in df or "n_images" not in df:
+        return pd.DataFrame(columns=cols)
+    df = df[df["n_images"].notna() & df["top1"].notna()].copy()
+    df["_order"] = np.arange(len(df))
+    df = df.sort_values(["n_images", "_order"]).groupby("arch", sort=False).tail(1)
+    out = pd.DataFrame(
+        {
+            "id": df["arch"].astype(str),
+            "top1_measured": df["top1"].astype(float),
+            "top5_measured": df["top5"].astype(float) if "top5" in df else np.nan,
+            "measured_images": df["n_images"].astype(int),
+            "measured_latency_ms": df["latency_ms"].astype(float) if "latency_ms" in df else np.nan,
+            "measured_at": df.get("measured_at", df.get("recorded", "")).astype(str),
+            "measured_version": df["supernet_version"].astype(str),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the table
+def genome_strings(genomes: np.ndarray) -> list[str]:
+    """Genomes as strings of choice indices (every gene is a single digit: at most 8 choices)."""
+    g = np.asarray(genomes, dtype=np.int64)
+    return ["".join(map(str, row)) for row in g.tolist()]
+
+
+def genomes_of(strings) -> np.ndarray:
+    """The inverse of :func:`genome_strings`: an (n, 46) int64 array."""
+    if len(strings) == 0:
+        return np.zeros((0, GENOME_LENGTH), dtype=np.int64)
+    return np.array([[int(c) for c in s] for s in strings], dtype=np.int64)
+
+
+def build_catalogue(
+    root: str | Path,
+    space: str,
+    run_ids: list[str] | None = None,
+    official: str | Path | None = None,
+    sets: tuple[str, ...] = ("archive", "final"),
+    devices: dict | None = None,
+    predictor=None,
+) -> Catalogue:
+    """The subnet table of ``space`` for the chosen runs (all valid runs when ``run_ids`` is None).
+
+    ``devices`` / ``predictor`` may be passed in (already loaded, e.g. kept by
+    ``st.cache_resource``); otherwise they are loaded here. Nothing raises for
+    missing or broken inputs: a corrupted run, a broken profile or a missing
+    predictor becomes a line in ``problems`` / ``notes``.
+    """
+    sp = get_space(space)
+    store = RunStore(root)
+    entries, problems = store.list_runs(sp.name)
+    problems = list(problems)
+    notes: list[str] = []
+    wanted = [e for e in entries if run_ids is None or e["run_id"] in run_ids]
+    if run_ids is not None:
+        known = {e["run_id"] for e in entries}
+        problems += [f"run {r}: not in the catalogue (deleted or corrupted)" for r in run_ids if r not in known]
+
+    if devices is None:
+        devices, dev_problems = load_devices_safe(sp, official, root)
+        problems += dev_problems
+    frames: list[pd.DataFrame] = []
+    loaded_entries: list[dict] = []
+    stored_latency: set[str] = set()
+    pred_sources: dict[str, str] = {}
+    for entry in wanted:
+        try:
+            run = store.load(entry["run_id"], sp.name)
+        except (StoreError, OSError) as exc:
+            problems.append(f"run {entry['run_id']}: {exc}")
+            continue
+        sol = run.solutions
+        sol = sol[sol["set"].astype(str).isin(sets)]
+        if not len(sol):
+            continue
+        df = pd.DataFrame(
+            {
+                "run_id": run.run_id,
+                "algorithm": entry["algorithm"],
+                "seed": int(entry["seed"]),
+                "set": sol["set"].astype(str).to_numpy(),
+                "id": sol["arch_id"].astype(str).to_numpy(),
+                "genome": genome_strings(sol[GENE_COLUMNS].to_numpy(dtype=np.int64)),
+            }
+        )
+        if "error" in run.objectives:
+            df["top1_pred"] = 100.0 - sol["error"].to_numpy(dtype=float)
+            pinfo = (entry.get("versions") or {}).get("predictor") or {}
+            df["top1_pred_source"] = f"predicted: {pinfo.get('source') or pinfo.get('name') or 'the run’s predictor'} (run objective)"
+            pred_sources[run.run_id] = df["top1_pred_source"].iloc[0]
+        for name in run.objectives:
+            if name.startswith(LATENCY_PREFIX):
+                df["stored:" + name] = sol[name].to_numpy(dtype=float)
+                stored_latency.add(name[len(LATENCY_PREFIX) :])
+        frames.append(df)
+        loaded_entries.append(entry)
+
+    supernet_version = current_supernet_version(root, sp.name)
+    if not frames:
+        points = pd.DataFrame(columns=["run_id", "algorithm", "seed", "set", "id", "genome", "top1_pred", "top1_pred_source", "macs", "params", "peak_mem"])
+        return Catalogue(sp.name, points, _device_infos(devices, stored_latency), loaded_entries, "none", supernet_version, problems, notes)
+
+    points = pd.concat(frames, ignore_index=True)
+    # a subnet in both sets of a run is one row, labelled final
+    points["_final"] = points["set"] == "final"
+    points = points.sort_values("_final", ascending=False, kind="stable").drop_duplicates(["run_id", "id"]).drop(columns="_final")
+    points = points.sort_values(["run_id", "id"], kind="stable").reset_index(drop=True)
+
+    unique = points.drop_duplicates("genome")
+    G = genomes_of(unique["genome"].tolist())
+    by_genome = pd.Index(unique["genome"])
+    pos = by_genome.get_indexer(points["genome"])
+
+    # accuracy: the run's objective, else the predictor
+    if "top1_pred" not in points:
+        points["top1_pred"] = np.nan
+        points["top1_pred_source"] = None
+    missing = points["top1_pred"].isna().to_numpy()
+    accuracy_source = "; ".join(sorted(set(pred_sources.values())))
+    if missing.any():
+        if predictor is None:
+            predictor, why = load_predictor_safe(sp, official, root)
+        else:
+            why = None
+        if predictor is not None:
+            values = np.asarray(predictor.predict(G), dtype=float)
+            points.loc[missing, "top1_pred"] = values[pos[missing]]
+            src = f"predicted: {getattr(predictor, 'source', 'predictor')}"
+            points.loc[missing, "top1_pred_source"] = src
+            accuracy_source = "; ".join(s for s in (accuracy_source, src) if s)
+        else:
+            notes.append(f"No accuracy predictor, so runs without an error objective have no predicted top-1: {why}")
+
+    # counters
+    from ofa_dash.hardware import count
+
+    counts = count(sp, G)
+    points["macs"] = (counts["macs"] * 1e-6)[pos]
+    points["params"] = (counts["params"] * 1e-6)[pos]
+    points["peak_mem"] = (counts["peak_mem"] * 1e-6)[pos]
+
+    # latency per device: the table where it loads, else the runs' stored values
+    infos = _device_infos(devices, stored_latency)
+    for name, info in infos.items():
+        col = info.column
+        if info.estimated:
+            try:
+                points[col] = np.asarray(devices[name].estimate(G), dtype=float)[pos]
+            except (KeyError, ValueError) as exc:
+                problems.append(f"device {name}: cannot estimate ({exc})")
+                points[col] = points.get("stored:" + col, np.nan)
+                info.estimated, info.source = False, "values stored by the runs (the table failed to estimate)"
+        else:
+            points[col] = points.get("stored:" + col, np.nan)
+    points = points.drop(columns=[c for c in points.columns if c.startswith("stored:")])
+
+    # measured results (this supernet's only)
+    measured = best_measurements(store, sp.name, supernet_version)
+    points = points.merge(measured, on="id", how="left")
+    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes)
+
+
+def _device_infos(devices: dict, stored: set[str]) -> dict[str, DeviceInfo]:
+    infos = {name: DeviceInfo(name, describe_device(t), True, getattr(t, "quality", None), dict(getattr(t, "meta", {}) or {})) for name, t in devices.items()}
+    for name in sorted(stored - set(devices)):
+        infos[name] = DeviceInfo(name, f"values stored by the runs (the {name} table is not loaded here)", False)
+    return infos
+
+
+# --------------------------------------------------------------------------- views
+def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False) -> pd.DataFrame:
+    """Add ``top1`` and ``top1_source``: the prediction, or the live measurement where asked and present."""
+    df = points.copy()
+    df["top1"] = df["top1_pred"].astype(float)
+    df["top1_source"] = df["top1_pred_source"].fillna("none").astype(str)
+    if prefer_measured and "top1_measured" in df:
+        has = df["top1_measured"].notna()
+        df.loc[has, "top1"] = df.loc[has, "top1_measured"].astype(float)
+        df.loc[has, "top1_source"] = "measured: live validation on " + df.loc[has, "measured_images"].astype(int).astype(str) + " test images"
+    return df
+
+
+def objective_matrix(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Minimisation matrix for Pareto sorting: accuracy columns (``top1*``) are negated."""
+    cols = [(-df[c] if c.startswith("top1") else df[c]).to_numpy(dtype=float) for c in columns]
+    return np.column_stack(cols) if cols else np.zeros((len(df), 0))
+
+
+def pareto_mask(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """True for the rows no other row dominates on ``columns`` (accuracy maximised, costs minimised).
+
+    Rows with a missing value in any column are never on the front.
+    """
+    mask = np.zeros(len(df), dtype=bool)
+    if not len(df) or not columns:
+        return mask
+    F = objective_matrix(df, columns)
+    ok = np.isfinite(F).all(axis=1)
+    if ok.sum() == 0:
+        return mask
+    idx = np.flatnonzero(ok)
+    front = NonDominatedSorting().do(F[ok], only_non_dominated_front=True)
+    mask[idx[np.asarray(front, dtype=int)]] = True
+    return mask
+
+
+@dataclass
+class Constraints:
+    """Limits a user sets with sliders; None means no limit."""
+
+    max_latency: dict[str, float] = field(default_factory=dict)  # column -> ms
+    min_top1: float | None = None
+    max_macs: float | None = None
+    max_params: float | None = None
+
+    def active(self) -> bool:
+        return bool(self.max_latency) or any(v is not None for v in (self.min_top1, self.max_macs, self.max_params))
+
+
+def apply_constraints(df: pd.DataFrame, c: Constraints, top1_column: str = "top1") -> pd.DataFrame:
+    """Rows that meet every limit (a missing value never meets a limit)."""
+    keep = np.ones(len(df), dtype=bool)
+    for col, limit in c.max_latency.items():
+        if col in df and limit is not None:
+            keep &= (df[col] <= limit).to_numpy()
+    if c.min_top1 is not None and top1_column in df:
+        keep &= (df[top1_column] >= c.min_top1).to_numpy()
+    if c.max_macs is not None:
+        keep &= (df["macs"] <= c.max_macs).to_numpy()
+    if c.max_params is not None:
+        keep &= (df["params"] <= c.max_params).to_numpy()
+    return df[keep]
+
+
+def column_label(column: str) -> str:
+    """Axis and table label of a catalogue column."""
+    if column.startswith(LATENCY_PREFIX):
+        return f"latency on {column[len(LATENCY_PREFIX) :]} (ms)"
+    return {"top1": "top-1 (%)", "top1_pred": "predicted top-1 (%)", "top1_measured": "measured top-1 (%)", **COUNTER_COLUMNS}.get(column, column)
+
+
+def selection_table(df: pd.DataFrame, devices: list[str]) -> pd.DataFrame:
+    """The columns a person reads in a table of subnets (for st.dataframe and the CSV download)."""
+    cols = ["id", "top1", "top1_source", *[LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in df], "macs", "params", "peak_mem"]
+    cols += [c for c in ("top1_measured", "top5_measured", "measured_images", "measured_latency_ms") if c in df]
+    cols += ["algorithm", "seed", "run_id", "set"]
+    out = df[[c for c in cols if c in df]].copy()
+    for c in out.columns:
+        if out[c].dtype.kind == "f":
+            out[c] = out[c].round(3)
+    return out.reset_index(drop=True)

@@ -1,0 +1,94 @@
+"""Where the dashboard finds its inputs: the precomputed root, OFA's published files and the dataset.
+
+All three come from environment variables (so tests, benchmarks and a
+deployment can point the app elsewhere without touching the repo), with
+defaults that fit this repository's checkout next to ``../shared``:
+
+- ``OFA_DASH_PRECOMPUTED``: the precomputed root (default ``<repo>/precomputed``);
+- ``OFA_DASH_OFFICIAL``: a folder laid out like ``../shared/ofa-official`` (default: that
+  folder when it exists; OFA's files are never read from inside the repo);
+- ``OFA_DASH_DATA``: a CIFAR-10 dataset root for live validation and export
+  (default ``../shared/datasets/cifar10-jpeg`` when it exists).
+
+The sidebar may override the last two per browser session.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ofa_dash.space import SearchSpace
+
+REPO = Path(__file__).resolve().parent.parent.parent
+ENV_PRECOMPUTED = "OFA_DASH_PRECOMPUTED"
+ENV_OFFICIAL = "OFA_DASH_OFFICIAL"
+ENV_DATA = "OFA_DASH_DATA"
+DEFAULT_OFFICIAL = REPO.parent / "shared" / "ofa-official"
+DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cifar10-jpeg"
+# What a user without the dataset can run (data.download_cifar10 exists; there is no CLI command for it yet).
+DOWNLOAD_DATA_COMMAND = "python -c \"from ofa_dash.data import download_cifar10; download_cifar10('data/cifar10')\""
+DOWNLOAD_OFFICIAL_COMMAND = "python -m ofa_dash download-official ../shared/ofa-official"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved input folders. ``official`` and ``data`` are None when absent (with the reason in ``notes``)."""
+
+    precomputed: Path
+    official: Path | None
+    data: Path | None
+    official_wanted: str  # what was asked for (shown when it does not exist)
+    data_wanted: str
+
+    def space_dir(self, space: SearchSpace | str) -> Path:
+        return self.precomputed / (space if isinstance(space, str) else space.name)
+
+    def supernet_path(self, space: SearchSpace | str) -> Path:
+        return self.space_dir(space) / "supernet.pt"
+
+    def has_supernet(self, space: SearchSpace | str) -> bool:
+        return self.supernet_path(space).is_file()
+
+
+def _existing(path: str | None) -> Path | None:
+    if not path:
+        return None
+    p = Path(path).expanduser()
+    return p.resolve() if p.exists() else None
+
+
+def resolve_settings(official: str | None = None, data: str | None = None, environ: dict | None = None) -> Settings:
+    """Settings from explicit overrides (the sidebar), else the environment, else the defaults."""
+    env = os.environ if environ is None else environ
+    precomputed = Path(env.get(ENV_PRECOMPUTED) or REPO / "precomputed").expanduser()
+    official_wanted = official or env.get(ENV_OFFICIAL) or (str(DEFAULT_OFFICIAL) if DEFAULT_OFFICIAL.is_dir() else "")
+    data_wanted = data or env.get(ENV_DATA) or (str(DEFAULT_DATA) if DEFAULT_DATA.exists() else "")
+    return Settings(
+        precomputed=precomputed.resolve(),
+        official=_existing(official_wanted),
+        data=_existing(data_wanted),
+        official_wanted=official_wanted,
+        data_wanted=data_wanted,
+    )
+
+
+def missing_data_message(settings: Settings) -> str:
+    """Markdown that says why live validation cannot run and how to get CIFAR-10."""
+    where = f"`{settings.data_wanted}` does not exist" if settings.data_wanted else "no dataset folder is set"
+    return (
+        f"Live validation and export need the CIFAR-10 images ({where}). Get the official archive with\n\n"
+        f"```bash\n{DOWNLOAD_DATA_COMMAND}\n```\n\n"
+        f"then set the folder in the sidebar (**Settings → dataset folder**) or start the app with `{ENV_DATA}=data/cifar10`. "
+        "An image-folder root with `train/` and `test/` (folders or zips of `<class>/<image>` files) works too."
+    )
+
+
+def missing_official_message(settings: Settings) -> str:
+    where = f"`{settings.official_wanted}` does not exist" if settings.official_wanted else "no folder is set"
+    return (
+        f"OFA's published files (accuracy predictor, Samsung Note10 latency tables, specialized subnets) were not found ({where}). "
+        f"Fetch them with `{DOWNLOAD_OFFICIAL_COMMAND}` (or copy them by hand), then set the folder in the sidebar "
+        f"(**Settings → OFA official files**) or with `{ENV_OFFICIAL}=DIR`. Stored runs of this space are still shown with the values they recorded."
+    )

@@ -1,0 +1,113 @@
+"""How far to trust the latency tables and the accuracy predictor (the Devices & predictors page).
+
+For a device profile, the evidence is its own whole-subnet measurements:
+estimated (table sum through the affine correction) against measured, on the
+validation subnets the correction never saw, with Kendall tau and MAPE. For
+the project's predictor, it is the measured subnets held out from the fit.
+OFA's published Note10 tables and predictor come without such evidence; the
+page says so instead of showing numbers it cannot back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ofa_dash.space import GENOME_LENGTH, SearchSpace
+
+
+@dataclass
+class DeviceReport:
+    name: str
+    meta: dict
+    quality: dict | None
+    correction: dict | None
+    points: pd.DataFrame = field(default_factory=pd.DataFrame)  # split, id, measured_ms, estimated_ms
+    path: str | None = None
+    problem: str | None = None
+
+
+def device_reports(space: SearchSpace, root: str | Path, official: str | Path | None) -> list[DeviceReport]:
+    """One report per device of the space (a broken profile is a report with ``problem`` set)."""
+    from ofa_dash.hardware.devices import _has_note10, device_names, profile_path
+    from ofa_dash.hardware.latency import load_note10
+    from ofa_dash.hardware.profile_format import load_profile
+
+    out: list[DeviceReport] = []
+    if _has_note10(space, official):
+        try:
+            out.append(DeviceReport("note10", dict(load_note10(space, official).meta), None, None, path=str(Path(official) / "note10")))
+        except (OSError, ValueError) as exc:
+            out.append(DeviceReport("note10", {}, None, None, problem=str(exc)))
+    for name in device_names(space, None, root):
+        path = profile_path(space, name, root)
+        try:
+            profile = load_profile(path, space)
+        except (OSError, ValueError) as exc:
+            out.append(DeviceReport(name, {}, None, None, path=str(path), problem=str(exc)))
+            continue
+        table = profile.table(space)
+        ms = list(profile.measurements)
+        genomes = np.array([m.genome for m in ms], dtype=np.int64).reshape(-1, GENOME_LENGTH)
+        points = pd.DataFrame(
+            {
+                "split": [m.split for m in ms],
+                "id": [m.arch for m in ms],
+                "measured_ms": [m.measured_ms for m in ms],
+                "estimated_ms": table.estimate(genomes) if len(ms) else [],
+            }
+        )
+        out.append(DeviceReport(name, dict(profile.meta), dict(profile.quality), dict(table.meta.get("correction") or {}), points, str(path)))
+    return out
+
+
+def meta_table(meta: dict) -> pd.DataFrame:
+    """Metadata as two readable columns (nested values as short JSON-ish text)."""
+    rows = []
+    for k, v in meta.items():
+        if isinstance(v, dict | list):
+            v = ", ".join(f"{a}: {b}" for a, b in v.items()) if isinstance(v, dict) else ", ".join(map(str, v))
+        rows.append({"field": k, "value": str(v)})
+    return pd.DataFrame(rows, columns=["field", "value"])
+
+
+@dataclass
+class PredictorReport:
+    report: dict | None
+    points: pd.DataFrame = field(default_factory=pd.DataFrame)  # id, measured, predicted
+    problem: str | None = None
+
+
+def predictor_quality(space: SearchSpace, root: str | Path, official: str | Path | None, predictor=None) -> PredictorReport:
+    """The predictor's report and, where the fit's held-out subnets are on disk, predicted against measured for them."""
+    from ofa_dash.measure import genome_matrix, read_measured
+    from ofa_dash.predictors import predictor_path, predictor_report
+
+    try:
+        report = predictor_report(space, precomputed_dir=root, official_dir=official)
+    except (OSError, ValueError) as exc:
+        return PredictorReport(None, problem=str(exc))
+    points = pd.DataFrame(columns=["id", "measured", "predicted"])
+    path = predictor_path(space, root)
+    measured_file = path.parent / "measured.parquet"
+    if predictor is not None and path.is_file() and measured_file.is_file():
+        try:
+            from ofa_dash.predictors import _read_predictor_blob
+
+            _, meta = _read_predictor_blob(path, space)
+            df = read_measured(measured_file, space)
+            test_ids = set(meta.get("test_ids") or [])
+            part = df[df["id"].isin(test_ids)] if test_ids else df.iloc[0:0]
+            if len(part):
+                points = pd.DataFrame(
+                    {"id": part["id"].to_numpy(), "measured": part["top1_holdout"].to_numpy(dtype=float), "predicted": predictor.predict(genome_matrix(part))}
+                )
+        except (OSError, ValueError) as exc:
+            return PredictorReport(report, points, problem=str(exc))
+    return PredictorReport(report, points)
+
+
+PROFILE_COMMAND = "python -m ofa_dash profile --space {space} --runtime ort --name my-cpu --json"

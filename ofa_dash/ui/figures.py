@@ -1,0 +1,375 @@
+"""Plotly figure builders for the pages (pure: a DataFrame in, a figure out; tests call them directly).
+
+Conventions shared by every chart:
+
+- colours per algorithm (and per device) come from :mod:`ofa_dash.ui.theme`;
+- a point that stands for a subnet carries ``customdata = [id, run_id, ...]``,
+  so a selection event names subnets, not trace positions (traces change as
+  filters change; ids do not); points without a subnet id (the step line, OFA's
+  published reference markers) are never picked up by :func:`selected_keys`;
+- hover text says where each figure comes from (predicted or measured, which device table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ofa_dash.ui.catalogue import LATENCY_PREFIX, column_label
+from ofa_dash.ui.theme import HIGHLIGHT, colour_for, style
+
+MARK_STYLES = {
+    "knee": {"symbol": "diamond", "size": 18, "color": "#D62728", "label": "knee (high trade-off)"},
+    "pseudo-weights": {"symbol": "star", "size": 22, "color": "#9467BD", "label": "pseudo-weights pick"},
+    "reference point": {"symbol": "x", "size": 18, "color": "#111111", "label": "reference-point pick (ASF)"},
+}
+ASPIRATION_STYLE = {"symbol": "cross-open", "size": 16, "color": "#111111"}
+HOVER_BASE = ["id", "run_id", "top1_source", "algorithm", "seed", "macs", "params", "measured_text"]
+
+
+# --------------------------------------------------------------------------- selections
+def event_selection(event) -> Mapping:
+    """The ``selection`` part of a chart or table event (a Streamlit state object or a plain dict)."""
+    if not event:
+        return {}
+    try:
+        return event["selection"] or {}
+    except (KeyError, TypeError):
+        return getattr(event, "selection", None) or {}
+
+
+def customdata_values(cd) -> list:
+    """A point's customdata as a list: the browser sends arrays as ``{"0": v0, "1": v1}`` objects."""
+    if cd is None:
+        return []
+    if isinstance(cd, Mapping):
+        return [cd[k] for k in sorted(cd, key=lambda k: int(k) if str(k).isdigit() else 1 << 30)]
+    if isinstance(cd, list | tuple):
+        return list(cd)
+    return [cd]
+
+
+def selected_keys(selection) -> list[tuple[str, str]]:
+    """(subnet id, run id) of every selected point that stands for a subnet, in selection order, no repeats."""
+    if not selection:
+        return []
+    points = selection.get("points", []) if isinstance(selection, Mapping) else getattr(selection, "points", [])
+    out: list[tuple[str, str]] = []
+    seen = set()
+    for p in points or []:
+        values = customdata_values(p.get("customdata") if isinstance(p, Mapping) else None)
+        if len(values) < 2 or not values[0]:
+            continue
+        key = (str(values[0]), str(values[1]))
+        if key not in seen:
+            seen.add(key)
+            out.append(key)
+    return out
+
+
+def is_click(selection) -> bool:
+    """One point picked without a box or lasso: a click, which opens the subnet."""
+    if not selection:
+        return False
+    get = selection.get if isinstance(selection, Mapping) else lambda k, d=None: getattr(selection, k, d)
+    return len(get("points", []) or []) == 1 and not (get("box", []) or []) and not (get("lasso", []) or [])
+
+
+# --------------------------------------------------------------------------- hover
+def _hover_frame(df: pd.DataFrame, devices: list[str]) -> tuple[np.ndarray, str]:
+    """(customdata array, hovertemplate) for subnet points: id and run first, then what the hover shows."""
+    d = df.copy()
+    if "top1_measured" in d:
+        has = d["top1_measured"].notna()
+        d["measured_text"] = ""
+        d.loc[has, "measured_text"] = (
+            "<br>measured top-1 "
+            + d.loc[has, "top1_measured"].round(2).astype(str)
+            + " % on "
+            + d.loc[has, "measured_images"].astype(int).astype(str)
+            + " images"
+        )
+    else:
+        d["measured_text"] = ""
+    cols = list(HOVER_BASE)
+    lat_cols = [LATENCY_PREFIX + dev for dev in devices if LATENCY_PREFIX + dev in d]
+    cols += [*lat_cols, "top1"]
+    data = d[cols].to_numpy(dtype=object)
+    for j, c in enumerate(cols):
+        if d[c].dtype.kind == "f":
+            data[:, j] = np.round(d[c].to_numpy(dtype=float), 3)
+    lines = [
+        "<b>%{customdata[0]}</b> (%{customdata[3]}, seed %{customdata[4]})",
+        "top-1 %{customdata[" + str(len(cols) - 1) + "]:.2f} % (%{customdata[2]})%{customdata[7]}",
+    ]
+    for k, c in enumerate(lat_cols):
+        lines.append(f"{column_label(c)}: %{{customdata[{len(HOVER_BASE) + k}]:.2f}}")
+    lines += ["MACs %{customdata[5]:.1f} M · params %{customdata[6]:.2f} M", "run %{customdata[1]}<extra></extra>"]
+    return data, "<br>".join(lines)
+
+
+# --------------------------------------------------------------------------- fronts
+def step_line(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The front's attainment line (cost on x minimised, accuracy on y maximised), sorted by x."""
+    order = np.lexsort((-y, x))
+    xs, ys = x[order], y[order]
+    keep = ys >= np.maximum.accumulate(ys)  # drop points a cheaper one beats (duplicates across runs)
+    return xs[keep], ys[keep]
+
+
+def front_2d(
+    df: pd.DataFrame,
+    x: str,
+    devices: list[str],
+    y: str = "top1",
+    pareto: str = "pareto",
+    marks: dict[str, int | list[int]] | None = None,
+    references: pd.DataFrame | None = None,
+    aspiration: tuple[float, float] | None = None,
+    title: str = "",
+    height: int = 600,
+) -> go.Figure:
+    """Accuracy against one cost: Pareto points bold per algorithm and joined by a step line, the rest faded.
+
+    ``marks`` maps a decision aid (``knee``, ``pseudo-weights``, ``reference point``) to row
+    positions in ``df``; ``references`` holds published markers (``x``, ``y``, ``label``, ``hover``)
+    drawn without a subnet id; ``aspiration`` is the reference point a user typed (x, y).
+    """
+    fig = go.Figure()
+    is_front = df[pareto].to_numpy(dtype=bool) if pareto in df else np.zeros(len(df), dtype=bool)
+    for algorithm, part in df.groupby("algorithm", sort=True):
+        colour = colour_for(str(algorithm))
+        mask = is_front[part.index.to_numpy()] if len(df) else np.zeros(0, bool)
+        for on_front, sub in ((False, part[~mask]), (True, part[mask])):
+            if not len(sub):
+                continue
+            data, template = _hover_frame(sub, devices)
+            fig.add_trace(
+                go.Scatter(
+                    x=sub[x],
+                    y=sub[y],
+                    mode="markers",
+                    name=f"{algorithm} (Pareto)" if on_front else f"{algorithm} (dominated)",
+                    legendgroup=str(algorithm),
+                    customdata=data,
+                    hovertemplate=template,
+                    marker={
+                        "color": colour,
+                        "size": 11 if on_front else 7,
+                        "opacity": 1.0 if on_front else 0.28,
+                        "line": {"width": 1.2, "color": "#222"} if on_front else {"width": 0},
+                    },
+                    showlegend=on_front or not is_front.any(),
+                )
+            )
+    if is_front.any():
+        front = df[is_front]
+        xs, ys = step_line(front[x].to_numpy(dtype=float), front[y].to_numpy(dtype=float))
+        fig.add_trace(
+            go.Scatter(x=xs, y=ys, mode="lines", line={"shape": "hv", "color": "#333", "width": 2}, name="Pareto front (all chosen runs)", hoverinfo="skip")
+        )
+    for name, rows in (marks or {}).items():
+        rows = [rows] if isinstance(rows, int | np.integer) else list(rows)
+        if not rows:
+            continue
+        sub = df.iloc[rows]
+        data, template = _hover_frame(sub, devices)
+        s = MARK_STYLES[name]
+        fig.add_trace(
+            go.Scatter(
+                x=sub[x],
+                y=sub[y],
+                mode="markers",
+                name=s["label"],
+                customdata=data,
+                hovertemplate=f"<b>{s['label']}</b><br>" + template,
+                marker={"symbol": s["symbol"], "size": s["size"], "color": s["color"], "line": {"width": 1.5, "color": "white"}},
+            )
+        )
+    if aspiration is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[aspiration[0]],
+                y=[aspiration[1]],
+                mode="markers",
+                name="your reference point",
+                hovertemplate="reference (aspiration) point<br>%{x:.2f}, %{y:.2f}<extra></extra>",
+                marker=ASPIRATION_STYLE,
+            )
+        )
+    if references is not None and len(references):
+        fig.add_trace(
+            go.Scatter(
+                x=references["x"],
+                y=references["y"],
+                mode="markers+text",
+                text=references["label"],
+                textposition="top left",
+                textfont={"size": 12, "color": "#555"},
+                name="OFA published (fine-tuned, w1.0 space)",
+                hovertext=references["hover"],
+                hoverinfo="text",
+                marker={"symbol": "triangle-up-open", "size": 14, "color": "#555", "line": {"width": 2}},
+            )
+        )
+    fig.update_layout(title=title, xaxis_title=column_label(x), yaxis_title=column_label(y), dragmode="select", clickmode="event+select", hovermode="closest")
+    return _legend_below(style(fig, height=height))
+
+
+def _legend_below(fig: go.Figure) -> go.Figure:
+    """Many traces: a legend under the plot keeps the title and the top of the data readable."""
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.14, "x": 0}, margin={"b": 140})
+    return fig
+
+
+def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], pareto: str = "pareto3", marks: dict | None = None, height: int = 680) -> go.Figure:
+    """Accuracy against two costs: the 3D Pareto set per algorithm, the rest faded (picks go through the table)."""
+    fig = go.Figure()
+    is_front = df[pareto].to_numpy(dtype=bool) if pareto in df else np.ones(len(df), dtype=bool)
+    for algorithm, part in df.groupby("algorithm", sort=True):
+        mask = is_front[part.index.to_numpy()]
+        for on_front, sub in ((False, part[~mask]), (True, part[mask])):
+            if not len(sub):
+                continue
+            data, template = _hover_frame(sub, devices)
+            fig.add_trace(
+                go.Scatter3d(
+                    x=sub[x],
+                    y=sub[y],
+                    z=sub[z],
+                    mode="markers",
+                    name=f"{algorithm} ({'Pareto' if on_front else 'dominated'})",
+                    customdata=data,
+                    hovertemplate=template,
+                    marker={"color": colour_for(str(algorithm)), "size": 5 if on_front else 2.5, "opacity": 0.95 if on_front else 0.25},
+                )
+            )
+    for name, rows in (marks or {}).items():
+        rows = [rows] if isinstance(rows, int | np.integer) else list(rows)
+        if rows:
+            sub = df.iloc[rows]
+            s = MARK_STYLES[name]
+            fig.add_trace(
+                go.Scatter3d(
+                    x=sub[x],
+                    y=sub[y],
+                    z=sub[z],
+                    mode="markers",
+                    name=s["label"],
+                    marker={"symbol": "diamond", "size": 9, "color": s["color"]},
+                    hovertext=sub["id"],
+                    hoverinfo="text",
+                )
+            )
+    fig.update_layout(
+        scene={"xaxis_title": column_label(x), "yaxis_title": column_label(y), "zaxis_title": column_label(z)}, margin={"l": 0, "r": 0, "t": 40, "b": 0}
+    )
+    return style(fig, height=height)
+
+
+# --------------------------------------------------------------------------- search progress and comparison
+def hv_progress(history: pd.DataFrame, title: str = "hypervolume of the archive") -> go.Figure:
+    """HV against evaluations for a running search."""
+    fig = go.Figure(go.Scatter(x=history["n_evals"], y=history["hv"], mode="lines+markers", line={"color": HIGHLIGHT}, name="HV"))
+    fig.update_layout(title=title, xaxis_title="evaluations", yaxis_title="hypervolume")
+    return style(fig, height=360)
+
+
+def hv_comparison(curves: pd.DataFrame, title: str = "") -> go.Figure:
+    """Mean HV against evaluations per algorithm with a band of ±1 standard deviation over seeds."""
+    fig = go.Figure()
+    for algorithm, part in curves.groupby("algorithm", sort=True):
+        colour = colour_for(str(algorithm))
+        part = part.sort_values("n_evals")
+        n = int(part["n_runs"].max())
+        if n > 1:
+            upper, lower = part["mean"] + part["std"], part["mean"] - part["std"]
+            fig.add_trace(
+                go.Scatter(
+                    x=np.r_[part["n_evals"], part["n_evals"][::-1]],
+                    y=np.r_[upper, lower[::-1]],
+                    fill="toself",
+                    fillcolor=_rgba(colour, 0.18),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=str(algorithm),
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=part["n_evals"],
+                y=part["mean"],
+                mode="lines",
+                line={"color": colour, "width": 3},
+                name=f"{algorithm} ({n} seed{'s' if n != 1 else ''})",
+                legendgroup=str(algorithm),
+            )
+        )
+    fig.update_layout(title=title, xaxis_title="evaluations", yaxis_title="hypervolume (mean ± std over seeds)", hovermode="x unified")
+    return style(fig, height=520)
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+# --------------------------------------------------------------------------- quality
+def estimate_vs_measured(
+    est: np.ndarray, meas: np.ndarray, groups: list[str] | np.ndarray, unit: str, title: str, labels: list[str] | None = None
+) -> go.Figure:
+    """Estimated (or predicted) against measured, one colour per group, with the y = x line."""
+    est, meas = np.asarray(est, dtype=float), np.asarray(meas, dtype=float)
+    groups = np.asarray(groups)
+    fig = go.Figure()
+    for gi, g in enumerate(dict.fromkeys(groups.tolist())):
+        m = groups == g
+        fig.add_trace(
+            go.Scatter(
+                x=meas[m],
+                y=est[m],
+                mode="markers",
+                name=str(g),
+                text=None if labels is None else np.asarray(labels)[m],
+                marker={"size": 9, "color": ["#0072B2", "#E69F00", "#009E73", "#CC79A7"][gi % 4], "opacity": 0.85},
+                hovertemplate=f"measured %{{x:.3f}} {unit}<br>estimated %{{y:.3f}} {unit}" + ("<br>%{text}" if labels is not None else "") + "<extra></extra>",
+            )
+        )
+    if len(est):
+        lo, hi = float(min(est.min(), meas.min())), float(max(est.max(), meas.max()))
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"dash": "dash", "color": "#777"}, name="y = x", hoverinfo="skip"))
+    fig.update_layout(title=title, xaxis_title=f"measured ({unit})", yaxis_title=f"estimated ({unit})")
+    return style(fig, height=440)
+
+
+def per_class_bars(per_class: Mapping[str, float | None], title: str = "top-1 per class") -> go.Figure:
+    names = list(per_class)
+    values = [np.nan if v is None else float(v) for v in per_class.values()]
+    fig = go.Figure(go.Bar(x=names, y=values, marker_color="#0072B2", text=[f"{v:.1f}" if np.isfinite(v) else "n/a" for v in values], textposition="outside"))
+    fig.update_layout(title=title, yaxis_title="top-1 (%)", yaxis_range=[0, 105])
+    return style(fig, height=400)
+
+
+def confusion_heatmap(confusion: list[list[int]], names: list[str], title: str = "confusion matrix (rows: true class)") -> go.Figure:
+    z = np.asarray(confusion, dtype=float)
+    names = list(names)[: len(z)] + [str(i) for i in range(len(names), len(z))]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=names,
+            y=names,
+            colorscale="Blues",
+            text=z.astype(int),
+            texttemplate="%{text}",
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{z:.0f} images<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title="true class")
+    fig.update_xaxes(title="predicted class")
+    fig.update_layout(title=title)
+    return style(fig, height=520)

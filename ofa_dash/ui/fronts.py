@@ -1,0 +1,112 @@
+"""What the Fronts page shows, computed without Streamlit: filtered points, Pareto flags, decision picks.
+
+The page reads its widgets, calls :func:`front_view` and draws the result, so
+everything a user can see on the front (which subnets survive the sliders,
+which are on the front, where the knee is) is tested here directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ofa_dash.ui import decision_aids
+from ofa_dash.ui.catalogue import Constraints, apply_constraints, column_label, objective_matrix, pareto_mask, with_accuracy
+
+MAX_KNEES = 5
+
+
+@dataclass
+class FrontView:
+    """Points after constraints (``df``, with ``pareto`` flags), decision marks as row positions in ``df``, and a picks table."""
+
+    df: pd.DataFrame
+    columns: list[str]
+    marks: dict[str, list[int]] = field(default_factory=dict)
+    picks: pd.DataFrame = field(default_factory=pd.DataFrame)
+    hidden: int = 0  # points the constraints removed
+    missing: int = 0  # points without a value on an axis (not drawn)
+
+    @property
+    def front(self) -> pd.DataFrame:
+        return self.df[self.df["pareto"]]
+
+
+def front_view(
+    points: pd.DataFrame,
+    columns: list[str],
+    constraints: Constraints | None = None,
+    prefer_measured: bool = False,
+    knees: bool = True,
+    weights: list[float] | None = None,
+    reference: list[float] | None = None,
+) -> FrontView:
+    """Filter ``points`` by ``constraints``, flag the Pareto set on ``columns`` and place the decision aids.
+
+    ``columns`` is ``["top1", <cost>, ...]`` (accuracy maximised, costs minimised).
+    ``weights`` (one per column, for pseudo-weights) and ``reference`` (an aspiration
+    point in the columns' units, for the ASF pick) are optional.
+    """
+    df = with_accuracy(points, prefer_measured)
+    total = len(df)
+    have = df[columns].notna().all(axis=1) if len(df) else pd.Series([], dtype=bool)
+    missing = int((~have).sum())
+    df = df[have]
+    df = apply_constraints(df, constraints or Constraints()).reset_index(drop=True)
+    df["pareto"] = pareto_mask(df, columns)
+    view = FrontView(df, list(columns), hidden=total - missing - len(df), missing=missing)
+    front_rows = np.flatnonzero(df["pareto"].to_numpy())
+    if not len(front_rows):
+        return view
+    # one row per distinct point: duplicates across runs would count twice in the aids
+    front = df.iloc[front_rows]
+    distinct = front.drop_duplicates(subset=columns)
+    rows = distinct.index.to_numpy()
+    F = objective_matrix(distinct, columns)
+    picks = []
+    if knees:
+        found = decision_aids.knee_points(F)
+        if len(found) > MAX_KNEES:  # a dense front can have a whole knee region: show a few points spread over it
+            order = found[np.argsort(F[found, 1])]
+            found = order[np.linspace(0, len(order) - 1, MAX_KNEES).round().astype(int)]
+        view.marks["knee"] = [int(rows[i]) for i in found]
+        picks += [("knee (high trade-off)", int(rows[i])) for i in found]
+    if weights is not None:
+        i = decision_aids.pseudo_weight_pick(F, weights)
+        view.marks["pseudo-weights"] = [int(rows[i])]
+        picks.append((f"pseudo-weights {'/'.join(f'{w:.2f}' for w in weights)}", int(rows[i])))
+    if reference is not None:
+        ref = [-reference[0], *reference[1:]]
+        i = decision_aids.asf_pick(F, ref)
+        view.marks["reference point"] = [int(rows[i])]
+        picks.append(("reference point (ASF)", int(rows[i])))
+    if picks:
+        table = df.iloc[[r for _, r in picks]][["id", *columns, "top1_source", "run_id"]].copy()
+        table.insert(0, "decision aid", [name for name, _ in picks])
+        table.columns = [column_label(c) if c in columns else c for c in table.columns]
+        view.picks = table.reset_index(drop=True)
+    return view
+
+
+def rows_for_keys(df: pd.DataFrame, keys: list[tuple[str, str]]) -> pd.DataFrame:
+    """The rows of ``df`` for (subnet id, run id) keys from a selection, in selection order."""
+    if not keys or not len(df):
+        return df.iloc[0:0]
+    wanted = pd.DataFrame(keys, columns=["id", "run_id"])
+    wanted["_order"] = np.arange(len(wanted))
+    out = df.merge(wanted, on=["id", "run_id"], how="inner").sort_values("_order").drop(columns="_order")
+    return out.reset_index(drop=True)
+
+
+def slider_range(series: pd.Series, pad: float = 0.0) -> tuple[float, float] | None:
+    """(low, high) of a column for a slider, rounded outwards; None when empty or constant."""
+    values = series.dropna().to_numpy(dtype=float)
+    if not len(values):
+        return None
+    lo, hi = float(values.min()) - pad, float(values.max()) + pad
+    if hi <= lo:
+        return None
+    step = 10 ** np.floor(np.log10(hi - lo)) / 100
+    return float(np.floor(lo / step) * step), float(np.ceil(hi / step) * step)

@@ -1,0 +1,244 @@
+"""Shared sidebar state (space, devices, runs, chosen subnet), kept in step with the URL.
+
+Talks and shared links need a URL that reproduces a view, so the view lives
+in two places: ``st.session_state["view"]`` (the truth while a session runs)
+and ``st.query_params`` (``?space=...&device=a,b&run=r1,r2&subnet=ID``),
+written back after every sidebar render. A new session (a reload or a pasted
+link) starts from the query parameters. The pure round trip is
+:func:`view_from_query` / :func:`view_to_query`; :func:`sidebar` is the only
+Streamlit part and every page calls it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from ofa_dash.space import SPACES, SearchSpace, get_space
+from ofa_dash.ui.config import Settings, resolve_settings
+
+DEFAULT_SPACE = "cifar10"
+QUERY_KEYS = ("space", "device", "run", "subnet")
+PAGES = {"fronts": "pages/fronts.py", "subnet": "pages/subnet.py", "search": "pages/search.py", "devices": "pages/devices.py"}
+
+
+@dataclass
+class View:
+    """What the sidebar chose. ``runs=None`` means every stored run of the space."""
+
+    space: str = DEFAULT_SPACE
+    devices: list[str] = field(default_factory=list)
+    runs: list[str] | None = None
+    subnet: str | None = None
+
+
+def _split(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        value = ",".join(str(v) for v in value)
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View:
+    """The view a URL asks for; unknown spaces fall back to ``default_space``.
+
+    Run ids may hold ``+``, which a hand-typed URL turns into a space, so
+    spaces inside a run id are read back as ``+`` (run ids never hold spaces).
+    """
+    space = str(params.get("space") or default_space)
+    if space not in SPACES:
+        space = default_space
+    runs = [r.replace(" ", "+") for r in _split(params.get("run"))]
+    subnet = str(params.get("subnet") or "").strip().lower() or None
+    return View(space=space, devices=_split(params.get("device")), runs=runs or None, subnet=subnet)
+
+
+def view_to_query(view: View) -> dict[str, str]:
+    """Query parameters for a view (keys left out when they hold the default)."""
+    out = {"space": view.space}
+    if view.devices:
+        out["device"] = ",".join(view.devices)
+    if view.runs:
+        out["run"] = ",".join(view.runs)
+    if view.subnet:
+        out["subnet"] = view.subnet
+    return out
+
+
+def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpace | None = None) -> tuple[View, list[str]]:
+    """Drop what the current data does not have (a stale link), saying what was dropped."""
+    notes = []
+    keep_devices = [d for d in view.devices if d in devices]
+    if len(keep_devices) < len(view.devices):
+        notes.append(f"device(s) {sorted(set(view.devices) - set(keep_devices))} are not available for {view.space}; available: {devices or 'none'}")
+    if not keep_devices:
+        keep_devices = default_devices(devices)
+    keep_runs = None
+    if view.runs is not None:
+        keep_runs = [r for r in view.runs if r in runs]
+        if len(keep_runs) < len(view.runs):
+            notes.append(f"run(s) {sorted(set(view.runs) - set(keep_runs))} are not in the catalogue of {view.space}")
+        if not keep_runs or len(keep_runs) == len(runs):
+            keep_runs = None
+    subnet = view.subnet
+    if subnet and space is not None:
+        try:
+            space.arch_from_id(subnet)
+        except ValueError as exc:
+            notes.append(f"subnet id in the link: {exc}")
+            subnet = None
+    return View(view.space, keep_devices, keep_runs, subnet), notes
+
+
+def default_devices(devices: list[str]) -> list[str]:
+    """Two devices to start with (one for the 2D front, a second for the 3D front)."""
+    return list(devices[:2])
+
+
+# --------------------------------------------------------------------------- Streamlit
+@dataclass
+class Context:
+    """What every page needs after the sidebar: settings, the view, and what the space holds."""
+
+    settings: Settings
+    view: View
+    space: SearchSpace
+    runs: list[dict]  # every valid stored run of the space (manifest entries)
+    run_problems: list[str]
+    devices: list[str]  # device names with a latency column (tables, or values stored by runs)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def run_ids(self) -> list[str] | None:
+        return self.view.runs
+
+    @property
+    def chosen_runs(self) -> list[dict]:
+        return [e for e in self.runs if self.view.runs is None or e["run_id"] in self.view.runs]
+
+
+def _run_label(entry: dict) -> str:
+    objs = ", ".join(entry.get("objectives", []))
+    return f"{entry['algorithm']} · seed {entry['seed']} · {objs} · {entry.get('created', '')[:16]}"
+
+
+def _use_app_navigation() -> None:
+    """Make a deep link to a page run through ``app.py``'s ``st.navigation`` even as a server's first request.
+
+    Streamlit decides per server whether an app uses the legacy ``pages/`` folder
+    mode: if the first request ever is a deep link (``/subnet?...``), it runs the
+    page file on its own, with the folder's file names as the menu and without
+    ``app.py`` (no wide layout, no page titles), until some session calls
+    ``st.navigation``. Clearing that flag and rerunning sends the request through
+    ``app.py``, which resolves the same URL to the same page. (Streamlit internals,
+    1.67; harmless if they move.)
+    """
+    import streamlit as st
+
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a later Streamlit without the legacy mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def sidebar() -> Context:
+    """Render the shared sidebar and return the page's context (call first on every page)."""
+    import streamlit as st
+
+    from ofa_dash.ui import loaders
+
+    _use_app_navigation()
+    ss = st.session_state
+    if "view" not in ss:
+        ss["view"] = view_from_query(st.query_params.to_dict())
+    view: View = ss["view"]
+
+    st.sidebar.markdown("### ofa-dash")
+    with st.sidebar.expander("Settings", expanded=False):
+        ss.setdefault("sb_official", "")
+        ss.setdefault("sb_data", "")
+        st.text_input("OFA official files", key="sb_official", placeholder="default: env OFA_DASH_OFFICIAL or ../shared/ofa-official")
+        st.text_input("dataset folder", key="sb_data", placeholder="default: env OFA_DASH_DATA or ../shared/datasets/cifar10-jpeg")
+    settings = resolve_settings(official=ss["sb_official"] or None, data=ss["sb_data"] or None)
+
+    names = list(SPACES)
+    if ss.get("sb_space") not in names:
+        ss["sb_space"] = view.space if view.space in names else DEFAULT_SPACE
+    space_name = st.sidebar.selectbox("search space", names, key="sb_space", help="cifar10: the project's own supernet; ofa-mbv3-w1.2: the published OFA space")
+    if space_name != view.space:
+        view = View(space=space_name)
+        for key in ("sb_devices", "sb_runs"):
+            ss.pop(key, None)
+    space = get_space(space_name)
+
+    runs, run_problems = loaders.list_runs(settings, space_name)
+    run_ids = [e["run_id"] for e in runs]
+    devices = loaders.device_names(settings, space_name, runs)
+    view, notes = reconcile(view, devices, run_ids, space)
+
+    ss["sb_devices"] = [d for d in ss["sb_devices"] if d in devices] if "sb_devices" in ss else view.devices
+    chosen_devices = st.sidebar.multiselect(
+        "devices",
+        devices,
+        key="sb_devices",
+        help="The first device is the x-axis of the 2D front; the first two span the 3D front.",
+        placeholder="no latency tables" if not devices else "choose devices",
+    )
+    labels = {e["run_id"]: _run_label(e) for e in runs}
+    ss["sb_runs"] = [r for r in ss["sb_runs"] if r in run_ids] if "sb_runs" in ss else (view.runs or run_ids)
+    chosen_runs = st.sidebar.multiselect(
+        "runs", run_ids, key="sb_runs", format_func=lambda r: labels.get(r, r), placeholder="no stored runs" if not runs else "choose runs"
+    )
+    st.sidebar.caption(f"{len(chosen_runs)} of {len(run_ids)} runs · data from `{settings.precomputed}`")
+
+    view = View(
+        space=space_name,
+        devices=list(chosen_devices),
+        runs=None if len(chosen_runs) == len(run_ids) else list(chosen_runs),
+        subnet=view.subnet,
+    )
+    ss["view"] = view
+    sync_query_params(view)
+    return Context(settings, view, space, runs, run_problems, devices, notes)
+
+
+def sync_query_params(view: View) -> None:
+    """Write the view into the URL, touching only keys that changed (each write is a message to the browser)."""
+    import streamlit as st
+
+    wanted = view_to_query(view)
+    for key in QUERY_KEYS:
+        if key in wanted:
+            if st.query_params.get(key) != wanted[key]:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def set_subnet(subnet: str | None) -> None:
+    """Choose the subnet the Subnet page shows (also in the URL)."""
+    import streamlit as st
+
+    view: View = st.session_state.get("view") or View()
+    st.session_state["view"] = replace(view, subnet=subnet)
+    sync_query_params(st.session_state["view"])
+
+
+def open_subnet(subnet: str) -> None:
+    """Switch to the Subnet page showing ``subnet`` (a deep link: the id travels in the URL)."""
+    import streamlit as st
+
+    set_subnet(subnet)
+    st.switch_page(PAGES["subnet"], query_params=view_to_query(st.session_state["view"]))
+
+
+def show_problems(ctx: Context, extra: list[str] | None = None) -> None:
+    """Skipped runs and dropped link parts as warnings (never a traceback)."""
+    import streamlit as st
+
+    for line in [*ctx.run_problems, *ctx.notes, *(extra or [])]:
+        st.warning(f"Skipped: {line}" if line.startswith(("run ", "run folder")) else line, icon=":material/warning:")

@@ -1,0 +1,98 @@
+"""Devices & predictors: how far each latency table and the accuracy predictor can be trusted."""
+
+import streamlit as st
+
+from ofa_dash.ui import figures, loaders, state
+from ofa_dash.ui.config import missing_official_message
+from ofa_dash.ui.devices_view import PROFILE_COMMAND, device_reports, meta_table, predictor_quality
+
+ctx = state.sidebar()
+space, settings = ctx.space, ctx.settings
+st.title("Devices & predictors")
+state.show_problems(ctx)
+if space.name == "ofa-mbv3-w1.2" and settings.official is None:
+    st.info(missing_official_message(settings), icon=":material/info:")
+
+st.header("Latency tables")
+reports = device_reports(space, settings.precomputed, settings.official)
+if not reports:
+    st.info(f"No device profiles for {space.name} in `{settings.precomputed / space.name / 'devices'}` yet (see below for how to make one).")
+for rep in reports:
+    with st.container(border=True):
+        st.subheader(rep.name)
+        if rep.problem:
+            st.warning(f"This profile cannot be used: {rep.problem}", icon=":material/warning:")
+            continue
+        left, right = st.columns([2, 3])
+        with left:
+            q = rep.quality or {}
+            m = st.columns(3)
+            m[0].metric("Kendall tau", f"{q['kendall_tau']:.3f}" if q.get("kendall_tau") is not None else "n/a")
+            m[1].metric("MAPE", f"{q['mape']:.1f} %" if q.get("mape") is not None else "n/a")
+            m[2].metric("validation subnets", q.get("n_validation", "n/a"))
+            if rep.correction:
+                st.caption(
+                    f"correction: {rep.correction.get('formula', '')}, scale {rep.correction.get('scale', 1):.3f}, offset {rep.correction.get('offset_ms', 0):.3f} ms"
+                )
+            st.dataframe(meta_table(rep.meta), hide_index=True, width="stretch")
+            if rep.path:
+                st.caption(f"file: `{rep.path}`")
+        with right:
+            if len(rep.points):
+                fig = figures.estimate_vs_measured(
+                    rep.points["estimated_ms"],
+                    rep.points["measured_ms"],
+                    rep.points["split"],
+                    "ms",
+                    f"{rep.name}: estimated vs measured whole subnets",
+                    list(rep.points["id"]),
+                )
+                st.plotly_chart(fig, width="stretch", key=f"dev_{rep.name}")
+            else:
+                st.info("Published tables: no whole-subnet measurements come with them, so their accuracy cannot be shown here.")
+
+st.header("Accuracy predictor")
+predictor, why = loaders.predictor(settings, space.name)
+pq = predictor_quality(space, settings.precomputed, settings.official, predictor)
+if pq.report is None:
+    st.info(f"No accuracy predictor for {space.name}: {pq.problem or why}")
+else:
+    r = pq.report
+    m = st.columns(3)
+    m[0].metric("held-out RMSE", f"{r['rmse']:.2f} points" if r.get("rmse") is not None else "n/a")
+    m[1].metric("Kendall tau", f"{r['kendall_tau']:.3f}" if r.get("kendall_tau") is not None else "n/a")
+    m[2].metric("measured subnets", r.get("n_measured") if r.get("n_measured") is not None else "n/a")
+    st.caption(f"{r.get('name')}: {r.get('source')} · `{r.get('path')}`")
+    if pq.problem:
+        st.warning(pq.problem)
+    if len(pq.points):
+        fig = figures.estimate_vs_measured(
+            pq.points["predicted"],
+            pq.points["measured"],
+            ["held-out subnets"] * len(pq.points),
+            "%",
+            "predicted vs measured top-1 (held out from the fit)",
+            list(pq.points["id"]),
+        )
+        fig.update_layout(yaxis_title="predicted top-1 (%)", xaxis_title="measured top-1 (%)")
+        st.plotly_chart(fig, width="stretch", key="pred_scatter")
+    elif r.get("rmse") is None:
+        st.info("OFA's published predictor: its quality on this project's measurements is unknown (no ImageNet measurements here).")
+    if r.get("comparison"):
+        st.markdown("**Candidates compared when fitting** (chosen by cross-validated Kendall tau)")
+        st.dataframe(r["comparison"], hide_index=True, width="stretch")
+
+st.header("Profile your own device")
+st.markdown(
+    f"""Run this on the machine you deploy to (quiet, nothing else busy):
+
+```bash
+{PROFILE_COMMAND.format(space=space.name)}
+```
+
+It times every distinct layer and about 100 whole subnets, fits the affine correction on some of them and reports
+Kendall tau and MAPE on the rest. The table is written to `{settings.precomputed / space.name / "devices" / "my-cpu.json"}`
+(`--runtime` is `ort`, `ort-int8`, `torch` or `cuda`). Copy that file into the same folder of the dashboard's
+precomputed root and it joins everywhere by itself: as a device in the sidebar, a latency column on the fronts, and an
+objective (`latency:my-cpu`) on the Search page."""
+)

@@ -1,0 +1,103 @@
+"""Search: launch a multi-objective search with live progress, and compare algorithms on stored runs."""
+
+import pandas as pd
+import streamlit as st
+
+from ofa_dash.search.algorithms import REGISTRY
+from ofa_dash.search.run import RunSpec
+from ofa_dash.ui import figures, jobs, loaders, state
+from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves
+from ofa_dash.ui.config import missing_official_message
+from ofa_dash.ui.search_view import default_objectives, label, objective_choices
+
+ctx = state.sidebar()
+space, settings = ctx.space, ctx.settings
+ss = st.session_state
+st.title("Search")
+state.show_problems(ctx)
+new_tab, compare_tab = st.tabs(["New search", "Compare algorithms"])
+
+with new_tab:
+    devices, dev_problems = loaders.devices(settings, space.name)
+    predictor, why = loaders.predictor(settings, space.name)
+    for line in dev_problems:
+        st.warning(line, icon=":material/warning:")
+    if predictor is None:
+        st.info(f"No accuracy predictor for {space.name}, so `error` is not offered: {why}", icon=":material/info:")
+    if space.name == "ofa-mbv3-w1.2" and settings.official is None:
+        st.info(missing_official_message(settings), icon=":material/info:")
+    choices = objective_choices(list(devices), predictor is not None)
+    job = jobs.get_job(ss.get("search_job"))
+    running = job is not None and job.running
+    with st.form("search_form"):
+        objectives = st.multiselect("objectives (all minimised)", choices, default=default_objectives(choices), format_func=label, key=f"s_obj_{space.name}")
+        c = st.columns(4)
+        algorithm = c[0].selectbox("algorithm", list(REGISTRY), format_func=lambda a: REGISTRY[a].label, key="s_alg")
+        pop = c[1].number_input("population", 4, 2000, 100, step=10, key="s_pop")
+        gens = c[2].number_input("generations", 1, 5000, 100, step=10, key="s_gen")
+        seed = c[3].number_input("seed", 0, 10_000, 1, key="s_seed")
+        st.caption(REGISTRY[algorithm].description)
+        go = st.form_submit_button("Start search", type="primary", disabled=running)
+    if go:
+        try:
+            if len(objectives) < 2:
+                raise ValueError("choose at least two objectives")
+            spec = RunSpec(space.name, algorithm, tuple(objectives), pop_size=int(pop), n_gen=int(gens), seed=int(seed))
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            job = jobs.start_job("search", f"{algorithm} on {space.name} ({', '.join(objectives)})", jobs.search_work(settings, spec))
+            ss["search_job"], running = job.id, True
+
+    @st.fragment(run_every=1.0 if running else None)
+    def progress_panel() -> None:
+        job = jobs.get_job(ss.get("search_job"))
+        if job is None:
+            return
+        st.markdown(f"**{job.label}**")
+        hist = pd.DataFrame(job.history, columns=["gen", "n_evals", "hv"])
+        m = st.columns(3)
+        m[0].metric("generation", f"{job.done} / {job.total}" if job.total else "starting")
+        m[1].metric("evaluations", f"{int(hist['n_evals'].iloc[-1]):,}" if len(hist) else "0")
+        m[2].metric("hypervolume", f"{hist['hv'].iloc[-1]:.4g}" if len(hist) else "n/a")
+        if job.running:
+            st.progress(job.fraction(), text=job.stage)
+            if st.button("Cancel search", key="s_cancel"):
+                job.cancel.set()
+        if len(hist):
+            st.plotly_chart(figures.hv_progress(hist), width="stretch", key="s_hv")
+        if job.running:
+            return
+        if job.error:
+            st.error(f"Search failed: {job.error}")
+        elif job.result and job.result.get("cancelled"):
+            st.info("Search cancelled; nothing was saved.")
+        elif job.result:
+            s = job.result["summary"]
+            st.success(
+                f"Saved run `{job.result['run_id']}`: HV {s['hv']:.4g}, {s['front_size']} subnets on its front, {s['seconds']:.1f} s. It is now in the catalogue."
+            )
+            if st.button("Show on the Fronts page", key="s_show"):
+                ss.pop("sb_runs", None)
+                ss["view"] = state.View(space.name, ctx.view.devices, None, ctx.view.subnet)
+                st.switch_page(state.PAGES["fronts"])
+        if ss.get("search_refreshed") != job.id:
+            ss["search_refreshed"] = job.id
+            st.rerun()  # once: the sidebar's run list picks up the new run
+
+    progress_panel()
+
+with compare_tab:
+    if not ctx.runs:
+        st.info(f"No stored runs of {space.name} to compare yet.")
+    else:
+        groups = comparison_groups(ctx.runs)
+        key = st.selectbox("objectives and reference point (hypervolumes compare only within one)", list(groups), key=f"cmp_{space.name}")
+        entries = groups[key]
+        hist, problems = loaders.histories(settings, space.name, entries)
+        for line in problems:
+            st.warning(f"Skipped: {line}", icon=":material/warning:")
+        if len(hist):
+            st.plotly_chart(figures.hv_comparison(hv_curves(hist), title=f"{space.name}: {key}"), width="stretch", key="cmp_fig")
+        st.markdown("**Final hypervolume of the archive** (every non-dominated subnet a run saw)")
+        st.dataframe(final_hv_table(entries), hide_index=True, width="stretch")

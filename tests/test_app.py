@@ -1,0 +1,234 @@
+"""Streamlit AppTest for every page, on a synthetic precomputed root (independent of precomputed/ and ../shared)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ofa_dash.store import SOLUTIONS, RunStore
+from ofa_dash.ui.catalogue import build_catalogue
+from ofa_dash.ui.demo import ensure_demo
+from ofa_dash.validation_queue import VALIDATION_QUEUE
+
+TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
+
+
+@pytest.fixture
+def env(demo, tmp_path, monkeypatch):
+    """A private copy of the demo root (pages may write runs and measurements), its dataset, no OFA files."""
+    root = shutil.copytree(demo[0], tmp_path / "precomputed")
+    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
+    monkeypatch.setenv("OFA_DASH_DATA", str(demo[1]))
+    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
+    return root
+
+
+def _app() -> AppTest:
+    return AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+
+
+def _page(name: str) -> AppTest:
+    return AppTest.from_file(f"../pages/{name}.py", default_timeout=TIMEOUT)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _selection(rows, box: bool = True) -> dict:
+    points = [{"curve_number": 0, "point_index": i, "point_number": i, "customdata": {"0": r.id, "1": r.run_id}} for i, r in enumerate(rows.itertuples())]
+    return {
+        "selection": {
+            "points": points,
+            "point_indices": list(range(len(points))),
+            "box": [{"xref": "x", "yref": "y", "x": [0, 1], "y": [0, 100]}] if box else [],
+            "lasso": [],
+        }
+    }
+
+
+def _wait(at: AppTest, done, seconds: float = 240) -> AppTest:
+    """Rerun (as the page's polling fragment would) until ``done(at)`` or time runs out."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        at.run()
+        _ok(at)
+        if done(at):
+            return at
+        time.sleep(0.5)
+    raise AssertionError("timed out waiting for the page")
+
+
+# --------------------------------------------------------------------------- every page renders
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [("fronts", "Fronts"), ("subnet", "Subnet"), ("search", "Search"), ("devices", "Devices & predictors")],
+)
+def test_every_page_renders(env, page, title):
+    at = _page(page)
+    if page == "subnet":
+        at.query_params["subnet"] = "0000000000000000"
+    at.run()
+    _ok(at)
+    assert at.title[0].value == title
+    assert not at.error
+    if page == "fronts":
+        assert at.get("plotly_chart") and any("Pareto front" in c.value for c in at.caption)
+    if page == "devices":
+        labels = [m.label for m in at.metric]
+        assert "Kendall tau" in labels and "MAPE" in labels and "held-out RMSE" in labels
+    if page == "subnet":
+        assert any("top-1 (predicted)" in df.value["quantity"].tolist() for df in at.dataframe if "quantity" in df.value)
+        assert [b.label for b in at.button] == ["Validate now"]
+
+
+# --------------------------------------------------------------------------- brushing -> table -> subnet page
+def test_brushed_selection_fills_the_table_and_a_click_opens_the_subnet(env):
+    at = _app().run()
+    _ok(at)
+    assert at.title[0].value == "Fronts"
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    rows = cat.points.iloc[[0, 5, 9]]
+    at.session_state["front2d"] = _selection(rows)
+    at.run()
+    _ok(at)
+    assert any(s.value == "Selected subnets (3)" for s in at.subheader)
+    table = next(df.value for df in at.dataframe if "algorithm" in df.value)
+    assert table["id"].tolist() == rows["id"].tolist()
+    assert any(b.label == "Download selection (CSV)" for b in at.get("download_button"))
+    # a click is a one-point selection without a box: it opens the subnet, and the id travels in the URL
+    at.session_state["front2d"] = _selection(rows.iloc[[1]], box=False)
+    at.run()
+    _ok(at)
+    assert at.title[0].value == "Subnet"
+    assert at.query_params["subnet"] == [rows["id"].iloc[1]] or at.query_params["subnet"] == rows["id"].iloc[1]
+    assert any(rows["id"].iloc[1] in s.value for s in at.subheader)
+
+
+def test_a_table_row_opens_the_subnet(env):
+    at = _app().run()
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    rows = cat.points.iloc[[2, 3]]
+    at.session_state["front2d"] = _selection(rows)
+    at.run()
+    at.session_state["table_2D front"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    _ok(at)
+    assert at.title[0].value == "Subnet"
+    assert any(rows["id"].iloc[1] in s.value for s in at.subheader)
+
+
+def test_3d_front_lists_its_pareto_set(env):
+    at = _page("fronts").run()
+    at.session_state["fr_mode"] = "3D front"
+    at.run()
+    _ok(at)
+    assert any(s.value.startswith("3D Pareto set") for s in at.subheader)
+    table = next(df.value for df in at.dataframe if "algorithm" in df.value)
+    assert len(table) > 0
+
+
+# --------------------------------------------------------------------------- deep links
+def test_a_pasted_link_reproduces_the_view(env):
+    runs, _ = RunStore(env).list_runs("cifar10")
+    run_id = runs[1]["run_id"]
+    at = _page("fronts")
+    at.query_params.update({"space": "cifar10", "device": "demo-gpu", "run": run_id})
+    at.run()
+    _ok(at)
+    assert at.multiselect(key="sb_devices").value == ["demo-gpu"]
+    assert at.multiselect(key="sb_runs").value == [run_id]
+    assert any("Latency on demo-gpu" in c.value for c in at.caption)
+    q = {k: (v[0] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert q == {"space": "cifar10", "device": "demo-gpu", "run": run_id}
+
+
+# --------------------------------------------------------------------------- live validation
+def test_validation_waits_its_turn_then_results_appear_everywhere(env):
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    sid = cat.points["id"].iloc[4]
+    at = _page("subnet")
+    at.query_params["subnet"] = sid
+    at.run()
+    _ok(at)
+    with VALIDATION_QUEUE.turn(what="a validation started elsewhere"):
+        at.button(key="val_go").click().run()
+        _wait(at, lambda a: any("waiting for the running validation" in w.value for w in a.warning), 60)
+    _wait(at, lambda a: any(s.value.startswith("Recorded") for s in a.success))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["test images"] == "50" and metrics["measured top-1"].endswith("%")
+    assert at.get("plotly_chart")  # diagram, per-class bars, confusion matrix
+    table = next(df.value for df in at.dataframe if "quantity" in df.value)
+    assert "top-1 (measured)" in table["quantity"].tolist() and "latency here (measured)" in table["quantity"].tolist()
+    # the Fronts page shows the measurement next to the prediction
+    fronts = _page("fronts")
+    fronts.session_state["fr_measured"] = True  # before the first run: changing it redraws the chart, which clears a selection
+    fronts.run()
+    fronts.session_state["front2d"] = _selection(cat.points[cat.points["id"] == sid].iloc[:1])
+    fronts.run()
+    _ok(fronts)
+    table = next(df.value for df in fronts.dataframe if "algorithm" in df.value)
+    assert table["top1_source"].iloc[0].startswith("measured") and table["measured_images"].iloc[0] == 50
+
+
+# --------------------------------------------------------------------------- robustness
+def test_missing_dataset_is_explained(env, monkeypatch, tmp_path):
+    monkeypatch.setenv("OFA_DASH_DATA", str(tmp_path / "no-data"))
+    at = _page("subnet")
+    at.query_params["subnet"] = "0000000000000000"
+    at.run()
+    _ok(at)
+    text = " ".join(i.value for i in at.info)
+    assert "download_cifar10" in text and "no-data" in text
+    assert not [b for b in at.button if b.label == "Validate now"]
+
+
+def test_space_without_supernet_or_official_files_is_explained(env):
+    at = _page("subnet")
+    from ofa_dash.space import get_space
+
+    at.query_params.update({"space": "ofa-mbv3-w1.2", "subnet": get_space("ofa-mbv3-w1.2").smallest().id})
+    at.run()
+    _ok(at)
+    assert any("supernet weights" in i.value for i in at.info)
+    fronts = _page("fronts")
+    fronts.query_params["space"] = "ofa-mbv3-w1.2"
+    fronts.run()
+    _ok(fronts)
+    text = " ".join(i.value for i in fronts.info)
+    assert "OFA's published files" in text and "No stored search runs" in text
+
+
+def test_a_corrupted_run_is_skipped_with_a_warning(env):
+    runs, _ = RunStore(env).list_runs("cifar10")
+    bad = runs[0]["run_id"]
+    path = env / "cifar10" / "runs" / bad / SOLUTIONS
+    path.write_bytes(b"garbage")
+    at = _page("fronts").run()
+    _ok(at)
+    assert any(bad in w.value and "Skipped" in w.value for w in at.warning)
+    assert at.get("plotly_chart")  # the other runs are still drawn
+
+
+# --------------------------------------------------------------------------- search
+def test_search_from_the_browser_joins_the_catalogue(env):
+    at = _page("search").run()
+    _ok(at)
+    at.number_input(key="s_pop").set_value(8)
+    at.number_input(key="s_gen").set_value(3)
+    at.number_input(key="s_seed").set_value(7)
+    next(b for b in at.button if b.label == "Start search").click().run()
+    _ok(at)
+    _wait(at, lambda a: any(s.value.startswith("Saved run") for s in a.success), 180)
+    runs, _ = RunStore(env).list_runs("cifar10")
+    assert len(runs) == 4 and any(r["seed"] == 7 and r["n_gen"] == 3 for r in runs)
+    assert {m.label for m in at.metric} >= {"generation", "evaluations", "hypervolume"}
+    assert len(at.multiselect(key="sb_runs").options) == 4  # the sidebar lists the new run

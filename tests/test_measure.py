@@ -1,0 +1,139 @@
+"""The measured-subnet dataset: plan, rows, resume, interruption and bad input."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ofa_dash.cli import main
+from ofa_dash.hardware import count
+from ofa_dash.measure import MeasureConfig, anchor_archs, genome_matrix, measurement_plan, read_measured, run_measurement
+from ofa_dash.nn import Supernet
+from ofa_dash.space import get_space
+from ofa_dash.train import save_weights
+
+CIFAR = get_space("cifar10")
+
+
+@pytest.fixture(scope="module")
+def supernet(tmp_path_factory) -> Path:
+    """An untrained supernet is enough: measuring does not care how good the weights are."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "supernet.pt"
+    save_weights(Supernet(CIFAR), path, {"supernet_version": "cifar10-test-v1"})
+    return path
+
+
+def _measure(data: Path, supernet: Path, out: Path, n: int, *extra: str) -> int:
+    return main(
+        ["measure", "--space", "cifar10", "--n", str(n), "--data", str(data), "--supernet", str(supernet), "--out", str(out), "--calib-images", "32", *extra]
+    )
+
+
+# --------------------------------------------------------------------------- plan
+def test_plan_starts_with_the_anchors_and_extends_as_a_prefix():
+    anchors = anchor_archs(CIFAR)
+    assert anchors[0] == CIFAR.largest() and anchors[1] == CIFAR.smallest()
+    assert len(anchors) == 28  # largest == uniform(7, 6, 4) at the top resolution, so 1 + 1 + 27 - 1
+    assert CIFAR.uniform(5, 4, 3) in anchors
+    plan = measurement_plan(CIFAR, 200, seed=0)
+    assert plan[:28] == anchors and len({a.id for a in plan}) == 200
+    assert measurement_plan(CIFAR, 60, seed=0) == plan[:60]
+    assert measurement_plan(CIFAR, 60, seed=1)[28:] != plan[28:60]
+    assert measurement_plan(CIFAR, 3) == anchors[:3]
+    with pytest.raises(ValueError, match="at least 1"):
+        measurement_plan(CIFAR, 0)
+
+
+# --------------------------------------------------------------------------- measuring
+def test_measure_writes_rows_and_a_rerun_resumes(tiny_folder, supernet, tmp_path, capsys):
+    out = tmp_path / "m" / "measured.parquet"
+    assert _measure(tiny_folder, supernet, out, 3, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["measured"], summary["skipped"], summary["rows"]) == (3, 0, 3)
+    df = read_measured(out, CIFAR)
+    plan = measurement_plan(CIFAR, 3)
+    assert df["id"].tolist() == [a.id for a in plan]
+    g = genome_matrix(df)
+    np.testing.assert_array_equal(g, CIFAR.encode(plan))
+    assert [CIFAR.parse_arch(a).id for a in df["arch"]] == df["id"].tolist()
+    c = count(CIFAR, g)
+    assert df["macs"].tolist() == c["macs"].tolist() and df["params"].tolist() == c["params"].tolist() and df["peak_mem"].tolist() == c["peak_mem"].tolist()
+    assert df["top1_holdout"].between(0, 100).all() and (df["n_holdout"] == 6).all() and (df["n_calib"] == 32).all()
+    assert set(df["supernet_version"]) == {"cifar10-test-v1"} and set(df["seed"]) == {0} and (df["seconds"] > 0).all()
+    assert set(df["engine"]) == {"ort"}
+
+    # PyTorch eager measures the same accuracies as the exported graph in ONNX Runtime
+    eager = tmp_path / "eager.parquet"
+    assert _measure(tiny_folder, supernet, eager, 3, "--engine", "torch", "--threads", "1") == 0
+    capsys.readouterr()
+    df_eager = read_measured(eager, CIFAR)
+    assert set(df_eager["engine"]) == {"torch"} and df_eager["top1_holdout"].tolist() == df["top1_holdout"].tolist()
+
+    # a larger plan measures only what is new; the same plan again changes nothing
+    assert _measure(tiny_folder, supernet, out, 5, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["measured"], summary["skipped"], summary["rows"]) == (2, 3, 5)
+    after = read_measured(out, CIFAR)
+    assert after["id"].tolist() == [a.id for a in measurement_plan(CIFAR, 5)]
+    assert after["top1_holdout"].iloc[:3].tolist() == df["top1_holdout"].tolist()
+    before = out.read_bytes()
+    assert _measure(tiny_folder, supernet, out, 5, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["measured"] == 0
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["measured.parquet"]  # no temp files left
+
+
+def test_an_interrupted_run_keeps_the_finished_subnets(tiny_folder, supernet, tmp_path, monkeypatch):
+    import ofa_dash.evaluate as evaluate
+
+    real = evaluate.evaluate_model
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "evaluate_model", flaky)
+    out = tmp_path / "measured.parquet"
+    cfg = MeasureConfig(CIFAR, n=5, data_dir=tiny_folder, supernet_path=supernet, out_path=out, n_calib=32, flush_every=100, engine="torch", threads=1)
+    with pytest.raises(KeyboardInterrupt):
+        run_measurement(cfg)
+    assert read_measured(out)["id"].tolist() == [a.id for a in measurement_plan(CIFAR, 2)]
+    monkeypatch.setattr(evaluate, "evaluate_model", real)
+    summary = run_measurement(cfg)
+    assert (summary.skipped, summary.measured, summary.rows) == (2, 3, 5)
+
+
+def test_bad_input_changes_nothing_on_disk(tiny_folder, supernet, tmp_path, capsys):
+    out = tmp_path / "new" / "measured.parquet"
+    assert _measure(tmp_path / "no-such-data", supernet, out, 2) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert _measure(tiny_folder, tmp_path / "missing.pt", out, 2) == 2
+    assert "not found" in capsys.readouterr().err
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    assert _measure(tiny_folder, garbage, out, 2) == 2
+    assert "not a readable" in capsys.readouterr().err
+    assert _measure(tiny_folder, supernet, out, 0) == 2
+    assert "at least 1" in capsys.readouterr().err
+    assert not out.parent.exists()
+
+    # a file measured with other weights is never mixed with new rows
+    other = tmp_path / "other.pt"
+    save_weights(Supernet(CIFAR), other, {"supernet_version": "cifar10-test-v2"})
+    good = tmp_path / "measured.parquet"
+    assert _measure(tiny_folder, supernet, good, 1) == 0
+    capsys.readouterr()
+    before = good.read_bytes()
+    assert _measure(tiny_folder, other, good, 2) == 2
+    assert "cifar10-test-v2" in capsys.readouterr().err
+    assert good.read_bytes() == before
+    not_parquet = tmp_path / "bad.parquet"
+    not_parquet.write_text("hello")
+    assert _measure(tiny_folder, supernet, not_parquet, 1) == 2
+    assert not_parquet.read_text() == "hello"

@@ -1,0 +1,381 @@
+"""Pure builders behind the dashboard: catalogue, Pareto flags, constraints, decision aids, figures, URL state."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ofa_dash.space import get_space
+from ofa_dash.store import SOLUTIONS, RunStore
+from ofa_dash.ui import decision_aids, figures
+from ofa_dash.ui.catalogue import (
+    Constraints,
+    apply_constraints,
+    build_catalogue,
+    genome_strings,
+    genomes_of,
+    pareto_mask,
+    selection_table,
+    store_fingerprint,
+    with_accuracy,
+)
+from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves
+from ofa_dash.ui.config import resolve_settings
+from ofa_dash.ui.demo import DEMO_VERSION, ensure_demo
+from ofa_dash.ui.devices_view import device_reports, predictor_quality
+from ofa_dash.ui.fronts import front_view, rows_for_keys, slider_range
+from ofa_dash.ui.references import parse_specialized_name, published_specialized, reference_markers
+from ofa_dash.ui.state import View, reconcile, view_from_query, view_to_query
+from ofa_dash.ui.subnet_view import objectives_table, predicted_payload
+
+CIFAR = get_space("cifar10")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The synthetic precomputed root (built once per test session, shared read-only)."""
+    root, _ = ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
+    return root
+
+
+@pytest.fixture
+def demo_copy(demo, tmp_path):
+    """A private copy for tests that write to the store."""
+    return shutil.copytree(demo, tmp_path / "precomputed")
+
+
+# --------------------------------------------------------------------------- catalogue
+def test_catalogue_has_every_column_with_sources(demo):
+    cat = build_catalogue(demo, "cifar10")
+    p = cat.points
+    assert len(cat.runs) == 3 and cat.problems == []
+    assert {"run_id", "algorithm", "seed", "set", "id", "genome", "top1_pred", "top1_pred_source", "macs", "params", "peak_mem"} <= set(p.columns)
+    assert {"latency:demo-cpu", "latency:demo-gpu"} <= set(p.columns)
+    assert set(p["algorithm"]) == {"nsga2", "smsemoa"} and set(p["set"]) <= {"final", "archive"}
+    # accuracy comes from each run's own error objective, and says so
+    assert p["top1_pred_source"].str.contains("run objective").all()
+    run = RunStore(demo).load(p["run_id"].iloc[0], "cifar10")
+    arch = run.frame("archive").iloc[0]
+    row = p[(p["run_id"] == run.run_id) & (p["id"] == arch["arch_id"])].iloc[0]
+    assert row["top1_pred"] == pytest.approx(100 - arch["error"])
+    assert row["latency:demo-cpu"] == pytest.approx(arch["latency:demo-cpu"], rel=1e-6)
+    # counters agree with the space's own counter
+    from ofa_dash.hardware import count
+
+    g = genomes_of([row["genome"]])
+    assert row["macs"] == pytest.approx(count(CIFAR, g)["macs"][0] * 1e-6)
+    assert cat.devices["demo-cpu"].estimated and "Kendall tau" in cat.devices["demo-cpu"].source
+    assert cat.supernet_version == DEMO_VERSION
+    # no duplicate (run, subnet) rows even though final and archive overlap
+    assert not p.duplicated(["run_id", "id"]).any()
+
+
+def test_genome_strings_round_trip():
+    g = CIFAR.sample_genomes(5, seed=3)
+    assert np.array_equal(genomes_of(genome_strings(g)), g)
+
+
+def test_catalogue_skips_a_corrupted_run_and_reports_it(demo_copy):
+    store = RunStore(demo_copy)
+    entries, _ = store.list_runs("cifar10")
+    bad = entries[0]["run_id"]
+    path = store.runs_dir("cifar10") / bad / SOLUTIONS
+    path.write_bytes(path.read_bytes()[:100])
+    cat = build_catalogue(demo_copy, "cifar10")
+    assert bad not in set(cat.points["run_id"])
+    assert len(cat.runs) == 2
+    assert any(bad in line and "corrupted" in line for line in cat.problems)
+
+
+def test_catalogue_merges_live_measurements(demo_copy):
+    cat = build_catalogue(demo_copy, "cifar10")
+    sid = cat.points["id"].iloc[0]
+    store = RunStore(demo_copy)
+    store.record_measurement("cifar10", {"arch": sid, "supernet_version": DEMO_VERSION, "top1": 41.0, "top5": 80.0, "n_images": 100, "latency_ms": 0.3})
+    store.record_measurement("cifar10", {"arch": sid, "supernet_version": DEMO_VERSION, "top1": 42.5, "top5": 81.0, "n_images": 10000, "latency_ms": 0.31})
+    store.record_measurement("cifar10", {"arch": sid, "supernet_version": "older-weights", "top1": 99.0, "top5": 99.0, "n_images": 10000})
+    cat = build_catalogue(demo_copy, "cifar10")
+    row = cat.points[cat.points["id"] == sid].iloc[0]
+    assert row["top1_measured"] == 42.5 and row["measured_images"] == 10000  # most images wins; other supernets ignored
+    shown = with_accuracy(cat.points, prefer_measured=True)
+    assert shown.loc[shown["id"] == sid, "top1"].iloc[0] == 42.5
+    assert shown.loc[shown["id"] == sid, "top1_source"].iloc[0].startswith("measured")
+    assert with_accuracy(cat.points).loc[shown["id"] == sid, "top1_source"].iloc[0].startswith("predicted")
+
+
+def test_fingerprint_changes_when_a_file_changes(demo_copy):
+    before = store_fingerprint(demo_copy, "cifar10")
+    RunStore(demo_copy).record_measurement("cifar10", {"arch": "0000000000000000", "supernet_version": DEMO_VERSION, "top1": 10.0, "n_images": 5})
+    assert store_fingerprint(demo_copy, "cifar10") != before
+
+
+def test_catalogue_without_runs_or_predictor_explains(tmp_path):
+    cat = build_catalogue(tmp_path, "ofa-mbv3-w1.2")
+    assert len(cat.points) == 0 and cat.runs == []
+
+
+# --------------------------------------------------------------------------- Pareto and constraints
+def _brute_force_front(F: np.ndarray) -> np.ndarray:
+    n = len(F)
+    dominated = np.zeros(n, dtype=bool)
+    for i in range(n):
+        for j in range(n):
+            if np.all(F[j] <= F[i]) and np.any(F[j] < F[i]):
+                dominated[i] = True
+    return ~dominated
+
+
+@pytest.mark.parametrize("n_obj", [2, 3])
+def test_pareto_mask_matches_brute_force(n_obj):
+    rng = np.random.default_rng(n_obj)
+    df = pd.DataFrame({"top1": rng.uniform(60, 90, 60), "a": rng.uniform(1, 10, 60), "b": rng.uniform(1, 10, 60)})
+    cols = ["top1", "a", "b"][:n_obj]
+    F = np.column_stack([-df["top1"], df["a"], df["b"]])[:, :n_obj]
+    assert np.array_equal(pareto_mask(df, cols), _brute_force_front(F))
+
+
+def test_pareto_mask_ignores_rows_with_missing_values():
+    df = pd.DataFrame({"top1": [80.0, 90.0, np.nan], "a": [1.0, 2.0, 0.1]})
+    assert pareto_mask(df, ["top1", "a"]).tolist() == [True, True, False]
+
+
+def test_constraints_filter_every_limit():
+    df = pd.DataFrame({"top1": [70.0, 80.0, 90.0], "latency:x": [1.0, 2.0, 3.0], "macs": [5.0, 10.0, 20.0], "params": [1.0, 2.0, 3.0]})
+    assert len(apply_constraints(df, Constraints())) == 3
+    assert apply_constraints(df, Constraints(max_latency={"latency:x": 2.5}))["top1"].tolist() == [70.0, 80.0]
+    assert apply_constraints(df, Constraints(min_top1=75, max_macs=15))["top1"].tolist() == [80.0]
+    assert apply_constraints(df, Constraints(max_params=1.5))["top1"].tolist() == [70.0]
+
+
+def test_front_view_filters_then_flags_and_marks(demo):
+    cat = build_catalogue(demo, "cifar10", sets=("archive",))
+    cols = ["top1", "latency:demo-cpu"]
+    full = front_view(cat.points, cols, weights=[0.5, 0.5], reference=[80.0, 0.3])
+    assert full.hidden == 0 and full.df["pareto"].any()
+    for rows in full.marks.values():
+        assert all(full.df["pareto"].iloc[r] for r in rows)  # every decision aid sits on the front
+    assert {"pseudo-weights", "reference point"} <= set(full.marks)
+    limit = float(full.df["latency:demo-cpu"].median())
+    cut = front_view(cat.points, cols, Constraints(max_latency={"latency:demo-cpu": limit}))
+    assert cut.hidden > 0 and (cut.df["latency:demo-cpu"] <= limit).all()
+    assert len(cut.df) + cut.hidden == len(full.df)
+
+
+def test_rows_for_keys_keeps_selection_order():
+    df = pd.DataFrame({"id": ["a", "b", "c"], "run_id": ["r", "r", "s"], "v": [1, 2, 3]})
+    assert rows_for_keys(df, [("c", "s"), ("a", "r"), ("zz", "r")])["v"].tolist() == [3, 1]
+    assert len(rows_for_keys(df, [])) == 0
+
+
+def test_slider_range_rounds_outwards():
+    lo, hi = slider_range(pd.Series([0.213, 0.947]))
+    assert lo <= 0.213 and hi >= 0.947
+    assert slider_range(pd.Series([1.0, 1.0])) is None
+    assert slider_range(pd.Series([np.nan])) is None
+
+
+# --------------------------------------------------------------------------- decision aids
+def _knee_front() -> np.ndarray:
+    # accuracy (negated) against cost: steep gains up to cost 3, then almost flat -> knee at index 3
+    cost = np.array([1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 9.0, 11.0])
+    acc = np.array([60.0, 70.0, 78.0, 88.0, 88.6, 89.0, 89.3, 89.5])
+    return np.column_stack([-acc, cost])
+
+
+def test_knee_point_is_where_the_front_bends():
+    F = _knee_front()
+    knees = decision_aids.knee_points(F)
+    assert 3 in knees.tolist()
+    assert decision_aids.knee_points(F[:2]).size == 0
+
+
+def test_pseudo_weights_pick_extremes():
+    F = _knee_front()
+    assert decision_aids.pseudo_weight_pick(F, [1.0, 0.0]) == int(np.argmin(F[:, 0]))  # all on accuracy: the most accurate
+    assert decision_aids.pseudo_weight_pick(F, [0.0, 1.0]) == int(np.argmin(F[:, 1]))  # all on cost: the cheapest
+    with pytest.raises(ValueError, match="weights"):
+        decision_aids.pseudo_weight_pick(F, [0.0, 0.0])
+
+
+def test_asf_pick_goes_to_the_point_nearest_the_aspiration():
+    F = _knee_front()
+    for i in (0, 3, 7):
+        assert decision_aids.asf_pick(F, F[i]) == i
+    assert decision_aids.asf_pick(F, [-100.0, 0.0]) in range(len(F))
+    with pytest.raises(ValueError, match="reference point"):
+        decision_aids.asf_pick(F, [1.0])
+
+
+# --------------------------------------------------------------------------- figures and selections
+def test_front_figure_puts_subnet_ids_in_customdata(demo):
+    cat = build_catalogue(demo, "cifar10", sets=("archive",))
+    view = front_view(cat.points, ["top1", "latency:demo-cpu"], weights=[0.5, 0.5])
+    refs = pd.DataFrame({"x": [0.2], "y": [70.0], "label": ["ref"], "hover": ["published"]})
+    fig = figures.front_2d(view.df, "latency:demo-cpu", ["demo-cpu", "demo-gpu"], marks=view.marks, references=refs, aspiration=(0.3, 80.0))
+    ids = set(view.df["id"])
+    subnet_traces = [t for t in fig.data if t.customdata is not None]
+    assert sum(len(t.x) for t in subnet_traces if "(Pareto)" in t.name or "(dominated)" in t.name) == len(view.df)
+    for t in subnet_traces:
+        assert {row[0] for row in t.customdata} <= ids
+        assert "%{customdata[0]}" in t.hovertemplate and "latency on demo-gpu" in t.hovertemplate
+    names = [t.name for t in fig.data]
+    assert "Pareto front (all chosen runs)" in names and "pseudo-weights pick" in names and "your reference point" in names
+    assert fig.layout.dragmode == "select"
+    step = next(t for t in fig.data if t.name == "Pareto front (all chosen runs)")
+    assert np.all(np.diff(np.asarray(step.x)) >= 0) and np.all(np.diff(np.asarray(step.y)) >= 0)
+    fig3 = figures.front_3d(view.df, "latency:demo-cpu", "macs", "top1", ["demo-cpu"], pareto="pareto")
+    assert sum(len(t.x) for t in fig3.data) == len(view.df)
+
+
+def test_selected_keys_reads_both_customdata_shapes():
+    sel = {
+        "points": [
+            {"customdata": {"0": "id1", "1": "run1", "2": "x"}},
+            {"customdata": ["id2", "run2"]},
+            {"customdata": {"0": "id1", "1": "run1"}},  # repeated
+            {"x": 1.0, "y": 2.0},  # a reference marker: no subnet
+        ],
+        "box": [{"x": [0, 1], "y": [0, 1]}],
+        "lasso": [],
+    }
+    assert figures.selected_keys(sel) == [("id1", "run1"), ("id2", "run2")]
+    assert not figures.is_click(sel)
+    assert figures.is_click({"points": [sel["points"][0]], "box": [], "lasso": []})
+    assert figures.selected_keys(None) == [] and figures.event_selection({"selection": sel}) is sel
+
+
+def test_quality_and_validation_figures():
+    fig = figures.estimate_vs_measured(np.array([1.0, 2.0]), np.array([1.1, 1.9]), ["validation", "calibration"], "ms", "t")
+    assert [t.name for t in fig.data] == ["validation", "calibration", "y = x"]
+    bars = figures.per_class_bars({"cat": 50.0, "dog": None})
+    assert list(bars.data[0].x) == ["cat", "dog"]
+    heat = figures.confusion_heatmap([[3, 1], [0, 4]], ["cat", "dog"])
+    assert np.asarray(heat.data[0].z).sum() == 8
+
+
+# --------------------------------------------------------------------------- comparison
+def test_hv_curves_mean_and_spread_over_seeds():
+    h = pd.DataFrame(
+        {
+            "algorithm": ["a"] * 6 + ["b"] * 3,
+            "run_id": ["a1"] * 3 + ["a2"] * 3 + ["b1"] * 3,
+            "n_evals": [10, 20, 30] * 3,
+            "hv": [1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 1.0, 1.0, 1.0],
+        }
+    )
+    c = hv_curves(h, points=3)
+    a = c[c["algorithm"] == "a"]
+    assert a["mean"].tolist() == [2.0, 3.0, 4.0] and a["std"].tolist() == [1.0, 1.0, 1.0] and a["n_runs"].iloc[0] == 2
+    assert (c[c["algorithm"] == "b"]["std"] == 0).all()
+
+
+def test_final_hv_table_and_groups(demo):
+    entries, _ = RunStore(demo).list_runs("cifar10")
+    groups = comparison_groups(entries)
+    assert len(groups) == 1 and len(next(iter(groups.values()))) == 3
+    table = final_hv_table(entries)
+    assert table.set_index("algorithm").loc["nsga2", "runs"] == 2
+    assert table["HV mean"].is_monotonic_decreasing
+
+
+# --------------------------------------------------------------------------- OFA reference markers
+def test_specialized_names_parse():
+    assert parse_specialized_name("note10_lat-22ms_top1-76.6_finetune-25") == {
+        "name": "note10_lat-22ms_top1-76.6_finetune-25",
+        "device": "note10",
+        "metric": "latency_ms",
+        "value": 22.0,
+        "top1": 76.6,
+        "finetune_epochs": 25,
+    }
+    assert parse_specialized_name("flops-389M_top1-79.1_finetune-75")["metric"] == "mflops"
+    assert parse_specialized_name("1080ti_gpu64-12ms_top1-72.6_finetune-25")["metric"] == "gpu_batch64_ms"
+    assert parse_specialized_name("README.md") is None
+
+
+def test_reference_markers_from_a_folder(tmp_path):
+    for name in ("note10_lat-8ms_top1-71.4_finetune-25", "LG-G8_lat-11ms_top1-73.0_finetune-25", "flops-389M_top1-79.1_finetune-75"):
+        (tmp_path / "specialized" / name).mkdir(parents=True)
+        (tmp_path / "specialized" / name / "run.config").write_text(json.dumps({"image_size": 160}))
+    spec = published_specialized(tmp_path)
+    assert len(spec) == 3
+    markers = reference_markers(spec, "note10")
+    assert markers[["x", "y"]].values.tolist() == [[8.0, 71.4]] and "published" in markers["hover"].iloc[0]
+    assert len(reference_markers(spec, "demo-cpu")) == 0
+    assert len(published_specialized(None)) == 0
+
+
+# --------------------------------------------------------------------------- URL state
+def test_query_params_round_trip():
+    view = View("ofa-mbv3-w1.2", ["note10", "epyc-ort-fp32"], ["nsga2-latency-note10+error-s1-x", "smsemoa-a"], "0000000000000000")
+    q = view_to_query(view)
+    assert q == {"space": "ofa-mbv3-w1.2", "device": "note10,epyc-ort-fp32", "run": "nsga2-latency-note10+error-s1-x,smsemoa-a", "subnet": "0000000000000000"}
+    assert view_from_query(q) == view
+    # a hand-typed URL turns '+' into a space; run ids never hold spaces
+    assert view_from_query({**q, "run": "nsga2-latency-note10 error-s1-x"}).runs == ["nsga2-latency-note10+error-s1-x"]
+    assert view_to_query(View("cifar10")) == {"space": "cifar10"}
+    assert view_from_query({"space": "no-such-space"}).space == "cifar10"
+
+
+def test_reconcile_drops_what_is_not_there():
+    view = View("cifar10", ["gone", "demo-cpu"], ["r1", "zz"], "not-an-id!")
+    fixed, notes = reconcile(view, ["demo-cpu", "demo-gpu"], ["r1", "r2"], CIFAR)
+    assert fixed.devices == ["demo-cpu"] and fixed.runs == ["r1"] and fixed.subnet is None
+    assert len(notes) == 3
+    assert reconcile(View("cifar10"), ["a", "b", "c"], [], CIFAR)[0].devices == ["a", "b"]
+    assert reconcile(View("cifar10", runs=["r1", "r2"]), [], ["r1", "r2"], CIFAR)[0].runs is None  # all runs: no list in the URL
+
+
+def test_settings_from_environment(tmp_path):
+    s = resolve_settings(environ={"OFA_DASH_PRECOMPUTED": str(tmp_path), "OFA_DASH_OFFICIAL": str(tmp_path / "nope"), "OFA_DASH_DATA": str(tmp_path)})
+    assert s.precomputed == tmp_path.resolve() and s.official is None and s.data == tmp_path.resolve()
+    assert resolve_settings(official=str(tmp_path), environ={}).official == tmp_path.resolve()
+
+
+# --------------------------------------------------------------------------- subnet and devices pages
+def test_objectives_table_names_every_source(demo):
+    cat = build_catalogue(demo, "cifar10")
+    row = cat.points.iloc[[0]]
+    arch = CIFAR.arch_from_id(row["id"].iloc[0])
+    from ofa_dash.hardware import load_devices
+
+    devices = load_devices(CIFAR, precomputed_dir=demo)
+    measured = {"top1": 33.0, "top5": 70.0, "n_images": 50, "latency_ms": 0.2, "subset": "test (all 50 images)", "supernet_version": DEMO_VERSION}
+    table = objectives_table(CIFAR, arch, None, devices, row, cat.devices, measured)
+    q = dict(zip(table["quantity"], table["source"], strict=True))
+    assert q["top-1 (predicted)"].startswith("predicted") and q["top-1 (measured)"].startswith("measured")
+    assert "demo-cpu table" in q["latency on demo-cpu"] and "latency here (measured)" in q
+    assert table.loc[table["quantity"] == "top-1 (predicted)", "value"].iloc[0] == pytest.approx(row["top1_pred"].iloc[0], abs=1e-3)
+    payload = predicted_payload(table, arch)
+    assert set(payload["latency_ms"]) == {"demo-cpu", "demo-gpu"} and payload["macs"] > 1e6
+
+
+def test_device_and_predictor_reports(demo, tmp_path):
+    reports = {r.name: r for r in device_reports(CIFAR, demo, None)}
+    assert set(reports) == {"demo-cpu", "demo-gpu"}
+    rep = reports["demo-cpu"]
+    assert rep.problem is None and rep.quality["n_validation"] == 18 and len(rep.points) == 30
+    assert set(rep.points["split"]) == {"calibration", "validation"}
+    from ofa_dash.predictors import load_predictor
+
+    pq = predictor_quality(CIFAR, demo, None, load_predictor(CIFAR, precomputed_dir=demo))
+    assert pq.report["n_measured"] == 48 and len(pq.points) == 12
+    assert np.corrcoef(pq.points["measured"], pq.points["predicted"])[0, 1] > 0.8
+    # a broken profile is reported, not raised
+    broken = shutil.copytree(demo, tmp_path / "p")
+    (broken / "cifar10" / "devices" / "demo-gpu.json").write_text("{not json")
+    reports = {r.name: r for r in device_reports(CIFAR, broken, None)}
+    assert reports["demo-gpu"].problem and "JSON" in reports["demo-gpu"].problem
+    cat = build_catalogue(broken, "cifar10")
+    assert any("demo-gpu" in p for p in cat.problems) and "demo-gpu" not in cat.devices
+
+
+def test_selection_table_columns(demo):
+    cat = build_catalogue(demo, "cifar10")
+    table = selection_table(with_accuracy(cat.points.head(4)), ["demo-cpu", "demo-gpu"])
+    assert list(table.columns[:5]) == ["id", "top1", "top1_source", "latency:demo-cpu", "latency:demo-gpu"]
+    assert len(table) == 4
