@@ -124,9 +124,10 @@ def test_validation_queue_serialises_and_reports_the_holder(tmp_path):
 
     t = threading.Thread(target=first)
     t.start()
-    while not queue.busy():
-        time.sleep(0.01)
-    assert queue.holder()["what"] == "first"
+    deadline = time.monotonic() + 5
+    while (queue.holder() or {}).get("what") != "first" and time.monotonic() < deadline:
+        time.sleep(0.01)  # the holder note is written just after the lock is taken
+    assert queue.busy() and queue.holder()["what"] == "first"
 
     def second_job():
         with queue.turn("second", on_wait=waits.append):
