@@ -127,20 +127,42 @@ def evaluate_subnet(
 EVAL_BATCH = 64  # ONNX Runtime on this CPU: small batches keep activations in cache
 
 
-def auto_threads(limit: int | None = None) -> int:
-    """Threads for a heavy job now: the cores the 1-minute load average leaves free (at least 1).
+def auto_threads(limit: int | None = None, sample_s: float = 0.2) -> int:
+    """Threads for a heavy job now: the cores that are idle at this moment (at least 1).
 
     Why: on a busy machine, more threads than idle cores make PyTorch's
     OpenMP workers spin against each other; measured here with a training
     job on both cores, BN recalibration took 60x longer with 2 threads than
-    with 1. On an idle machine this returns every core.
+    with 1. On an idle machine this returns every core. Idle time is sampled
+    from ``/proc/stat`` over ``sample_s`` (the load average would count this
+    process's own previous validation); elsewhere the load average is used.
     """
     limit = limit or torch.get_num_threads()
-    try:
-        free = (os.cpu_count() or 1) - os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return limit
-    return max(1, min(limit, int(free + 0.5)))
+    free = _idle_cores(sample_s)
+    return max(1, min(limit, int(free + 0.5))) if free is not None else limit
+
+
+def _idle_cores(sample_s: float) -> float | None:
+    def snapshot() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as fh:
+                values = [int(v) for v in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        return values[3] + (values[4] if len(values) > 4 else 0), sum(values)  # idle + iowait, total
+
+    first = snapshot()
+    if first is None:
+        try:
+            return (os.cpu_count() or 1) - os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return None
+    time.sleep(sample_s)
+    second = snapshot()
+    if second is None:
+        return None
+    total = second[1] - first[1]
+    return (os.cpu_count() or 1) * (second[0] - first[0]) / total if total > 0 else None
 
 
 @contextlib.contextmanager

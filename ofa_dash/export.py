@@ -40,6 +40,7 @@ OUTPUT_NAME = "logits"
 CONFIG_FORMAT = "ofa-dash-subnet"
 CONFIG_VERSION = 1
 PARITY_IMAGES = 256
+PARITY_MACS_BUDGET = 12e9
 PARITY_ATOL = 1e-4
 INT8_CALIB_IMAGES = 128  # MinMax ranges widen with more images (outliers): 128 kept accuracy best, see docs/notes/export.md
 EVAL_IMAGES = 2000  # test images for the accuracies an export reports (0: the whole test split)
@@ -159,8 +160,21 @@ def build_onnx(prepared: PreparedSubnet) -> bytes:
     return _with_metadata(onnx_bytes(prepared.net, prepared.arch.r), _metadata(config), doc)
 
 
-def parity_inputs(prepared: PreparedSubnet, data: Dataset | None, n: int = PARITY_IMAGES, seed: int = 0) -> tuple[torch.Tensor, str]:
+def parity_count(prepared: PreparedSubnet) -> int:
+    """How many inputs the parity check uses: 256, fewer for costly subnets (PyTorch runs them all).
+
+    A budget of ~12 GMACs keeps the check around a second: 256 images for every
+    ``cifar10`` subnet, 16 for the largest ``ofa-mbv3-w1.2`` one at 224 px.
+    """
+    from ofa_dash.hardware import count
+
+    macs = float(count(prepared.space, prepared.space.encode(prepared.arch))["macs"][0])
+    return int(np.clip(PARITY_MACS_BUDGET / max(macs, 1.0), 16, PARITY_IMAGES))
+
+
+def parity_inputs(prepared: PreparedSubnet, data: Dataset | None, n: int | None = None, seed: int = 0) -> tuple[torch.Tensor, str]:
     """Real test images (a fixed class-balanced subset) when data is at hand, else seeded random inputs."""
+    n = n or parity_count(prepared)
     space, r = prepared.space, prepared.arch.r
     if data is not None:
         idx = balanced_subset(data.test.labels, n)
@@ -190,6 +204,7 @@ def compare(reference: np.ndarray, other: np.ndarray, inputs: str) -> dict:
         "inputs": inputs,
         "max_abs_diff": float(diff.max()),
         "mean_abs_diff": float(diff.mean()),
+        "max_abs_reference": float(np.abs(reference).max()),  # the logits' scale, to read the difference against
         "top1_agreement": float(100.0 * agree.mean()),
         "top1_disagreements": int((~agree).sum()),
     }
@@ -257,7 +272,7 @@ def staged(out: Path) -> Iterator[Path]:
 
 
 # --------------------------------------------------------------------------- formats
-def export_onnx(prepared: PreparedSubnet, out: str | os.PathLike, data: Dataset | None = None, parity_images: int = PARITY_IMAGES) -> dict:
+def export_onnx(prepared: PreparedSubnet, out: str | os.PathLike, data: Dataset | None = None, parity_images: int | None = None) -> dict:
     """fp32 ONNX with preprocessing in its metadata, checked and parity-tested before it lands at ``out``."""
     start = time.perf_counter()
     out = check_destination(out)
@@ -361,7 +376,7 @@ def export_onnx_int8(
     settings: Int8Settings = DEFAULT_INT8,
     calib_images: int = INT8_CALIB_IMAGES,
     eval_images: int = EVAL_IMAGES,
-    parity_images: int = PARITY_IMAGES,
+    parity_images: int | None = None,
 ) -> dict:
     """Statically quantized int8 ONNX, calibrated on training images; accuracy and latency reported next to fp32."""
     start = time.perf_counter()
@@ -392,7 +407,7 @@ def torchscript_paths(out: Path) -> dict[str, Path]:
     return {"torchscript": out, "state_dict": out.with_name(f"{stem}.state.pt"), "config": out.with_name(f"{stem}.json")}
 
 
-def export_torchscript(prepared: PreparedSubnet, out: str | os.PathLike, parity_images: int = 32, data: Dataset | None = None) -> dict:
+def export_torchscript(prepared: PreparedSubnet, out: str | os.PathLike, parity_images: int | None = None, data: Dataset | None = None) -> dict:
     """TorchScript (traced), plus a state-dict and a JSON config that :func:`load_exported` rebuilds from.
 
     The config rides inside both the TorchScript file (``extra_files``) and the
@@ -407,7 +422,7 @@ def export_torchscript(prepared: PreparedSubnet, out: str | os.PathLike, parity_
     config["files"] = {k: p.name for k, p in paths.items()}
     config_text = json.dumps(config, indent=2)
     net = prepared.net.eval().to(memory_format=torch.contiguous_format)
-    x, inputs = parity_inputs(prepared, data, parity_images)
+    x, inputs = parity_inputs(prepared, data, parity_images or min(32, parity_count(prepared)))
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TorchScript is deprecated in torch 2.13 (see _jit_load)
         traced = torch.jit.trace(net, x[:2], check_trace=False)
@@ -521,7 +536,7 @@ def export_bundle(
     settings: Int8Settings = DEFAULT_INT8,
     calib_images: int = INT8_CALIB_IMAGES,
     eval_images: int = EVAL_IMAGES,
-    parity_images: int = PARITY_IMAGES,
+    parity_images: int | None = None,
 ) -> dict:
     """A zip with fp32 and int8 ONNX, config, model card (Markdown + JSON) and a stand-alone ``predict.py``.
 

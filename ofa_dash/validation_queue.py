@@ -30,6 +30,7 @@ class ValidationQueue:
     def __init__(self, lock_path: str | os.PathLike | None = None, poll_s: float = 0.2):
         self._lock_path = Path(lock_path) if lock_path is not None else None
         self._thread_lock = threading.Lock()
+        self._local_holder: dict | None = None  # set as soon as a thread of this process takes the turn
         self.poll_s = poll_s
 
     @property
@@ -42,12 +43,19 @@ class ValidationQueue:
 
     def holder(self) -> dict | None:
         """What holds the turn now (``{"what", "pid", "since"}``), or None when free."""
+        local = self._local_holder
+        if local is not None:
+            return dict(local)
         if self._thread_lock.locked() or self._file_locked_elsewhere():
-            try:
-                return json.loads(self.lock_path.read_text() or "null") or {"what": "unknown"}
-            except (OSError, json.JSONDecodeError):
-                return {"what": "unknown"}
+            return self._file_note()
         return None
+
+    def _file_note(self) -> dict:
+        """The note the process holding the file lock wrote into it."""
+        try:
+            return json.loads(self.lock_path.read_text() or "null") or {"what": "unknown"}
+        except (OSError, json.JSONDecodeError):
+            return {"what": "unknown"}
 
     def busy(self) -> bool:
         return self.holder() is not None
@@ -80,10 +88,10 @@ class ValidationQueue:
         start = time.monotonic()
         told = False
 
-        def waiting() -> None:
+        def waiting(holder: Callable[[], dict | None] = self.holder) -> None:
             nonlocal told
             if not told and on_wait is not None:
-                on_wait(self.holder())
+                on_wait(holder())
             told = True
             if cancel is not None and cancel():
                 raise Cancelled("cancelled while waiting for another validation to finish")
@@ -92,6 +100,7 @@ class ValidationQueue:
 
         while not self._thread_lock.acquire(timeout=self.poll_s):
             waiting()
+        self._local_holder = {"what": what, "pid": os.getpid(), "since": time.strftime("%Y-%m-%dT%H:%M:%S")}
         try:
             fh = self._acquire_file(what, waiting)
             try:
@@ -106,9 +115,10 @@ class ValidationQueue:
                     finally:
                         fh.close()
         finally:
+            self._local_holder = None
             self._thread_lock.release()
 
-    def _acquire_file(self, what: str, waiting: Callable[[], None]):
+    def _acquire_file(self, what: str, waiting: Callable[..., None]):
         if fcntl is None:
             return None
         try:
@@ -122,7 +132,7 @@ class ValidationQueue:
                 break
             except BlockingIOError:
                 try:
-                    waiting()
+                    waiting(self._file_note)  # another process holds it: report its note, not our own claim
                 except BaseException:
                     fh.close()
                     raise

@@ -149,9 +149,10 @@ def test_validation_queue_sees_other_processes_and_cancels_while_waiting(tmp_pat
     other, mine = ValidationQueue(lock, poll_s=0.02), ValidationQueue(lock, poll_s=0.02)
     with other.turn("validating elsewhere"):
         assert mine.busy() and mine.holder()["what"] == "validating elsewhere"
-        started = time.monotonic()
-        with pytest.raises(Cancelled), mine.turn(cancel=lambda: time.monotonic() - started > 0.1):
+        started, waits = time.monotonic(), []
+        with pytest.raises(Cancelled), mine.turn(on_wait=waits.append, cancel=lambda: time.monotonic() - started > 0.1):
             pass
+        assert [w["what"] for w in waits] == ["validating elsewhere"]  # told who holds it, once
     assert not mine.busy()
     with mine.turn():
         assert other.busy()
