@@ -16,6 +16,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 import time
 import warnings
 import zipfile
@@ -113,13 +114,19 @@ def _metadata(config: dict, extra: dict | None = None) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- ONNX
+# torch.onnx.export keeps process-global state (GLOBALS.in_onnx_export): two exports in
+# threads of one process (the dashboard serves sessions from threads) fail with
+# "GLOBALS.in_onnx_export must be False", so exports take turns.
+_ONNX_EXPORT_LOCK = threading.Lock()
+
+
 def onnx_bytes(net: torch.nn.Module, resolution: int, opset: int = OPSET) -> bytes:
-    """Plain ONNX export of ``net`` (TorchScript exporter, dynamic batch, input ``image``)."""
+    """Plain ONNX export of ``net`` (TorchScript exporter, dynamic batch, input ``image``); thread-safe."""
     if opset < 17:
         raise ValueError(f"opset {opset} is too old; ofa-dash exports opset 17 or newer")
     net = net.eval().to(memory_format=torch.contiguous_format)
     buf = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
+    with _ONNX_EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             net,

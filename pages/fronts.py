@@ -55,6 +55,19 @@ if not len(points) or not devices:
     st.stop()
 x_dev = st.session_state.get("fr_x") if st.session_state.get("fr_x") in devices else devices[0]
 
+
+def subnet_table(rows, tag: str) -> None:
+    """A sortable table of subnets with a CSV download; picking a row opens that subnet."""
+    if not len(rows):
+        return
+    table = selection_table(rows, devices)
+    ev = st.dataframe(table, key=f"table_{tag}", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch")
+    st.download_button("Download selection (CSV)", table.to_csv(index=False).encode(), file_name=f"{space.name}-subnets.csv", mime="text/csv", key=f"csv_{tag}")
+    picked = figures.event_selection(ev).get("rows") or []
+    if picked:
+        state.open_subnet(str(table.iloc[picked[0]]["id"]))
+
+
 # ---- constraints (live filters)
 constraints = Constraints()
 with st.expander("Constraints", expanded=False):
@@ -125,16 +138,29 @@ if mode == "2D front":
             else ""
         )
     )
-    event = st.plotly_chart(fig, key="front2d", on_select="rerun", selection_mode=("points", "box", "lasso"), width="stretch")
-    selection = figures.event_selection(event)
-    keys = figures.selected_keys(selection)
-    if keys and figures.is_click(selection):
-        state.open_subnet(keys[0][0])
-    chosen = rows_for_keys(view.df, keys)
-    st.subheader(f"Selected subnets ({len(chosen)})" if len(chosen) else "Selected subnets")
-    if not len(chosen):
-        st.info("Drag a box or a lasso on the front to list subnets here; click a point (or a row below) to open it.", icon=":material/touch_app:")
-    table_source = chosen
+    if len(view.picks):
+        with st.expander(f"Decision aids' picks ({len(view.picks)})", expanded=False):
+            st.dataframe(view.picks, hide_index=True, width="stretch")
+
+    @st.fragment
+    def front_and_selection(fig, df) -> None:
+        """The chart and its table in a fragment: a brush reruns only this, not the whole page."""
+        event = st.plotly_chart(fig, key="front2d", on_select="rerun", selection_mode=("points", "box", "lasso"), width="stretch")
+        selection = figures.event_selection(event)
+        one = figures.single_subnet(selection)
+        if one:
+            state.open_subnet(one)
+        chosen = rows_for_keys(df, figures.selected_keys(selection))
+        st.subheader(f"Selected subnets ({len(chosen)})" if len(chosen) else "Selected subnets")
+        if not len(chosen):
+            st.info(
+                "Drag a box (or pick the lasso in the chart's toolbar) over the front to list subnets here. "
+                "Selecting a single subnet (a small box around a point, or a click in zoom/pan mode) opens it; so does picking a row below.",
+                icon=":material/touch_app:",
+            )
+        subnet_table(chosen, "2d")
+
+    front_and_selection(fig, view.df)
 else:
     other = [LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in points]
     axes = [*other, "macs", "params"]
@@ -146,20 +172,9 @@ else:
     fig = figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks)
     st.caption(f"{int(view.df['pareto'].sum())} of {len(view.df)} subnets are on the 3D Pareto front. Pick one in the table below to open it.")
     st.plotly_chart(fig, key="front3d", width="stretch")
+    if len(view.picks):
+        st.markdown("**Decision aids' picks** (marked on the plot)")
+        st.dataframe(view.picks, hide_index=True, width="stretch")
     chosen = view.df[view.df["pareto"]].sort_values("top1", ascending=False)
     st.subheader(f"3D Pareto set ({len(chosen)})")
-    table_source = chosen
-
-if len(view.picks):
-    st.markdown("**Decision aids** (marked on the plot)")
-    st.dataframe(view.picks, hide_index=True, width="stretch")
-
-if len(table_source):
-    table = selection_table(table_source, devices)
-    ev = st.dataframe(table, key=f"table_{mode}", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch")
-    st.download_button(
-        "Download selection (CSV)", table.to_csv(index=False).encode(), file_name=f"{space.name}-subnets.csv", mime="text/csv", key=f"csv_{mode}"
-    )
-    rows = figures.event_selection(ev).get("rows") or []
-    if rows:
-        state.open_subnet(str(table.iloc[rows[0]]["id"]))
+    subnet_table(chosen, "3d")

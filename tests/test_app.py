@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -119,7 +120,7 @@ def test_a_table_row_opens_the_subnet(env):
     rows = cat.points.iloc[[2, 3]]
     at.session_state["front2d"] = _selection(rows)
     at.run()
-    at.session_state["table_2D front"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.session_state["table_2d"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
     _ok(at)
     assert at.title[0].value == "Subnet"
@@ -172,7 +173,8 @@ def test_validation_waits_its_turn_then_results_appear_everywhere(env):
     fronts = _page("fronts")
     fronts.session_state["fr_measured"] = True  # before the first run: changing it redraws the chart, which clears a selection
     fronts.run()
-    fronts.session_state["front2d"] = _selection(cat.points[cat.points["id"] == sid].iloc[:1])
+    other = cat.points[cat.points["id"] != sid].iloc[:1]
+    fronts.session_state["front2d"] = _selection(pd.concat([cat.points[cat.points["id"] == sid].iloc[:1], other]))
     fronts.run()
     _ok(fronts)
     table = next(df.value for df in fronts.dataframe if "algorithm" in df.value)
@@ -232,3 +234,20 @@ def test_search_from_the_browser_joins_the_catalogue(env):
     assert len(runs) == 4 and any(r["seed"] == 7 and r["n_gen"] == 3 for r in runs)
     assert {m.label for m in at.metric} >= {"generation", "evaluations", "hypervolume"}
     assert len(at.multiselect(key="sb_runs").options) == 4  # the sidebar lists the new run
+
+
+def test_sidebar_choices_survive_page_changes(env):
+    """Streamlit forgets a page's widgets when another page runs; the view must not."""
+    at = _app().run()
+    at.multiselect(key="sb_devices").set_value(["demo-gpu"]).run()
+    _ok(at)
+    assert at.query_params["device"] in (["demo-gpu"], "demo-gpu")
+    at.switch_page("pages/search.py").run()
+    _ok(at)
+    assert at.title[0].value == "Search" and at.multiselect(key="sb_devices").value == ["demo-gpu"]
+    at.selectbox(key="sb_space").set_value("ofa-mbv3-w1.2").run()
+    _ok(at)
+    at.switch_page("pages/fronts.py").run()
+    _ok(at)
+    assert at.selectbox(key="sb_space").value == "ofa-mbv3-w1.2"
+    assert any("No stored search runs" in i.value for i in at.info)

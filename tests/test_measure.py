@@ -86,6 +86,17 @@ def test_measure_writes_rows_and_a_rerun_resumes(tiny_folder, supernet, tmp_path
     assert sorted(p.name for p in out.parent.iterdir()) == ["measured.parquet"]  # no temp files left
 
 
+def test_worker_processes_measure_the_same_accuracies(tiny_folder, supernet, tmp_path, capsys):
+    serial, parallel = tmp_path / "serial.parquet", tmp_path / "parallel.parquet"
+    assert _measure(tiny_folder, supernet, serial, 4, "--threads", "1") == 0
+    capsys.readouterr()
+    assert _measure(tiny_folder, supernet, parallel, 4, "--workers", "2", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["measured"] == 4
+    a = read_measured(serial, CIFAR)
+    b = read_measured(parallel, CIFAR).set_index("id").loc[a["id"]].reset_index()  # workers finish in any order
+    assert b["top1_holdout"].tolist() == a["top1_holdout"].tolist() and b["genome"].map(list).tolist() == a["genome"].map(list).tolist()
+
+
 def test_an_interrupted_run_keeps_the_finished_subnets(tiny_folder, supernet, tmp_path, monkeypatch):
     import ofa_dash.evaluate as evaluate
 

@@ -243,8 +243,11 @@ def test_selected_keys_reads_both_customdata_shapes():
         "lasso": [],
     }
     assert figures.selected_keys(sel) == [("id1", "run1"), ("id2", "run2")]
-    assert not figures.is_click(sel)
-    assert figures.is_click({"points": [sel["points"][0]], "box": [], "lasso": []})
+    assert figures.single_subnet(sel) is None
+    assert figures.single_subnet({"points": [sel["points"][0]], "box": [], "lasso": []}) == "id1"  # a click
+    # a small box around one point that two runs both found is still one subnet
+    two_runs = [{"customdata": {"0": "id1", "1": "run1"}}, {"customdata": {"0": "id1", "1": "run2"}}]
+    assert figures.single_subnet({"points": two_runs, "box": [{"x": [0, 1], "y": [0, 1]}], "lasso": []}) == "id1"
     assert figures.selected_keys(None) == [] and figures.event_selection({"selection": sel}) is sel
 
 

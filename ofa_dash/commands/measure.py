@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=Path(args.cache) if args.cache else None,
         engine=args.engine,
         threads=args.threads,
+        workers=args.workers,
     )
     summary = run_measurement(cfg)
     emit(summary.to_dict(), args.json)
@@ -41,6 +42,7 @@ def register(sub) -> None:
     p.add_argument("--calib-images", type=int, default=2000, help="training images for BN recalibration")
     p.add_argument("--engine", choices=["ort", "torch"], default="ort", help="evaluate with ONNX Runtime (default, faster) or PyTorch eager")
     p.add_argument("--threads", type=int, help="PyTorch / ONNX Runtime threads (default: the cores the load average leaves free)")
+    p.add_argument("--workers", type=int, default=1, help="processes measuring at once (each single-threaded unless --threads)")
     p.add_argument("--cache", help="decoded-dataset cache folder")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)

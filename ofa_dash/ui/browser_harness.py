@@ -104,8 +104,11 @@ def plot_box(page, selector: str = "[data-testid='stPlotlyChart'] .js-plotly-plo
     )
 
 
-def box_select(page, x0: float, x1: float, y0: float = 0.02, y1: float = 0.98) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Drag a selection box over fractions of the plotting area; returns its (x range, y range) in data units."""
+def box_select(page, x0: float, x1: float, y0: float = 0.02, y1: float = 0.98, release: bool = True) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Drag a selection box over fractions of the plotting area; returns its (x range, y range) in data units.
+
+    ``release=False`` leaves the mouse button down, so a caller can time from ``page.mouse.up()``.
+    """
     b = plot_box(page)
     px0, px1 = b["left"] + x0 * b["width"], b["left"] + x1 * b["width"]
     py0, py1 = b["top"] + y0 * b["height"], b["top"] + y1 * b["height"]
@@ -114,8 +117,35 @@ def box_select(page, x0: float, x1: float, y0: float = 0.02, y1: float = 0.98) -
     steps = 8
     for i in range(1, steps + 1):
         page.mouse.move(px0 + (px1 - px0) * i / steps, py0 + (py1 - py0) * i / steps)
-    page.mouse.up()
+    if release:
+        page.mouse.up()
     xr = (b["x"][0] + x0 * (b["x"][1] - b["x"][0]), b["x"][0] + x1 * (b["x"][1] - b["x"][0]))
     # pixel y grows downwards, data y upwards
     yr = (b["y"][1] - y1 * (b["y"][1] - b["y"][0]), b["y"][1] - y0 * (b["y"][1] - b["y"][0]))
     return xr, yr
+
+
+def isolated_point(page, min_gap_px: float = 24.0) -> dict:
+    """Centre (page pixels) of a drawn marker with no other marker within ``min_gap_px``: a safe target for a one-subnet box."""
+    return page.evaluate(
+        """(gap) => {
+        const gd = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot");
+        const drag = gd.querySelector('.nsewdrag').getBoundingClientRect();
+        const pts = Array.from(gd.querySelectorAll('.scatterlayer .trace .points path')).map(p => {
+            const r = p.getBoundingClientRect(); return {x: r.left + r.width / 2, y: r.top + r.height / 2, size: r.width};
+        }).filter(p => p.x > drag.left + 5 && p.x < drag.right - 5 && p.y > drag.top + 5 && p.y < drag.bottom - 5);
+        const far = pts.filter(p => pts.every(q => (q === p) || Math.hypot(q.x - p.x, q.y - p.y) > gap || (Math.abs(q.x - p.x) < 0.5 && Math.abs(q.y - p.y) < 0.5)));
+        far.sort((a, b) => b.size - a.size);
+        return far.length ? far[0] : null;
+    }""",
+        min_gap_px,
+    )
+
+
+def box_around(page, x: float, y: float, half: float = 8.0) -> None:
+    """Drag a small selection box centred on a page pixel."""
+    page.mouse.move(x - half, y - half)
+    page.mouse.down()
+    page.mouse.move(x, y)
+    page.mouse.move(x + half, y + half)
+    page.mouse.up()

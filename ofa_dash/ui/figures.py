@@ -70,12 +70,16 @@ def selected_keys(selection) -> list[tuple[str, str]]:
     return out
 
 
-def is_click(selection) -> bool:
-    """One point picked without a box or lasso: a click, which opens the subnet."""
-    if not selection:
-        return False
-    get = selection.get if isinstance(selection, Mapping) else lambda k, d=None: getattr(selection, k, d)
-    return len(get("points", []) or []) == 1 and not (get("box", []) or []) and not (get("lasso", []) or [])
+def single_subnet(selection) -> str | None:
+    """The subnet id when a selection holds exactly one subnet (a click, or a small box or lasso around one point).
+
+    Streamlit turns a click on a scatter point into a selection only while the
+    chart is in zoom or pan mode; in box-select mode (the default here, so that
+    dragging brushes) a click sends nothing. So "one subnet selected, however"
+    is what opens a subnet; the same subnet found by several runs counts once.
+    """
+    ids = {key[0] for key in selected_keys(selection)}
+    return ids.pop() if len(ids) == 1 else None
 
 
 # --------------------------------------------------------------------------- hover
@@ -310,7 +314,7 @@ def hv_comparison(curves: pd.DataFrame, title: str = "") -> go.Figure:
             )
         )
     fig.update_layout(title=title, xaxis_title="evaluations", yaxis_title="hypervolume (mean ± std over seeds)", hovermode="x unified")
-    return style(fig, height=520)
+    return _legend_below(style(fig, height=560))
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -344,7 +348,7 @@ def estimate_vs_measured(
         lo, hi = float(min(est.min(), meas.min())), float(max(est.max(), meas.max()))
         fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line={"dash": "dash", "color": "#777"}, name="y = x", hoverinfo="skip"))
     fig.update_layout(title=title, xaxis_title=f"measured ({unit})", yaxis_title=f"estimated ({unit})")
-    return style(fig, height=440)
+    return _legend_below(style(fig, height=480))
 
 
 def per_class_bars(per_class: Mapping[str, float | None], title: str = "top-1 per class") -> go.Figure:

@@ -198,6 +198,9 @@ EXPORT_MIME = {
 }
 _export_locks: dict[str, threading.Lock] = {}
 _export_locks_guard = threading.Lock()
+# One export builds at a time per server: each uses every core for seconds and holds a subnet, its
+# ONNX graphs and calibration batches in memory; queued ones wait (the browser shows the button busy).
+_EXPORT_TURN = threading.Lock()
 
 
 def export_dir(cache_root: Path, space: str, arch_id: str, supernet_sha: str) -> Path:
@@ -231,8 +234,9 @@ def export_cached(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, 
             return out
         out.parent.mkdir(parents=True, exist_ok=True)
         data = shared_dataset(settings.data)
-        prepared = prepare(space, arch, loaded, data)
-        export(prepared, fmt, out, data, predicted=predicted, measured=measured)
+        with _EXPORT_TURN:
+            prepared = prepare(space, arch, loaded, data)
+            export(prepared, fmt, out, data, predicted=predicted, measured=measured)
     return out
 
 

@@ -145,8 +145,42 @@ def _use_app_navigation() -> None:
         st.rerun()
 
 
+def _on_space() -> None:
+    import streamlit as st
+
+    ss = st.session_state
+    if ss["sb_space"] != ss["view"].space:
+        ss["view"] = View(space=ss["sb_space"])  # devices, runs and subnet belong to the old space
+
+
+def _on_devices() -> None:
+    import streamlit as st
+
+    st.session_state["view"] = replace(st.session_state["view"], devices=list(st.session_state["sb_devices"]))
+
+
+def _on_runs() -> None:
+    import streamlit as st
+
+    ss = st.session_state
+    chosen = list(ss["sb_runs"])
+    ss["view"] = replace(ss["view"], runs=None if set(chosen) >= set(ss.get("_all_runs", [])) else chosen)
+
+
+def _on_settings() -> None:
+    import streamlit as st
+
+    ss = st.session_state
+    ss["settings_override"] = {"official": ss["sb_official"], "data": ss["sb_data"]}
+
+
 def sidebar() -> Context:
-    """Render the shared sidebar and return the page's context (call first on every page)."""
+    """Render the shared sidebar and return the page's context (call first on every page).
+
+    The truth lives in ``st.session_state["view"]`` (not in the widgets): Streamlit
+    forgets a page's widget values when another page runs, so every widget is
+    re-seeded from the view on every run and writes back through its ``on_change``.
+    """
     import streamlit as st
 
     from ofa_dash.ui import loaders
@@ -158,49 +192,47 @@ def sidebar() -> Context:
     view: View = ss["view"]
 
     st.sidebar.markdown("### ofa-dash")
+    override = ss.get("settings_override", {"official": "", "data": ""})
     with st.sidebar.expander("Settings", expanded=False):
-        ss.setdefault("sb_official", "")
-        ss.setdefault("sb_data", "")
-        st.text_input("OFA official files", key="sb_official", placeholder="default: env OFA_DASH_OFFICIAL or ../shared/ofa-official")
-        st.text_input("dataset folder", key="sb_data", placeholder="default: env OFA_DASH_DATA or ../shared/datasets/cifar10-jpeg")
-    settings = resolve_settings(official=ss["sb_official"] or None, data=ss["sb_data"] or None)
+        ss["sb_official"], ss["sb_data"] = override["official"], override["data"]
+        st.text_input("OFA official files", key="sb_official", on_change=_on_settings, placeholder="default: env OFA_DASH_OFFICIAL or ../shared/ofa-official")
+        st.text_input("dataset folder", key="sb_data", on_change=_on_settings, placeholder="default: env OFA_DASH_DATA or ../shared/datasets/cifar10-jpeg")
+    settings = resolve_settings(official=override["official"] or None, data=override["data"] or None)
 
     names = list(SPACES)
-    if ss.get("sb_space") not in names:
-        ss["sb_space"] = view.space if view.space in names else DEFAULT_SPACE
-    space_name = st.sidebar.selectbox("search space", names, key="sb_space", help="cifar10: the project's own supernet; ofa-mbv3-w1.2: the published OFA space")
-    if space_name != view.space:
-        view = View(space=space_name)
-        for key in ("sb_devices", "sb_runs"):
-            ss.pop(key, None)
-    space = get_space(space_name)
+    ss["sb_space"] = view.space if view.space in names else DEFAULT_SPACE
+    st.sidebar.selectbox(
+        "search space", names, key="sb_space", on_change=_on_space, help="cifar10: the project's own supernet; ofa-mbv3-w1.2: the published OFA space"
+    )
+    space = get_space(ss["sb_space"])
 
-    runs, run_problems = loaders.list_runs(settings, space_name)
+    runs, run_problems = loaders.list_runs(settings, space.name)
     run_ids = [e["run_id"] for e in runs]
-    devices = loaders.device_names(settings, space_name, runs)
-    view, notes = reconcile(view, devices, run_ids, space)
+    devices = loaders.device_names(settings, space.name, runs)
+    view, notes = reconcile(replace(view, space=space.name), devices, run_ids, space)
 
-    ss["sb_devices"] = [d for d in ss["sb_devices"] if d in devices] if "sb_devices" in ss else view.devices
-    chosen_devices = st.sidebar.multiselect(
+    ss["sb_devices"] = list(view.devices)
+    st.sidebar.multiselect(
         "devices",
         devices,
         key="sb_devices",
+        on_change=_on_devices,
         help="The first device is the x-axis of the 2D front; the first two span the 3D front.",
         placeholder="no latency tables" if not devices else "choose devices",
     )
     labels = {e["run_id"]: _run_label(e) for e in runs}
-    ss["sb_runs"] = [r for r in ss["sb_runs"] if r in run_ids] if "sb_runs" in ss else (view.runs or run_ids)
-    chosen_runs = st.sidebar.multiselect(
-        "runs", run_ids, key="sb_runs", format_func=lambda r: labels.get(r, r), placeholder="no stored runs" if not runs else "choose runs"
+    ss["_all_runs"] = run_ids
+    ss["sb_runs"] = list(view.runs or run_ids)
+    st.sidebar.multiselect(
+        "runs",
+        run_ids,
+        key="sb_runs",
+        on_change=_on_runs,
+        format_func=lambda r: labels.get(r, r),
+        placeholder="no stored runs" if not runs else "choose runs",
+        help="No run chosen means every run.",
     )
-    st.sidebar.caption(f"{len(chosen_runs)} of {len(run_ids)} runs · data from `{settings.precomputed}`")
-
-    view = View(
-        space=space_name,
-        devices=list(chosen_devices),
-        runs=None if len(chosen_runs) == len(run_ids) else list(chosen_runs),
-        subnet=view.subnet,
-    )
+    st.sidebar.caption(f"{len(view.runs or run_ids)} of {len(run_ids)} runs · data from `{settings.precomputed}`")
     ss["view"] = view
     sync_query_params(view)
     return Context(settings, view, space, runs, run_problems, devices, notes)
@@ -231,9 +263,13 @@ def set_subnet(subnet: str | None) -> None:
 def open_subnet(subnet: str) -> None:
     """Switch to the Subnet page showing ``subnet`` (a deep link: the id travels in the URL)."""
     import streamlit as st
+    from streamlit.errors import StreamlitAPIException
 
     set_subnet(subnet)
-    st.switch_page(PAGES["subnet"], query_params=view_to_query(st.session_state["view"]))
+    try:
+        st.switch_page(PAGES["subnet"], query_params=view_to_query(st.session_state["view"]))
+    except StreamlitAPIException:  # a page file run on its own (no st.navigation): say where to look instead
+        st.info(f"Subnet {subnet} is chosen; open the Subnet page to see it.")
 
 
 def show_problems(ctx: Context, extra: list[str] | None = None) -> None:
