@@ -259,8 +259,20 @@ def test_unknown_algorithm_lists_the_registry(toy):
 
 def test_seed_makes_runs_repeatable(toy):
     a = run_search(_spec(toy, "spea2", seed=9), objectives=toy)
+    other = run_search(_spec(toy, "spea2", seed=3), objectives=toy)
     b = run_search(_spec(toy, "spea2", seed=9), objectives=toy)
     np.testing.assert_array_equal(a.archive_F, b.archive_F)
+    np.testing.assert_array_equal(a.history["hv"], b.history["hv"])
+    assert other.n_evals == a.n_evals
+
+
+def test_spea2_runs_share_no_survival_state(toy):
+    """pymoo's SPEA2 default survival is one shared object whose normalisation (ideal and extreme
+    points) would carry from one run into the next in the same process; every run gets its own."""
+    from ofa_dash.search.algorithms import SearchContext, make_driver
+
+    first, second = (make_driver("spea2", SearchContext(SubnetProblem(toy), 16, 2, seed, {})) for seed in (1, 2))
+    assert first.algorithm.survival is not second.algorithm.survival
 
 
 # --------------------------------------------------------------------------- progress, cancel, interrupt
