@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -39,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ofa_dash.hardware.runtimes import cpu_model  # noqa: E402
 from ofa_dash.search import RunSpec, build_objectives, run_search  # noqa: E402
 from ofa_dash.search.algorithms import OFA2_PROTOCOL  # noqa: E402
 from ofa_dash.space import get_space  # noqa: E402
@@ -54,16 +54,6 @@ OFA_BUDGETS = [15, 20, 25, 30, 35, 40, 45, 50, 55]  # ms, as in OFA² for OFA's 
 CONFIGS = {"ofa2": OFA2_PROTOCOL, "ofa-dash": {}}
 CONFIG_LABELS = {"ofa2": "OFA² protocol", "ofa-dash": "ofa-dash defaults"}
 LABELS = {"nsga2": "NSGA-II", "smsemoa": "SMS-EMOA", "spea2": "SPEA2", "random": "random search", "ofa-evolution": "OFA evolution (9 budgets)"}
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def evals_to_reach(history: dict, target: float) -> int | None:
@@ -171,7 +161,7 @@ def main() -> int:
         "configs": {c: CONFIGS[c] for c in configs},
         "published_time": PUBLISHED_SECONDS,
         "machine": {
-            "cpu": cpu_name(),
+            "cpu": cpu_model(),
             "cores": os.cpu_count(),
             "load_average_start": load_start,
             "load_average_end": os.getloadavg(),
