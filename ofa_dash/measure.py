@@ -13,9 +13,8 @@ a prefix of the plan for more: ``--n 1000`` then ``--n 2000`` extends the set.
 
 from __future__ import annotations
 
-import hashlib
+import io
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,16 +163,11 @@ def genome_matrix(df: pd.DataFrame) -> np.ndarray:
 
 def write_measured(df: pd.DataFrame, path: Path) -> None:
     """Atomic rewrite (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from ofa_dash.store import atomic_write_bytes
+
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False), buf)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def supernet_version(meta: dict, path: Path) -> str:
@@ -181,11 +175,9 @@ def supernet_version(meta: dict, path: Path) -> str:
     version = meta.get("supernet_version")
     if version:
         return str(version)
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return f"unversioned-{h.hexdigest()[:12]}"
+    from ofa_dash.subnets import file_sha256
+
+    return f"unversioned-{file_sha256(path)[:12]}"
 
 
 # --------------------------------------------------------------------------- run

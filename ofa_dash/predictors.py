@@ -7,10 +7,10 @@ forward pass; no Python loop per architecture).
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -229,15 +229,11 @@ def save_predictor(predictor: FittedPredictor, path: str | os.PathLike) -> Path:
         "meta": json.dumps(predictor.meta),
         "state_dict": {k: v.detach().clone() for k, v in predictor.model.state_dict().items()},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(blob, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from ofa_dash.store import atomic_write_bytes
+
+    buf = io.BytesIO()
+    torch.save(blob, buf)
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 
