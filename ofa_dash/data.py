@@ -270,8 +270,8 @@ def to_tensor_batch(images: np.ndarray | torch.Tensor, mean, std, resolution: in
     x = torch.as_tensor(images).permute(0, 3, 1, 2).float().div_(255.0)
     if resolution is not None and x.shape[-1] != resolution:
         x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False, antialias=True)
-    m = torch.tensor(mean, dtype=x.dtype).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype).view(1, 3, 1, 1)
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return ((x - m) / s).contiguous(memory_format=torch.channels_last)
 
 
@@ -287,7 +287,10 @@ def augment(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> t
     cols = torch.where(flip[:, None, None, None], cols.flip(-1), cols)
     batch_idx = torch.arange(n)[:, None, None, None]
     chan_idx = torch.arange(3)[None, :, None, None]
-    out = padded[batch_idx, chan_idx, rows, cols]
+    # The draws come from a CPU generator (so a seed means the same crops on
+    # any device); the gather itself runs wherever the images are.
+    dev = images.device
+    out = padded[batch_idx.to(dev), chan_idx.to(dev), rows.to(dev), cols.to(dev)]
     return out.permute(0, 2, 3, 1)
 
 

@@ -66,6 +66,7 @@ class MeasureConfig:
     engine: str = "ort"  # "ort": the exported ONNX graph in ONNX Runtime (~3x faster here, same top-1); "torch": PyTorch eager
     threads: int | None = None  # default: the cores the load average leaves free (evaluate.auto_threads)
     workers: int = 1  # processes measuring at once (each with ``threads`` threads); small subnets use one core better than two
+    device: str = "cpu"  # "cuda": PyTorch on the GPU (engine "torch", one process)
 
 
 @dataclass
@@ -193,8 +194,14 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     space = cfg.space
     if cfg.engine not in ENGINES:
         raise ValueError(f"unknown evaluation engine {cfg.engine!r}; choose from {list(ENGINES)}")
+    if cfg.device != "cpu" and (cfg.engine != "torch" or cfg.workers > 1):
+        raise ValueError(f"--device {cfg.device} measures with PyTorch in one process: use --engine torch and --workers 1")
     plan = measurement_plan(space, cfg.n, cfg.seed)
     supernet, meta = load_weights(cfg.supernet_path, space)
+    if cfg.device != "cpu":
+        from ofa_dash.train import resolve_device
+
+        supernet = supernet.to(resolve_device(cfg.device))
     version = supernet_version(meta, Path(cfg.supernet_path))
     existing = read_measured(cfg.out_path, space) if cfg.out_path.exists() else pd.DataFrame(columns=list(MEASURED_COLUMNS))
     old_versions = sorted(set(existing["supernet_version"])) if len(existing) else []
@@ -252,7 +259,7 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
                         "supernet_version": version,
                         "seed": int(cfg.seed),
                         "seconds": seconds,
-                        "engine": cfg.engine,
+                        "engine": cfg.engine if cfg.device == "cpu" else f"{cfg.engine}-{cfg.device}",
                         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                     }
                 )

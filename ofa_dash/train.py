@@ -13,6 +13,7 @@ disjoint data shards.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -145,9 +146,10 @@ def quick_accuracy(net: Supernet, arch: Arch, calib: Split, holdout: Split, n_im
     """
     from ofa_dash.evaluate import evaluate_model, prepare_subnet
 
-    sub = prepare_subnet(net, arch, calib, n_calib=1000)
+    on_gpu = next(net.parameters()).device.type == "cuda"  # one batch each: launches, not arithmetic, cost time there
+    sub = prepare_subnet(net, arch, calib, n_calib=1000, batch_size=1000 if on_gpu else None)
     idx = np.sort(np.random.default_rng(1).permutation(len(holdout))[: min(n_images, len(holdout))])
-    return evaluate_model(sub, net.space, arch.r, holdout.subset(idx), net.space.n_classes).top1
+    return evaluate_model(sub, net.space, arch.r, holdout.subset(idx), net.space.n_classes, batch_size=len(idx) if on_gpu else 500).top1
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -160,7 +162,7 @@ def _atomic_save(obj, path: Path) -> None:
 
 def save_weights(net: Supernet, path: Path, meta: dict, half: bool = True) -> None:
     """Model weights (fp16 by default) plus a JSON metadata string, loadable with weights_only=True."""
-    state = {k: (v.half() if half and v.is_floating_point() else v) for k, v in net.state_dict().items()}
+    state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in net.state_dict().items()}
     _atomic_save({"format": "ofa-dash-supernet", "version": CHECKPOINT_VERSION, "space": net.space.name, "meta": json.dumps(meta), "state_dict": state}, path)
 
 
@@ -199,6 +201,17 @@ class TrainConfig:
     threads: int | None = None
     max_steps_per_epoch: int | None = None  # tiny runs for tests
     data_source: str = ""
+    device: str = "auto"  # "auto": CUDA when available, else CPU
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when PyTorch sees a GPU; asking for CUDA without one is an error, not a silent CPU run."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA GPU here")
+    return device
 
 
 def _lr_at(phase: Phase, progress: float) -> float:
@@ -224,6 +237,8 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
     if data.train.images.shape[1] != 32 and space.name == "cifar10":
         raise ValueError("the cifar10 space expects 32x32 images")
     train_split, holdout = data.split_holdout()
+    device = resolve_device(cfg.device)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     manifest = _published_state(cfg.out_dir)
     todo = [i for i, p in enumerate(recipe.phases) if p.name not in manifest["phases_done"] and (cfg.phases is None or p.name in cfg.phases)]
     for i in todo:
@@ -244,9 +259,9 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
     teacher = None
     if (cfg.out_dir / "teacher.pt").is_file():
         teacher_net, _ = load_weights(cfg.out_dir / "teacher.pt", space)
-        teacher = teacher_net.extract(space.largest()).to(memory_format=torch.channels_last).eval()
+        teacher = teacher_net.extract(space.largest()).to(device=device, memory_format=torch.channels_last).eval()
     net.train()
-    net = net.to(memory_format=torch.channels_last)
+    net = net.to(device=device, memory_format=torch.channels_last)
     params = [p for p in net.parameters()]
     decay = [p for n, p in net.named_parameters() if p.ndim > 1 and "transforms" not in n]
     no_decay = [p for n, p in net.named_parameters() if not (p.ndim > 1 and "transforms" not in n)]
@@ -278,9 +293,7 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
             raise ValueError(f"phase {phase.name!r} distils from the full network, but no teacher.pt exists yet (run the full-network phase first)")
 
         shard = train_split.subset(np.arange(rank, len(train_split), world))
-        steps_per_epoch = len(shard) // recipe.batch_size
-        if cfg.max_steps_per_epoch:
-            steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
+        steps_per_epoch = _steps_per_epoch(cfg, len(shard))
         n_epochs = math.ceil(phase.epochs)
         total_steps = round(phase.epochs * steps_per_epoch)
         done_steps = start_epoch * steps_per_epoch + start_step
@@ -302,19 +315,20 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
                 torch.manual_seed(step_seed)  # dropout draws from the global generator
                 rng = np.random.default_rng(step_seed)
                 archs = phase_subnets(space, phase, rng)
-                x = to_tensor_batch(augment(torch.from_numpy(xb), gen), space.mean, space.std, archs[0].r)
-                y = torch.from_numpy(yb)
+                x = to_tensor_batch(augment(torch.from_numpy(xb).to(device, non_blocking=True), gen), space.mean, space.std, archs[0].r)
+                y = torch.from_numpy(yb).to(device, non_blocking=True)
                 for g in opt.param_groups:
                     g["lr"] = _lr_at(phase, epoch + step / steps_per_epoch)
                 opt.zero_grad(set_to_none=True)
                 soft = None
                 if phase.distill:
-                    with torch.no_grad():
-                        soft = F.softmax(teacher(x), dim=1)
+                    with torch.no_grad(), amp:
+                        soft = F.softmax(teacher(x).float(), dim=1)
                 step_loss = 0.0
                 for arch in archs:
                     net.set_active(arch)
-                    logits = net(x)
+                    with amp:
+                        logits = net(x).float()
                     loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
                     if soft is not None:
                         loss = loss + recipe.kd_weight * torch.sum(-soft * F.log_softmax(logits, dim=1), dim=1).mean()
@@ -412,10 +426,15 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
                 save_weights(net, cfg.out_dir / "teacher.pt", {**meta, "role": "distillation teacher (full network)"})
             _atomic_write_text(cfg.out_dir / "train_manifest.json", json.dumps(manifest, indent=2))
         if teacher is None or phase.teacher:
-            teacher = net.extract(space.largest()).to(memory_format=torch.channels_last).eval()
+            teacher = net.extract(space.largest()).to(device=device, memory_format=torch.channels_last).eval()
         if world > 1:
             dist.barrier()
     return manifest
+
+
+def _steps_per_epoch(cfg: TrainConfig, n_images: int) -> int:
+    steps = n_images // cfg.recipe.batch_size
+    return min(steps, cfg.max_steps_per_epoch) if cfg.max_steps_per_epoch else steps
 
 
 def _phase_extreme(space: SearchSpace, phase: Phase, pick) -> Arch:

@@ -148,3 +148,12 @@ def test_bad_input_changes_nothing_on_disk(tiny_folder, supernet, tmp_path, caps
     not_parquet.write_text("hello")
     assert _measure(tiny_folder, supernet, not_parquet, 1) == 2
     assert not_parquet.read_text() == "hello"
+
+
+def test_gpu_measurement_needs_the_torch_engine_in_one_process(tiny_folder, supernet, tmp_path, capsys):
+    out = tmp_path / "m" / "measured.parquet"
+    assert _measure(tiny_folder, supernet, out, 2, "--device", "cuda") == 2
+    assert "use --engine torch and --workers 1" in capsys.readouterr().err
+    assert _measure(tiny_folder, supernet, out, 2, "--device", "cuda", "--engine", "torch", "--workers", "2") == 2
+    assert "--workers 1" in capsys.readouterr().err
+    assert not out.parent.exists()

@@ -95,3 +95,29 @@ def test_resume_continues_exactly(tiny_folder, tmp_path):
     b = torch.load(parted / "supernet.pt", weights_only=True)["state_dict"]
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_asking_for_cuda_without_a_gpu_is_a_clear_error(tiny_folder, tmp_path):
+    import pytest
+
+    from ofa_dash.train import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the error path cannot be reached")
+    out = tmp_path / "out"
+    r = _train(["--data", str(tiny_folder), "--recipe", "tiny", "--out", str(out), "--work", str(tmp_path / "w"), "--max-steps", "1", "--device", "cuda"])
+    assert r.returncode == 2 and "sees no CUDA GPU" in r.stderr
+    assert not out.exists() and not (tmp_path / "w").exists()
+
+
+def test_the_cli_starts_without_pymoo(monkeypatch):
+    """train and measure run on bare GPU images that have PyTorch but not the search stack."""
+    for name in [m for m in sys.modules if m == "pymoo" or m.startswith(("pymoo.", "ofa_dash.search", "ofa_dash.commands"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "pymoo", None)
+    from ofa_dash.cli import build_parser
+
+    args = build_parser().parse_args(["measure", "--n", "3", "--data", "x", "--device", "cuda", "--engine", "torch"])
+    assert (args.command, args.device, args.engine) == ("measure", "cuda", "torch")

@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
         threads=args.threads,
         workers=args.workers,
+        device=args.device,
     )
     summary = run_measurement(cfg)
     emit(summary.to_dict(), args.json)
@@ -43,6 +44,7 @@ def register(sub) -> None:
     p.add_argument("--engine", choices=["ort", "torch"], default="ort", help="evaluate with ONNX Runtime (default, faster) or PyTorch eager")
     p.add_argument("--threads", type=int, help="PyTorch / ONNX Runtime threads (default: the cores the load average leaves free)")
     p.add_argument("--workers", type=int, default=1, help="processes measuring at once (each single-threaded unless --threads)")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda to measure on a GPU (with --engine torch)")
     p.add_argument("--cache", help="decoded-dataset cache folder")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)

@@ -76,11 +76,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from ofa_dash.search.algorithms import REGISTRY
+    try:
+        from ofa_dash.search.algorithms import REGISTRY
 
+        names = ", ".join(REGISTRY)
+    except ImportError:  # no pymoo: train and measure (say, on a bare GPU box) must still start
+        names = "the README's list (pymoo is not installed here)"
     s = sub.add_parser("search", help="run, store and summarise one multi-objective search")
     s.add_argument("--space", default="cifar10")
-    s.add_argument("--algorithm", default="nsga2", help=f"one of: {', '.join(REGISTRY)}")
+    s.add_argument("--algorithm", default="nsga2", help=f"one of: {names}")
     s.add_argument("--objectives", default="error,latency:note10", help="comma-separated: error, latency:DEVICE, macs, params, peak_mem")
     s.add_argument("--pop", type=int, default=100, help="population size")
     s.add_argument("--gens", type=int, help="generations (default 1000; ofa-evolution: 500 per budget)")

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
         time_limit_min=args.time_limit,
         threads=args.threads,
         max_steps_per_epoch=args.max_steps,
+        device=args.device,
     )
     manifest = train(cfg, data)
     if args.json:
@@ -46,6 +47,7 @@ def register(sub) -> None:
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --work")
     t.add_argument("--time-limit", type=float, help="stop cleanly after this many minutes (checkpointed)")
     t.add_argument("--threads", type=int)
+    t.add_argument("--device", default="auto", help="cpu, cuda or auto (CUDA when PyTorch sees a GPU; bf16 autocast there)")
     t.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
     t.add_argument("--cache", help="decoded-dataset cache folder")
     t.add_argument("--json", action="store_true")
