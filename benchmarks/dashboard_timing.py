@@ -275,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\nbox selection (mouse-up) -> table updated ({what}):")
                 print("  " + _summary("table heading updated", times["heading"]))
                 print("  " + _summary("rerun finished (idle)", times["idle"]))
+                print("  each brush, heading (s): " + " ".join(f"{v:.2f}" for v in times["heading"]))
 
     if "concurrent" in parts:
         from ofa_dash.ui.catalogue import build_catalogue

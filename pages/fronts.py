@@ -5,7 +5,7 @@ import streamlit as st
 from ofa_dash.ui import figures, loaders, state
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import missing_official_message
-from ofa_dash.ui.fronts import front_view, rows_for_keys, slider_range
+from ofa_dash.ui.fronts import front_view, rows_for_ids, slider_range
 from ofa_dash.ui.references import published_specialized, reference_markers
 
 ctx = state.sidebar()
@@ -62,7 +62,10 @@ def subnet_table(rows, tag: str) -> None:
         return
     table = selection_table(rows, devices)
     ev = st.dataframe(table, key=f"table_{tag}", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch")
-    st.download_button("Download selection (CSV)", table.to_csv(index=False).encode(), file_name=f"{space.name}-subnets.csv", mime="text/csv", key=f"csv_{tag}")
+    # The CSV is made on click (in its own thread), not on every brush.
+    st.download_button(
+        "Download selection (CSV)", lambda: table.to_csv(index=False).encode(), file_name=f"{space.name}-subnets.csv", mime="text/csv", key=f"csv_{tag}"
+    )
     picked = figures.event_selection(ev).get("rows") or []
     if picked:
         state.open_subnet(str(table.iloc[picked[0]]["id"]))
@@ -150,7 +153,7 @@ if mode == "2D front":
         one = figures.single_subnet(selection)
         if one:
             state.open_subnet(one)
-        chosen = rows_for_keys(df, figures.selected_keys(selection))
+        chosen = rows_for_ids(df, figures.selected_ids(selection))
         st.subheader(f"Selected subnets ({len(chosen)})" if len(chosen) else "Selected subnets")
         if not len(chosen):
             st.info(

@@ -27,7 +27,7 @@ from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves
 from ofa_dash.ui.config import resolve_settings
 from ofa_dash.ui.demo import DEMO_VERSION, ensure_demo
 from ofa_dash.ui.devices_view import device_reports, predictor_quality
-from ofa_dash.ui.fronts import front_view, rows_for_keys, slider_range
+from ofa_dash.ui.fronts import front_view, rows_for_ids, slider_range
 from ofa_dash.ui.references import parse_specialized_name, published_specialized, reference_markers
 from ofa_dash.ui.state import View, reconcile, view_from_query, view_to_query
 from ofa_dash.ui.subnet_view import objectives_table, predicted_payload
@@ -165,10 +165,10 @@ def test_front_view_filters_then_flags_and_marks(demo):
     assert len(cut.df) + cut.hidden == len(full.df)
 
 
-def test_rows_for_keys_keeps_selection_order():
-    df = pd.DataFrame({"id": ["a", "b", "c"], "run_id": ["r", "r", "s"], "v": [1, 2, 3]})
-    assert rows_for_keys(df, [("c", "s"), ("a", "r"), ("zz", "r")])["v"].tolist() == [3, 1]
-    assert len(rows_for_keys(df, [])) == 0
+def test_rows_for_ids_keeps_selection_order_and_every_run():
+    df = pd.DataFrame({"id": ["a", "b", "c", "a"], "run_id": ["r", "r", "s", "s"], "v": [1, 2, 3, 4]})
+    assert rows_for_ids(df, ["c", "a", "zz"])["v"].tolist() == [3, 1, 4]
+    assert len(rows_for_ids(df, [])) == 0
 
 
 def test_slider_range_rounds_outwards():
@@ -218,7 +218,9 @@ def test_front_figure_puts_subnet_ids_in_customdata(demo):
     fig = figures.front_2d(view.df, "latency:demo-cpu", ["demo-cpu", "demo-gpu"], marks=view.marks, references=refs, aspiration=(0.3, 80.0))
     ids = set(view.df["id"])
     subnet_traces = [t for t in fig.data if t.customdata is not None]
-    assert sum(len(t.x) for t in subnet_traces if "(Pareto)" in t.name or "(dominated)" in t.name) == len(view.df)
+    # one marker per subnet and algorithm: seeds that found the same subnet share it
+    drawn = view.df.drop_duplicates(["algorithm", "id"])
+    assert sum(len(t.x) for t in subnet_traces if "(Pareto)" in t.name or "(dominated)" in t.name) == len(drawn)
     for t in subnet_traces:
         assert {row[0] for row in t.customdata} <= ids
         assert "%{customdata[0]}" in t.hovertemplate and "latency on demo-gpu" in t.hovertemplate
@@ -228,10 +230,10 @@ def test_front_figure_puts_subnet_ids_in_customdata(demo):
     step = next(t for t in fig.data if t.name == "Pareto front (all chosen runs)")
     assert np.all(np.diff(np.asarray(step.x)) >= 0) and np.all(np.diff(np.asarray(step.y)) >= 0)
     fig3 = figures.front_3d(view.df, "latency:demo-cpu", "macs", "top1", ["demo-cpu"], pareto="pareto")
-    assert sum(len(t.x) for t in fig3.data) == len(view.df)
+    assert sum(len(t.x) for t in fig3.data) == len(drawn)
 
 
-def test_selected_keys_reads_both_customdata_shapes():
+def test_selected_ids_reads_both_customdata_shapes():
     sel = {
         "points": [
             {"customdata": {"0": "id1", "1": "run1", "2": "x"}},
@@ -242,13 +244,13 @@ def test_selected_keys_reads_both_customdata_shapes():
         "box": [{"x": [0, 1], "y": [0, 1]}],
         "lasso": [],
     }
-    assert figures.selected_keys(sel) == [("id1", "run1"), ("id2", "run2")]
+    assert figures.selected_ids(sel) == ["id1", "id2"]
     assert figures.single_subnet(sel) is None
     assert figures.single_subnet({"points": [sel["points"][0]], "box": [], "lasso": []}) == "id1"  # a click
     # a small box around one point that two runs both found is still one subnet
     two_runs = [{"customdata": {"0": "id1", "1": "run1"}}, {"customdata": {"0": "id1", "1": "run2"}}]
     assert figures.single_subnet({"points": two_runs, "box": [{"x": [0, 1], "y": [0, 1]}], "lasso": []}) == "id1"
-    assert figures.selected_keys(None) == [] and figures.event_selection({"selection": sel}) is sel
+    assert figures.selected_ids(None) == [] and figures.event_selection({"selection": sel}) is sel
 
 
 def test_quality_and_validation_figures():
@@ -382,3 +384,32 @@ def test_selection_table_columns(demo):
     table = selection_table(with_accuracy(cat.points.head(4)), ["demo-cpu", "demo-gpu"])
     assert list(table.columns[:5]) == ["id", "top1", "top1_source", "latency:demo-cpu", "latency:demo-gpu"]
     assert len(table) == 4
+
+
+def test_hover_keeps_what_a_trace_shares_out_of_customdata(demo):
+    """Shared text goes into the template once; customdata holds the id and only what varies per point."""
+    cat = build_catalogue(demo, "cifar10", sets=("archive",))
+    view = front_view(cat.points, ["top1", "latency:demo-cpu"])
+    fig = figures.front_2d(view.df, "latency:demo-cpu", ["demo-cpu"])
+    source = str(view.df["top1_source"].iloc[0])
+    assert view.df["top1_source"].nunique() == 1
+    for t in fig.data:
+        if t.customdata is None:
+            continue
+        algorithm = t.name.split(" (")[0]
+        assert source in t.hovertemplate and f"({algorithm}, seed" in t.hovertemplate
+        assert all(source not in map(str, row) for row in t.customdata)
+        assert len(t.customdata[0]) <= 7  # id, seed?, top1, latency, MACs, params (and measured text where it varies)
+
+
+def test_one_marker_per_subnet_names_every_seed():
+    part = pd.DataFrame({"id": ["a", "b", "a", "a"], "seed": [3, 1, 1, 3], "top1": [70.0, 71.0, 70.0, 70.0]})
+    drawn = figures.one_marker_per_subnet(part)
+    assert drawn["id"].tolist() == ["a", "b"] and drawn["seeds"].tolist() == ["1, 3", "1"]
+    assert drawn.index.tolist() == [0, 1]  # positions of the first copy: the Pareto mask indexes by them
+
+
+def test_significant_keeps_six_digits_of_the_largest_value():
+    assert figures.significant(pd.Series([0.169916071682, 0.9])).tolist() == [0.169916, 0.9]
+    assert figures.significant(pd.Series([69.7430648803711, 80.0])).tolist() == [69.7431, 80.0]
+    assert np.isnan(figures.significant(pd.Series([np.nan, 12345678.9])))[0]

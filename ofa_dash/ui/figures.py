@@ -3,10 +3,10 @@
 Conventions shared by every chart:
 
 - colours per algorithm (and per device) come from :mod:`ofa_dash.ui.theme`;
-- a point that stands for a subnet carries ``customdata = [id, run_id, ...]``,
+- a point that stands for a subnet carries ``customdata = [id, ...]``,
   so a selection event names subnets, not trace positions (traces change as
   filters change; ids do not); points without a subnet id (the step line, OFA's
-  published reference markers) are never picked up by :func:`selected_keys`;
+  published reference markers) are never picked up by :func:`selected_ids`;
 - hover text says where each figure comes from (predicted or measured, which device table).
 """
 
@@ -27,7 +27,6 @@ MARK_STYLES = {
     "reference point": {"symbol": "x", "size": 18, "color": "#111111", "label": "reference-point pick (ASF)"},
 }
 ASPIRATION_STYLE = {"symbol": "cross-open", "size": 16, "color": "#111111"}
-HOVER_BASE = ["id", "run_id", "top1_source", "algorithm", "seed", "macs", "params", "measured_text"]
 
 
 # --------------------------------------------------------------------------- selections
@@ -52,18 +51,23 @@ def customdata_values(cd) -> list:
     return [cd]
 
 
-def selected_keys(selection) -> list[tuple[str, str]]:
-    """(subnet id, run id) of every selected point that stands for a subnet, in selection order, no repeats."""
+def selected_ids(selection) -> list[str]:
+    """Subnet id of every selected point that stands for a subnet, in selection order, no repeats.
+
+    A subnet found by several runs is drawn once per run at the same place (same
+    id, same objectives), so a box or lasso holds all of its copies or none:
+    the id alone says which rows of the table a selection means.
+    """
     if not selection:
         return []
     points = selection.get("points", []) if isinstance(selection, Mapping) else getattr(selection, "points", [])
-    out: list[tuple[str, str]] = []
+    out: list[str] = []
     seen = set()
     for p in points or []:
         values = customdata_values(p.get("customdata") if isinstance(p, Mapping) else None)
-        if len(values) < 2 or not values[0]:
+        if not values or not values[0]:
             continue
-        key = (str(values[0]), str(values[1]))
+        key = str(values[0])
         if key not in seen:
             seen.add(key)
             out.append(key)
@@ -78,17 +82,24 @@ def single_subnet(selection) -> str | None:
     dragging brushes) a click sends nothing. So "one subnet selected, however"
     is what opens a subnet; the same subnet found by several runs counts once.
     """
-    ids = {key[0] for key in selected_keys(selection)}
-    return ids.pop() if len(ids) == 1 else None
+    ids = selected_ids(selection)
+    return ids[0] if len(ids) == 1 else None
 
 
 # --------------------------------------------------------------------------- hover
-def _hover_frame(df: pd.DataFrame, devices: list[str]) -> tuple[np.ndarray, str]:
-    """(customdata array, hovertemplate) for subnet points: id and run first, then what the hover shows."""
+def _hover_frame(df: pd.DataFrame, devices: list[str], axes: Mapping[str, str] | None = None) -> tuple[np.ndarray, str]:
+    """(customdata array, hovertemplate) for subnet points: the id first, then only what varies within the trace.
+
+    Text that every point of a trace shares (the accuracy source, the
+    algorithm, often the seed) goes into the template once instead of into
+    every point: the customdata travels to the browser on every brush and back
+    with every selected point, so its size is the brush's latency. ``axes``
+    maps columns that are plotted (``{"top1": "y"}``) to plotly's own fields.
+    """
     d = df.copy()
+    d["measured_text"] = ""
     if "top1_measured" in d:
         has = d["top1_measured"].notna()
-        d["measured_text"] = ""
         d.loc[has, "measured_text"] = (
             "<br>measured top-1 "
             + d.loc[has, "top1_measured"].round(2).astype(str)
@@ -96,26 +107,75 @@ def _hover_frame(df: pd.DataFrame, devices: list[str]) -> tuple[np.ndarray, str]
             + d.loc[has, "measured_images"].astype(int).astype(str)
             + " images"
         )
-    else:
-        d["measured_text"] = ""
-    cols = list(HOVER_BASE)
     lat_cols = [LATENCY_PREFIX + dev for dev in devices if LATENCY_PREFIX + dev in d]
-    cols += [*lat_cols, "top1"]
-    data = d[cols].to_numpy(dtype=object)
-    for j, c in enumerate(cols):
+    columns: list[str] = ["id"]
+    fields: dict[str, str] = {}
+    if "seeds" not in d:
+        d["seeds"] = d["seed"].astype(str) if "seed" in d else ""
+    for c, fmt in [
+        ("algorithm", ""),
+        ("seeds", ""),
+        ("top1_source", ""),
+        ("measured_text", ""),
+        ("top1", ":.2f"),
+        *[(c, ":.2f") for c in lat_cols],
+        ("macs", ":.1f"),
+        ("params", ":.2f"),
+    ]:
+        values = d[c]
+        if axes and c in axes:
+            fields[c] = "%{" + axes[c] + fmt + "}"
+        elif len(d) and values.nunique(dropna=False) == 1:
+            v = values.iloc[0]
+            fields[c] = format(v, fmt[1:]) if fmt and isinstance(v, int | float | np.number) else str(v)
+        else:
+            fields[c] = "%{customdata[" + str(len(columns)) + "]" + fmt + "}"
+            columns.append(c)
+    data = d[columns].to_numpy(dtype=object)
+    for j, c in enumerate(columns):
         if d[c].dtype.kind == "f":
             data[:, j] = np.round(d[c].to_numpy(dtype=float), 3)
     lines = [
-        "<b>%{customdata[0]}</b> (%{customdata[3]}, seed %{customdata[4]})",
-        "top-1 %{customdata[" + str(len(cols) - 1) + "]:.2f} % (%{customdata[2]})%{customdata[7]}",
+        "<b>%{customdata[0]}</b> (" + fields["algorithm"] + ", seed " + fields["seeds"] + ")",
+        "top-1 " + fields["top1"] + " % (" + fields["top1_source"] + ")" + fields["measured_text"],
+        *[f"{column_label(c)}: {fields[c]}" for c in lat_cols],
+        "MACs " + fields["macs"] + " M · params " + fields["params"] + " M<extra></extra>",
     ]
-    for k, c in enumerate(lat_cols):
-        lines.append(f"{column_label(c)}: %{{customdata[{len(HOVER_BASE) + k}]:.2f}}")
-    lines += ["MACs %{customdata[5]:.1f} M · params %{customdata[6]:.2f} M", "run %{customdata[1]}<extra></extra>"]
     return data, "<br>".join(lines)
 
 
 # --------------------------------------------------------------------------- fronts
+def significant(values: pd.Series, digits: int = 6) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits of their largest magnitude.
+
+    A selected point comes back from the browser with its coordinates printed
+    in full (17 digits); six are far below a pixel and shorten every brush.
+    """
+    v = np.asarray(values, dtype=float)
+    finite = np.abs(v[np.isfinite(v)])
+    if not len(finite) or finite.max() == 0:
+        return v
+    return np.round(v, max(0, digits - int(np.ceil(np.log10(finite.max())))))
+
+
+def one_marker_per_subnet(part: pd.DataFrame) -> pd.DataFrame:
+    """One row per subnet id of one algorithm's points, with ``seeds`` naming every run that found it.
+
+    Runs of one algorithm with different seeds often find the same subnet; its
+    copies share every objective, so they would be drawn on top of each other
+    and each would travel with every brush. Selections key on the id, so the
+    table still lists every run's row.
+    """
+    if "seed" not in part or not len(part):
+        return part
+    seeds = part["seed"].astype(str)
+    shared = part["id"].duplicated(keep=False)
+    if shared.any():
+        joined = part[shared].groupby("id", sort=False)["seed"].agg(lambda v: ", ".join(str(x) for x in sorted(set(v))))
+        seeds = seeds.where(~shared, part["id"].map(joined))
+    return part.assign(seeds=seeds).drop_duplicates("id")
+
+
 def step_line(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The front's attainment line (cost on x minimised, accuracy on y maximised), sorted by x."""
     order = np.lexsort((-y, x))
@@ -146,15 +206,16 @@ def front_2d(
     is_front = df[pareto].to_numpy(dtype=bool) if pareto in df else np.zeros(len(df), dtype=bool)
     for algorithm, part in df.groupby("algorithm", sort=True):
         colour = colour_for(str(algorithm))
+        part = one_marker_per_subnet(part)
         mask = is_front[part.index.to_numpy()] if len(df) else np.zeros(0, bool)
         for on_front, sub in ((False, part[~mask]), (True, part[mask])):
             if not len(sub):
                 continue
-            data, template = _hover_frame(sub, devices)
+            data, template = _hover_frame(sub, devices, {x: "x", y: "y"})
             fig.add_trace(
                 go.Scatter(
-                    x=sub[x],
-                    y=sub[y],
+                    x=significant(sub[x]),
+                    y=significant(sub[y]),
                     mode="markers",
                     name=f"{algorithm} (Pareto)" if on_front else f"{algorithm} (dominated)",
                     legendgroup=str(algorithm),
@@ -180,7 +241,7 @@ def front_2d(
         if not rows:
             continue
         sub = df.iloc[rows]
-        data, template = _hover_frame(sub, devices)
+        data, template = _hover_frame(sub, devices, {x: "x", y: "y"})
         s = MARK_STYLES[name]
         fig.add_trace(
             go.Scatter(
@@ -234,11 +295,12 @@ def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], paret
     fig = go.Figure()
     is_front = df[pareto].to_numpy(dtype=bool) if pareto in df else np.ones(len(df), dtype=bool)
     for algorithm, part in df.groupby("algorithm", sort=True):
+        part = one_marker_per_subnet(part)
         mask = is_front[part.index.to_numpy()]
         for on_front, sub in ((False, part[~mask]), (True, part[mask])):
             if not len(sub):
                 continue
-            data, template = _hover_frame(sub, devices)
+            data, template = _hover_frame(sub, devices, {x: "x", y: "y", z: "z"})
             fig.add_trace(
                 go.Scatter3d(
                     x=sub[x],

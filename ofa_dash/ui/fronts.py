@@ -90,13 +90,13 @@ def front_view(
     return view
 
 
-def rows_for_keys(df: pd.DataFrame, keys: list[tuple[str, str]]) -> pd.DataFrame:
-    """The rows of ``df`` for (subnet id, run id) keys from a selection, in selection order."""
-    if not keys or not len(df):
+def rows_for_ids(df: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
+    """Every row of ``df`` (one per run that found it) for the subnet ids of a selection, in selection order."""
+    if not ids or not len(df):
         return df.iloc[0:0]
-    wanted = pd.DataFrame(keys, columns=["id", "run_id"])
-    wanted["_order"] = np.arange(len(wanted))
-    out = df.merge(wanted, on=["id", "run_id"], how="inner").sort_values("_order").drop(columns="_order")
+    order = pd.Series(np.arange(len(ids)), index=pd.Index(ids, dtype=object))
+    rank = df["id"].map(order)
+    out = df[rank.notna()].assign(_order=rank[rank.notna()]).sort_values("_order", kind="stable").drop(columns="_order")
     return out.reset_index(drop=True)
 
 
