@@ -14,6 +14,7 @@ disjoint data shards.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -31,6 +32,7 @@ from ofa_dash.data import Dataset, Split, augment, iterate_batches, to_tensor_ba
 from ofa_dash.nn import Supernet
 from ofa_dash.progress import progress_bar
 from ofa_dash.space import N_SLOTS, N_STAGES, Arch, SearchSpace
+from ofa_dash.store import atomic_write_bytes
 
 RECIPE_DIR = Path(__file__).parent / "recipes"
 CHECKPOINT_VERSION = 1
@@ -154,10 +156,10 @@ def quick_accuracy(net: Supernet, arch: Arch, calib: Split, holdout: Split, n_im
 
 # --------------------------------------------------------------------------- checkpoints
 def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """torch.save through the store's temp-file-and-rename, so a crash never leaves half a checkpoint."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def save_weights(net: Supernet, path: Path, meta: dict, half: bool = True) -> None:
@@ -424,7 +426,7 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
             save_weights(net, cfg.out_dir / "supernet.pt", meta)
             if teacher is None or phase.teacher:
                 save_weights(net, cfg.out_dir / "teacher.pt", {**meta, "role": "distillation teacher (full network)"})
-            _atomic_write_text(cfg.out_dir / "train_manifest.json", json.dumps(manifest, indent=2))
+            atomic_write_bytes(cfg.out_dir / "train_manifest.json", json.dumps(manifest, indent=2).encode())
         if teacher is None or phase.teacher:
             teacher = net.extract(space.largest()).to(device=device, memory_format=torch.channels_last).eval()
         if world > 1:
@@ -463,10 +465,3 @@ def _append_jsonl(path: Path, record: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
         fh.write(json.dumps(record) + "\n")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

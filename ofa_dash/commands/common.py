@@ -15,3 +15,10 @@ def emit(obj: dict, as_json: bool) -> None:
     else:
         for k, v in obj.items():
             print(f"{k}: {v}")
+
+
+def add_subnet_arguments(parser) -> None:
+    """--space, --arch and --supernet: which subnet of which weights (validate and export share them)."""
+    parser.add_argument("--space", default="cifar10")
+    parser.add_argument("--arch", required=True, help="largest, smallest, a subnet id, or an arch JSON object")
+    parser.add_argument("--supernet", help="supernet checkpoint (default precomputed/SPACE/supernet.pt)")

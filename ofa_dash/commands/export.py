@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ofa_dash.commands.common import emit
+from ofa_dash.commands.common import add_subnet_arguments, emit
 
 
 def _predicted(text: str | None) -> dict | None:
@@ -63,11 +63,9 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     e = sub.add_parser("export", help="export a subnet (onnx, onnx-int8, torchscript, bundle), verified after writing")
-    e.add_argument("--space", default="cifar10")
-    e.add_argument("--arch", required=True, help="largest, smallest, a subnet id, or an arch JSON object")
+    add_subnet_arguments(e)
     e.add_argument("--format", required=True, help="onnx, onnx-int8, torchscript or bundle")
     e.add_argument("--out", required=True, help="output file (torchscript also writes NAME.state.pt and NAME.json beside it)")
-    e.add_argument("--supernet", help="supernet checkpoint (default precomputed/SPACE/supernet.pt)")
     e.add_argument("--data", help="dataset root: BN recalibration, parity on real test images, int8 calibration and accuracy")
     e.add_argument("--eval-images", type=int, default=2000, help="test images for reported accuracies (0: all)")
     e.add_argument("--predicted", help="predicted figures for the model card: `predict --json` output, inline or a file")

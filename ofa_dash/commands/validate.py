@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ofa_dash.commands.common import emit
+from ofa_dash.commands.common import add_subnet_arguments, emit
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,11 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     v = sub.add_parser("validate", help="BN recalibration + test accuracy + measured latency of one subnet")
-    v.add_argument("--space", default="cifar10")
-    v.add_argument("--arch", required=True, help="largest, smallest, a subnet id, or an arch JSON object")
+    add_subnet_arguments(v)
     v.add_argument("--data", required=True, help="dataset root (see README)")
     v.add_argument("--limit", type=int, help="evaluate a fixed class-balanced subset of N test images")
-    v.add_argument("--supernet", help="supernet checkpoint (default precomputed/SPACE/supernet.pt)")
     v.add_argument("--threads", type=int, help="ONNX Runtime threads for the accuracy pass (latency always uses 1)")
     v.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     v.add_argument("--no-record", action="store_true", help="do not record the result in the store")
