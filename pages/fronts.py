@@ -155,6 +155,9 @@ if mode == "2D front":
             state.open_subnet(one)
         chosen = rows_for_ids(df, figures.selected_ids(selection))
         st.subheader(f"Selected subnets ({len(chosen)})" if len(chosen) else "Selected subnets")
+        distinct = chosen["id"].nunique() if len(chosen) else 0
+        if distinct < len(chosen):
+            st.caption(f"{distinct} distinct subnets; one found by several runs has a row per run.")
         if not len(chosen):
             st.info(
                 "Drag a box (or pick the lasso in the chart's toolbar) over the front to list subnets here. "
