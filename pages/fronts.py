@@ -5,7 +5,7 @@ import streamlit as st
 from ofa_dash.ui import figures, loaders, state
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import missing_official_message
-from ofa_dash.ui.fronts import front_view, rows_for_ids, slider_range
+from ofa_dash.ui.fronts import distinct_subnets, front_view, rows_for_ids, slider_range
 from ofa_dash.ui.references import published_specialized, reference_markers
 
 ctx = state.sidebar()
@@ -60,7 +60,7 @@ def subnet_table(rows, tag: str) -> None:
     """A sortable table of subnets with a CSV download; picking a row opens that subnet."""
     if not len(rows):
         return
-    table = selection_table(rows, devices)
+    table = selection_table(distinct_subnets(rows), devices)
     ev = st.dataframe(table, key=f"table_{tag}", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch")
     # The CSV is made on click (in its own thread), not on every brush.
     st.download_button(
@@ -154,10 +154,10 @@ if mode == "2D front":
         if one:
             state.open_subnet(one)
         chosen = rows_for_ids(df, figures.selected_ids(selection))
-        st.subheader(f"Selected subnets ({len(chosen)})" if len(chosen) else "Selected subnets")
-        distinct = chosen["id"].nunique() if len(chosen) else 0
-        if distinct < len(chosen):
-            st.caption(f"{distinct} distinct subnets; one found by several runs has a row per run.")
+        n = chosen["id"].nunique() if len(chosen) else 0
+        st.subheader(f"Selected subnets ({n})" if n else "Selected subnets")
+        if n and n < len(chosen):
+            st.caption(f"Found {len(chosen)} times by the chosen runs; each subnet is listed once, with the runs that found it.")
         if not len(chosen):
             st.info(
                 "Drag a box (or pick the lasso in the chart's toolbar) over the front to list subnets here. "
@@ -182,5 +182,5 @@ else:
         st.markdown("**Decision aids' picks** (marked on the plot)")
         st.dataframe(view.picks, hide_index=True, width="stretch")
     chosen = view.df[view.df["pareto"]].sort_values("top1", ascending=False)
-    st.subheader(f"3D Pareto set ({len(chosen)})")
+    st.subheader(f"3D Pareto set ({chosen['id'].nunique()})")
     subnet_table(chosen, "3d")

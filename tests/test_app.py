@@ -101,13 +101,13 @@ def test_brushed_selection_fills_the_table_and_a_click_opens_the_subnet(env):
     at.session_state["front2d"] = _selection(rows)
     at.run()
     _ok(at)
-    # every run's copy of a selected subnet is listed (they are drawn at the same place), in selection order
-    expected = [i for i in rows["id"] for _ in range(int((cat.points["id"] == i).sum()))]
-    assert any(s.value == f"Selected subnets ({len(expected)})" for s in at.subheader)
-    assert len(expected) > 3  # the demo's first subnet was found by several runs
-    assert any(c.value.startswith("3 distinct subnets") for c in at.caption)
-    table = next(df.value for df in at.dataframe if "algorithm" in df.value)
-    assert table["id"].tolist() == expected
+    # each selected subnet once, in selection order, with every run that found it
+    assert any(s.value == "Selected subnets (3)" for s in at.subheader)
+    table = next(df.value for df in at.dataframe if "found_by" in df.value)
+    assert table["id"].tolist() == rows["id"].tolist()
+    runs = [int((cat.points["id"] == i).sum()) for i in rows["id"]]
+    assert table["runs"].tolist() == runs and runs[0] > 1  # the demo's first subnet was found by several runs
+    assert any(c.value.startswith(f"Found {sum(runs)} times") for c in at.caption)
     assert any(b.label == "Download selection (CSV)" for b in at.get("download_button"))
     # a click is a one-point selection without a box: it opens the subnet, and the id travels in the URL
     at.session_state["front2d"] = _selection(rows.iloc[[1]], box=False)
@@ -121,7 +121,7 @@ def test_brushed_selection_fills_the_table_and_a_click_opens_the_subnet(env):
 def test_a_table_row_opens_the_subnet(env):
     at = _app().run()
     cat = build_catalogue(env, "cifar10", sets=("archive",))
-    rows = cat.points.iloc[[2, 3]]
+    rows = cat.points.drop_duplicates("id").iloc[[2, 3]]
     at.session_state["front2d"] = _selection(rows)
     at.run()
     at.session_state["table_2d"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
@@ -137,7 +137,7 @@ def test_3d_front_lists_its_pareto_set(env):
     at.run()
     _ok(at)
     assert any(s.value.startswith("3D Pareto set") for s in at.subheader)
-    table = next(df.value for df in at.dataframe if "algorithm" in df.value)
+    table = next(df.value for df in at.dataframe if "found_by" in df.value)
     assert len(table) > 0
 
 
@@ -181,7 +181,7 @@ def test_validation_waits_its_turn_then_results_appear_everywhere(env):
     fronts.session_state["front2d"] = _selection(pd.concat([cat.points[cat.points["id"] == sid].iloc[:1], other]))
     fronts.run()
     _ok(fronts)
-    table = next(df.value for df in fronts.dataframe if "algorithm" in df.value)
+    table = next(df.value for df in fronts.dataframe if "found_by" in df.value)
     assert table["top1_source"].iloc[0].startswith("measured") and table["measured_images"].iloc[0] == 50
 
 

@@ -78,7 +78,8 @@ def test_brush_open_validate_and_download_onnx(browser, demo_app, tmp_path):
     points = with_accuracy(build_catalogue(root, "cifar10", sets=("archive",)).points)
     inside = points[points["latency:demo-cpu"].between(*xr) & points["top1"].between(*yr)]
     assert len(table) > 1
-    assert set(zip(table["id"], table["run_id"], strict=True)) == set(zip(inside["id"], inside["run_id"], strict=True))
+    assert table["id"].is_unique and set(table["id"]) == set(inside["id"])
+    assert table["runs"].sum() == len(inside)  # every run's copy is accounted for
     count = int(re.search(r"\((\d+)\)", page.get_by_text(re.compile(r"Selected subnets \(\d+\)")).inner_text())[1])
     assert count == len(table)
 

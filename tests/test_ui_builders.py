@@ -413,3 +413,14 @@ def test_significant_keeps_six_digits_of_the_largest_value():
     assert figures.significant(pd.Series([0.169916071682, 0.9])).tolist() == [0.169916, 0.9]
     assert figures.significant(pd.Series([69.7430648803711, 80.0])).tolist() == [69.7431, 80.0]
     assert np.isnan(figures.significant(pd.Series([np.nan, 12345678.9])))[0]
+
+
+def test_distinct_subnets_lists_each_subnet_once_with_its_runs():
+    from ofa_dash.ui.fronts import distinct_subnets
+
+    rows = pd.DataFrame({"id": ["b", "a", "b", "b"], "algorithm": ["spea2", "nsga2", "nsga2", "spea2"], "seed": [2, 1, 1, 2], "top1": [1.0, 2.0, 1.0, 1.0]})
+    out = distinct_subnets(rows)
+    assert out["id"].tolist() == ["b", "a"]
+    assert out["found_by"].tolist() == ["nsga2 s1, spea2 s2", "nsga2 s1"] and out["runs"].tolist() == [3, 1]
+    table = selection_table(out, [])
+    assert list(table.columns[-2:]) == ["found_by", "runs"] and "run_id" not in table

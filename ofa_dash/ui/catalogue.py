@@ -394,7 +394,7 @@ def selection_table(df: pd.DataFrame, devices: list[str]) -> pd.DataFrame:
     """The columns a person reads in a table of subnets (for st.dataframe and the CSV download)."""
     cols = ["id", "top1", "top1_source", *[LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in df], "macs", "params", "peak_mem"]
     cols += [c for c in ("top1_measured", "top5_measured", "measured_images", "measured_latency_ms") if c in df]
-    cols += ["algorithm", "seed", "run_id", "set"]
+    cols += ["found_by", "runs"] if "found_by" in df else ["algorithm", "seed", "run_id", "set"]
     out = df[[c for c in cols if c in df]].copy()
     for c in out.columns:
         if out[c].dtype.kind == "f":

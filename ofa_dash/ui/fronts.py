@@ -100,6 +100,24 @@ def rows_for_ids(df: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def distinct_subnets(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per subnet id (first appearance order), with ``found_by`` ("nsga2 s1, spea2 s2") and ``runs``.
+
+    A subnet found by several runs has identical objectives in each; listing
+    it once per run only repeats it. The run-level rows stay in the store.
+    """
+    if not len(rows) or "id" not in rows:
+        return rows
+    first = rows.drop_duplicates("id").copy()
+    if "algorithm" in rows and "seed" in rows:
+        label = rows["algorithm"].astype(str) + " s" + rows["seed"].astype(str)
+        pairs = pd.DataFrame({"id": rows["id"].to_numpy(), "label": label.to_numpy()}).drop_duplicates().sort_values(["id", "label"])
+        found = pairs.groupby("id", sort=False)["label"].agg(", ".join)
+        first["found_by"] = first["id"].map(found)
+    first["runs"] = first["id"].map(rows["id"].value_counts()).astype(int)
+    return first.reset_index(drop=True)
+
+
 def slider_range(series: pd.Series, pad: float = 0.0) -> tuple[float, float] | None:
     """(low, high) of a column for a slider, rounded outwards; None when empty or constant."""
     values = series.dropna().to_numpy(dtype=float)
