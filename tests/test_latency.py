@@ -13,6 +13,7 @@ from ofa_dash.hardware.devices import device_names, profile_path
 from ofa_dash.hardware.latency import LatencyTable, first_block_key, head_keys, keys_at, load_note10, slot_key, stem_key
 from ofa_dash.hardware.profile_format import (
     SCHEMA_VERSION,
+    Correction,
     DeviceProfile,
     LayerTiming,
     SubnetMeasurement,
@@ -137,6 +138,33 @@ def test_fit_correction_recovers_an_affine_map():
     assert c.scale == pytest.approx(1.25) and c.offset_ms == pytest.approx(0.4)
     with pytest.raises(ValueError, match="at least 2"):
         fit_correction([1.0], [2.0])
+
+
+def test_one_disturbed_timing_does_not_tilt_the_correction():
+    x = np.linspace(0.2, 0.8, 40)
+    y = 1.05 * x + 0.01
+    y[5] *= 1.5  # another process ran during this subnet's timing
+    c = fit_correction(x, y)
+    assert c.scale == pytest.approx(1.05, rel=1e-3) and c.offset_ms == pytest.approx(0.01, abs=1e-3)
+    assert "Theil-Sen" in c.fitted_on
+
+
+def test_profile_refit_rewrites_only_the_correction_and_quality(tmp_path, capsys):
+    profile = synthetic_profile()
+    profile.correction = Correction(scale=2.0, offset_ms=1.0)  # a deliberately bad fit
+    profile.quality = profile.evaluate(CIFAR)
+    path = save_profile(profile, tmp_path / "test-cpu.json")
+    assert main(["profile", "--space", "cifar10", "--name", "test-cpu", "--out", str(path), "--refit", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mape"] < out["mape_before"]
+    refit = load_profile(path, CIFAR)
+    assert refit.entries == profile.entries and refit.measurements == profile.measurements
+    assert refit.correction.fitted_on.startswith("Theil-Sen") and refit.quality["mape"] == pytest.approx(out["mape"])
+    missing = tmp_path / "none.json"
+    assert main(["profile", "--space", "cifar10", "--name", "x", "--out", str(missing), "--refit"]) == 2
+    assert "not found" in capsys.readouterr().err and not missing.exists()
+    assert main(["profile", "--space", "cifar10", "--name", "x"]) == 2
+    assert "--runtime is required" in capsys.readouterr().err
 
 
 def test_profile_round_trip(tmp_path):

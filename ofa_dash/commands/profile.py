@@ -18,6 +18,10 @@ def run(args: argparse.Namespace) -> int:
     from ofa_dash.space import get_space
 
     space = get_space(args.space)
+    if args.refit:
+        return _refit(args, space)
+    if not args.runtime:
+        raise ValueError("--runtime is required (or pass --refit to refit an existing profile)")
     config = ProfileConfig(
         runtime=args.runtime,
         name=args.name,
@@ -56,12 +60,36 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refit(args: argparse.Namespace, space) -> int:
+    from ofa_dash.hardware.devices import profile_path
+    from ofa_dash.hardware.profile_format import load_profile, save_profile
+    from ofa_dash.hardware.profiler import refit_correction
+
+    path = Path(args.out) if args.out else profile_path(space, args.name, PRECOMPUTED)
+    before = load_profile(path, space)  # a missing or broken file fails here, before anything is written
+    after = refit_correction(before, space)
+    save_profile(after, path)
+    emit(
+        {
+            "name": after.name,
+            "path": str(path),
+            "correction_before": {"scale": before.correction.scale, "offset_ms": before.correction.offset_ms, "fitted_on": before.correction.fitted_on},
+            "correction": {"scale": after.correction.scale, "offset_ms": after.correction.offset_ms, "fitted_on": after.correction.fitted_on},
+            "mape_before": before.quality["mape"],
+            "mape": after.quality["mape"],
+            "kendall_tau": after.quality["kendall_tau"],
+        },
+        args.json,
+    )
+    return 0
+
+
 def register(sub) -> None:
     from ofa_dash.hardware.profile_format import RUNTIMES
 
     p = sub.add_parser("profile", help="build a device latency table on this machine")
     p.add_argument("--space", default="cifar10")
-    p.add_argument("--runtime", required=True, choices=RUNTIMES, help="ort (ONNX Runtime fp32), ort-int8 (static int8), torch (eager CPU), cuda")
+    p.add_argument("--runtime", choices=RUNTIMES, help="ort (ONNX Runtime fp32), ort-int8 (static int8), torch (eager CPU), cuda")
     p.add_argument("--name", required=True, help="device name (a-z, 0-9, . _ -); becomes precomputed/SPACE/devices/NAME.json")
     p.add_argument("--n-calibration", type=int, default=40, help="random subnets timed end to end to fit the correction")
     p.add_argument("--n-validation", type=int, default=60, help="further random subnets, used only to report Kendall tau and MAPE")
@@ -71,6 +99,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random subnets and weights")
     p.add_argument("--out", help="output file (default precomputed/SPACE/devices/NAME.json)")
     p.add_argument("--force", action="store_true", help="replace an existing profile")
+    p.add_argument("--refit", action="store_true", help="time nothing: fit NAME's correction again on its stored calibration subnets and rewrite it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)

@@ -115,11 +115,20 @@ def profile_device(space: SearchSpace, config: ProfileConfig, runtime: Runtime |
     }
     meta = _meta(runtime, config, overhead, timed, measurements, started)
     profile = DeviceProfile(space.name, config.name, meta, entries, measurements, Correction())
+    return refit_correction(profile, space)
+
+
+def refit_correction(profile: DeviceProfile, space: SearchSpace) -> DeviceProfile:
+    """``profile`` with its correction fitted again on its own calibration subnets, and its quality re-measured.
+
+    Uses only what the profile stores (layer table and subnet timings), so a
+    better fitting method reaches existing profiles without timing anything.
+    """
     calib = profile.split("calibration")
     layer_sums = profile.table(space).layer_sum(np.array([m.genome for m in calib]))
-    profile = replace(profile, correction=fit_correction(layer_sums, [m.measured_ms for m in calib]))
-    profile.quality = profile.evaluate(space)
-    return profile
+    fitted = replace(profile, correction=fit_correction(layer_sums, [m.measured_ms for m in calib]))
+    fitted.quality = fitted.evaluate(space)
+    return fitted
 
 
 def _call_overhead(runtime: Runtime, policy: TimingPolicy) -> Timing:
