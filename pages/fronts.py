@@ -132,7 +132,7 @@ if mode == "2D front":
         title=f"{space.name}: {column_label('top1')} vs {column_label(x)}",
     )
     st.caption(
-        f"{len(view.df)} subnets ({int(view.df['pareto'].sum())} on the Pareto front) from {len(cat.runs)} run(s)"
+        f"{view.df['id'].nunique()} subnets ({view.df.loc[view.df['pareto'], 'id'].nunique()} on the Pareto front) from {len(cat.runs)} run(s)"
         + (f"; {view.hidden} hidden by constraints" if view.hidden else "")
         + f". Accuracy: {cat.accuracy_source}. Latency on {x_dev}: {cat.devices[x_dev].source}."
         + (
