@@ -54,9 +54,9 @@ def customdata_values(cd) -> list:
 def selected_ids(selection) -> list[str]:
     """Subnet id of every selected point that stands for a subnet, in selection order, no repeats.
 
-    A subnet found by several runs is drawn once per run at the same place (same
-    id, same objectives), so a box or lasso holds all of its copies or none:
-    the id alone says which rows of the table a selection means.
+    A subnet has the same objectives in every run that found it, so a box or
+    lasso holds all of its copies or none: the id alone says which rows of
+    the catalogue a selection means.
     """
     if not selection:
         return []
