@@ -66,6 +66,44 @@ class Job:
 _JOBS: dict[str, Job] = {}
 _JOBS_LOCK = threading.Lock()
 MAX_FINISHED = 50
+BACKGROUND_NICENESS = 10  # added to a work thread's nice value: the UI threads win the cores when both want them
+
+
+def lower_this_thread_priority(step: int = BACKGROUND_NICENESS) -> bool:
+    """Make the calling thread (and the threads it starts, e.g. ONNX Runtime's pool) yield to the UI.
+
+    On two cores a validation or an export otherwise takes both, and every
+    brush in every session waits seconds for the server. Linux keeps a nice
+    value per thread and new threads inherit it; elsewhere this does nothing.
+    Returns whether it took effect.
+    """
+    import os
+
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
+def run_at_background_priority(fn: Callable[[], object]) -> object:
+    """``fn()`` in a fresh low-priority thread, waited for here (the caller's thread keeps its priority)."""
+    out: dict = {}
+
+    def body() -> None:
+        lower_this_thread_priority()
+        try:
+            out["value"] = fn()
+        except BaseException as exc:  # re-raised in the caller
+            out["error"] = exc
+
+    worker = threading.Thread(target=body, name="ofa-dash-background", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
 
 
 def start_job(kind: str, label: str, work: Callable[[Job], dict | None]) -> Job:
@@ -73,6 +111,7 @@ def start_job(kind: str, label: str, work: Callable[[Job], dict | None]) -> Job:
     job = Job(kind, label)
 
     def body() -> None:
+        lower_this_thread_priority()
         try:
             job.result = work(job)
         except Exception as exc:  # shown to the user as a message, with the type, never as a traceback
@@ -235,8 +274,8 @@ def export_cached(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, 
         out.parent.mkdir(parents=True, exist_ok=True)
         data = shared_dataset(settings.data)
         with _EXPORT_TURN:
-            prepared = prepare(space, arch, loaded, data)
-            export(prepared, fmt, out, data, predicted=predicted, measured=measured)
+            # the download callback's thread belongs to Streamlit: do the work in one of ours
+            run_at_background_priority(lambda: export(prepare(space, arch, loaded, data), fmt, out, data, predicted=predicted, measured=measured))
     return out
 
 
