@@ -146,9 +146,9 @@ def quick_accuracy(net: Supernet, arch: Arch, calib: Split, holdout: Split, n_im
     Both samples are random (seeded), never the first images: the splits are
     ordered by class, so a prefix would hold one or two classes only.
     """
-    from ofa_dash.evaluate import evaluate_model, prepare_subnet
+    from ofa_dash.evaluate import evaluate_model, model_device, prepare_subnet
 
-    on_gpu = next(net.parameters()).device.type == "cuda"  # one batch each: launches, not arithmetic, cost time there
+    on_gpu = model_device(net).type == "cuda"  # one batch each: launches, not arithmetic, cost time there
     sub = prepare_subnet(net, arch, calib, n_calib=1000, batch_size=1000 if on_gpu else None)
     idx = np.sort(np.random.default_rng(1).permutation(len(holdout))[: min(n_images, len(holdout))])
     return evaluate_model(sub, net.space, arch.r, holdout.subset(idx), net.space.n_classes, batch_size=len(idx) if on_gpu else 500).top1

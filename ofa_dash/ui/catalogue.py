@@ -390,6 +390,12 @@ def column_label(column: str) -> str:
     return {"top1": "top-1 (%)", "top1_pred": "predicted top-1 (%)", "top1_measured": "measured top-1 (%)", **COUNTER_COLUMNS}.get(column, column)
 
 
+def joined_per_id(ids: pd.Series, values: pd.Series) -> pd.Series:
+    """For each subnet id, its distinct ``values`` sorted and joined by ", " (e.g. the seeds or runs that found it)."""
+    pairs = pd.DataFrame({"id": np.asarray(ids), "v": np.asarray(values)}).drop_duplicates().sort_values(["id", "v"])
+    return pairs.groupby("id", sort=False)["v"].agg(lambda v: ", ".join(map(str, v)))
+
+
 def selection_table(df: pd.DataFrame, devices: list[str]) -> pd.DataFrame:
     """The columns a person reads in a table of subnets (for st.dataframe and the CSV download)."""
     cols = ["id", "top1", "top1_source", *[LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in df], "macs", "params", "peak_mem"]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ofa_dash.ui.catalogue import LATENCY_PREFIX, column_label
+from ofa_dash.ui.catalogue import LATENCY_PREFIX, column_label, joined_per_id
 from ofa_dash.ui.theme import HIGHLIGHT, colour_for, style
 
 MARK_STYLES = {
@@ -164,15 +164,14 @@ def one_marker_per_subnet(part: pd.DataFrame) -> pd.DataFrame:
     Runs of one algorithm with different seeds often find the same subnet; its
     copies share every objective, so they would be drawn on top of each other
     and each would travel with every brush. Selections key on the id, so the
-    table still lists every run's row.
+    table still names every run that found it.
     """
     if "seed" not in part or not len(part):
         return part
     seeds = part["seed"].astype(str)
     shared = part["id"].duplicated(keep=False)
-    if shared.any():
-        joined = part[shared].groupby("id", sort=False)["seed"].agg(lambda v: ", ".join(str(x) for x in sorted(set(v))))
-        seeds = seeds.where(~shared, part["id"].map(joined))
+    if shared.any():  # only ids with copies need the (slower) grouping
+        seeds = seeds.where(~shared, part["id"].map(joined_per_id(part.loc[shared, "id"], part.loc[shared, "seed"])))
     return part.assign(seeds=seeds).drop_duplicates("id")
 
 

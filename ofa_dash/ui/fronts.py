@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ofa_dash.ui import decision_aids
-from ofa_dash.ui.catalogue import Constraints, apply_constraints, column_label, objective_matrix, pareto_mask, with_accuracy
+from ofa_dash.ui.catalogue import Constraints, apply_constraints, column_label, joined_per_id, objective_matrix, pareto_mask, with_accuracy
 
 MAX_KNEES = 5
 
@@ -111,9 +111,7 @@ def distinct_subnets(rows: pd.DataFrame) -> pd.DataFrame:
     first = rows.drop_duplicates("id").copy()
     if "algorithm" in rows and "seed" in rows:
         label = rows["algorithm"].astype(str) + " s" + rows["seed"].astype(str)
-        pairs = pd.DataFrame({"id": rows["id"].to_numpy(), "label": label.to_numpy()}).drop_duplicates().sort_values(["id", "label"])
-        found = pairs.groupby("id", sort=False)["label"].agg(", ".join)
-        first["found_by"] = first["id"].map(found)
+        first["found_by"] = first["id"].map(joined_per_id(rows["id"], label))
     first["runs"] = first["id"].map(rows["id"].value_counts()).astype(int)
     return first.reset_index(drop=True)
 
