@@ -503,11 +503,42 @@ CIFAR10 = SearchSpace(
     class_names=CIFAR10_CLASSES,
 )
 
+# The next flagship, trained in its own working folder (``training/``) while
+# ``cifar10`` keeps serving the shipped set; it takes over the ``cifar10`` name
+# in one change once its supernet and everything derived from it exist.
+# Stage strides (2, 2, 1, 2, 1) keep total stride 8 (stages at 16, 8, 8, 4 and
+# 4 px for a 32 px input) and spend the width where it is cheap on a CPU: the
+# late, small maps (measured: widths 24-160 train at the same images/s as
+# 24-128 did, while a second 16 px stage would cost 40 %).
+CIFAR10_V2 = SearchSpace(
+    name="cifar10-v2",
+    stem_channels=24,
+    stem_stride=1,
+    first_block_channels=16,
+    stages=(
+        StageSpec(24, 2, "relu", False),
+        StageSpec(48, 2, "relu", True),
+        StageSpec(80, 1, "hswish", False),
+        StageSpec(128, 2, "hswish", True),
+        StageSpec(160, 1, "hswish", True),
+    ),
+    final_expand=640,
+    feature_dim=1024,
+    n_classes=10,
+    resolutions=(24, 28, 32),
+    mean=(0.4914, 0.4822, 0.4465),
+    std=(0.2470, 0.2435, 0.2616),
+    description="OFA-MobileNetV3-style supernet for 32x32 CIFAR-10 images (total stride 8), trained by ofa-dash.",
+    class_names=CIFAR10_CLASSES,
+)
+
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (CIFAR10, OFA_MBV3_W12)}
+# Spaces that commands accept by name but the dashboard does not list.
+DRAFT_SPACES: dict[str, SearchSpace] = {s.name: s for s in (CIFAR10_V2,)}
 
 
 def get_space(name: str) -> SearchSpace:
     try:
-        return SPACES[name]
+        return SPACES.get(name) or DRAFT_SPACES[name]
     except KeyError:
         raise ValueError(f"unknown space {name!r}; available spaces: {sorted(SPACES)}") from None

@@ -19,8 +19,9 @@ import json
 import math
 import os
 import platform
+import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,8 @@ from ofa_dash.space import N_SLOTS, N_STAGES, Arch, SearchSpace
 from ofa_dash.store import atomic_write_bytes
 
 RECIPE_DIR = Path(__file__).parent / "recipes"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+CHECKPOINT_NAME = "checkpoint.pt"  # one file, written by rank 0, read by every rank
 
 
 @dataclass
@@ -51,6 +53,9 @@ class Phase:
     sort_channels: bool = False
     warmup_epochs: float = 0.0
     teacher: bool = False  # publish the full network at the end of this phase as the distillation teacher
+    resolution_weights: list[float] | None = None  # sampling weights over space.resolutions (None: uniform)
+    ema_decay: float = 0.0  # keep an exponential moving average of the weights; the better of the two is published
+    sandwich: bool = True  # with n_subnets >= 2: the phase's largest and smallest every step, then random ones
 
 
 @dataclass
@@ -65,6 +70,8 @@ class Recipe:
     seed: int = 0
     eval_images: int = 2000
     checkpoint_minutes: float = 5.0
+    # stop a bad design early: {"phase": "full", "epoch": 10, "min_top1_largest": 81.0}
+    go_no_go: dict | None = None
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -98,19 +105,25 @@ def maybe_init_distributed() -> None:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
 
 
-def _allreduce_gradients(params: list[torch.nn.Parameter], world: int) -> None:
-    """Average gradients over ranks in one coalesced all-reduce (unused parameters count as zero)."""
+def _allreduce_gradients(params: list[torch.nn.Parameter], world: int, flag: bool = False) -> bool:
+    """Average gradients over ranks in one coalesced all-reduce (unused parameters count as zero).
+
+    ``flag`` rides along as one extra element; the return value is True when
+    any rank raised it (how a stop request reaches every rank in the same step).
+    """
     if world == 1:
-        return
+        return flag
     grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    flat = torch.cat([g.reshape(-1) for g in grads] + [torch.tensor([float(world) if flag else 0.0], device=grads[0].device)])
     dist.all_reduce(flat)
     flat /= world
+    raised = bool(flat[-1].item() > 0)
     offset = 0
     for p, g in zip(params, grads, strict=True):
         n = g.numel()
         p.grad = flat[offset : offset + n].view_as(p).clone()
         offset += n
+    return raised
 
 
 def _broadcast_state(net: torch.nn.Module) -> None:
@@ -128,14 +141,39 @@ def sample_subnet(space: SearchSpace, phase: Phase, rng: np.random.Generator, r:
     )
 
 
+def sample_resolution(space: SearchSpace, phase: Phase, rng: np.random.Generator) -> int:
+    weights = phase.resolution_weights
+    if weights is not None and len(weights) != len(space.resolutions):
+        raise ValueError(f"phase {phase.name!r}: resolution_weights has {len(weights)} values, space {space.name!r} has resolutions {list(space.resolutions)}")
+    p = None if weights is None else np.asarray(weights, dtype=float) / float(np.sum(weights))
+    return int(rng.choice(space.resolutions, p=p))
+
+
 def phase_subnets(space: SearchSpace, phase: Phase, rng: np.random.Generator) -> list[Arch]:
-    """Subnets trained in one step: the phase's largest, then random ones (sandwich-style)."""
-    r = int(rng.choice(space.resolutions))
-    largest = Arch(ks=[max(phase.kernel)] * N_SLOTS, e=[max(phase.expand)] * N_SLOTS, d=[max(phase.depth)] * N_STAGES, r=r)
-    if phase.n_subnets == 1 and len(phase.kernel) == len(phase.expand) == len(phase.depth) == 1:
-        return [largest]
-    archs = [sample_subnet(space, phase, rng, r) for _ in range(phase.n_subnets)]
+    """Subnets trained in one step.
+
+    Sandwich rule (BigNAS): the phase's largest subnet at the largest
+    resolution and its smallest at the smallest resolution every step, so the
+    two ends of the front are trained directly, then ``n_subnets - 2`` random
+    subnets at resolutions drawn with the phase's weights. A phase with one
+    choice per gene trains that network at a drawn resolution.
+    """
+    largest = _phase_extreme(space, phase, max)
+    if len(phase.kernel) == len(phase.expand) == len(phase.depth) == 1:
+        return [replace(largest, r=sample_resolution(space, phase, rng))]
+    if not phase.sandwich:
+        return [sample_subnet(space, phase, rng, sample_resolution(space, phase, rng)) for _ in range(phase.n_subnets)]
+    archs = [largest, _phase_extreme(space, phase, min)][: max(phase.n_subnets, 1)]
+    archs += [sample_subnet(space, phase, rng, sample_resolution(space, phase, rng)) for _ in range(phase.n_subnets - len(archs))]
     return archs
+
+
+def mid_subnet(space: SearchSpace) -> Arch:
+    """A fixed middle subnet (middle choice of every gene), logged in every phase for the learning curves."""
+    pick = lambda choices: sorted(choices)[len(choices) // 2]  # noqa: E731
+    return Arch(
+        ks=[pick(space.kernel_choices)] * N_SLOTS, e=[pick(space.expand_choices)] * N_SLOTS, d=[pick(space.depth_choices)] * N_STAGES, r=pick(space.resolutions)
+    )
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -231,13 +269,20 @@ def _published_state(out_dir: Path) -> dict:
 
 
 def train(cfg: TrainConfig, data: Dataset) -> dict:
-    """Run the recipe's phases that are not yet published in ``out_dir``; returns the manifest."""
+    """Run the recipe's phases that are not yet published in ``out_dir``; returns the manifest.
+
+    A run stops cleanly (checkpointed, resumable) at ``time_limit_min``, on
+    SIGTERM or SIGINT, and at a failed go/no-go check; ``manifest["stopped"]``
+    says why it returned early.
+    """
     rank, world = dist_info()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     space, recipe = cfg.space, cfg.recipe
-    if data.train.images.shape[1] != 32 and space.name == "cifar10":
-        raise ValueError("the cifar10 space expects 32x32 images")
+    if data.train.images.shape[1] != 32 and space.name.startswith("cifar10"):
+        raise ValueError(f"the {space.name} space expects 32x32 images")
+    if recipe.batch_size % world:
+        raise ValueError(f"batch size {recipe.batch_size} does not split over {world} processes")
     train_split, holdout = data.split_holdout()
     device = resolve_device(cfg.device)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
@@ -254,6 +299,7 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
 
     started = time.time()
     deadline = started + cfg.time_limit_min * 60 if cfg.time_limit_min else None
+    stop_signal = _StopOnSignal()
     torch.manual_seed(recipe.seed)
     net = Supernet(space)
     if manifest["phases_done"]:
@@ -267,8 +313,9 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
     params = [p for p in net.parameters()]
     decay = [p for n, p in net.named_parameters() if p.ndim > 1 and "transforms" not in n]
     no_decay = [p for n, p in net.named_parameters() if not (p.ndim > 1 and "transforms" not in n)]
-    ckpt_path = cfg.work_dir / f"checkpoint-rank{rank}.pt"
+    ckpt_path = cfg.work_dir / CHECKPOINT_NAME
     log_path = cfg.out_dir / "train_log.jsonl"
+    batch_per_rank = recipe.batch_size // world
 
     for phase_index in todo:
         phase = recipe.phases[phase_index]
@@ -278,12 +325,16 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
             momentum=recipe.momentum,
             nesterov=True,
         )
+        ema = _Ema(net, phase.ema_decay) if phase.ema_decay else None
         start_epoch, start_step, phase_seconds = 0, 0, 0.0
         if cfg.resume and ckpt_path.is_file():
             ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-            if ck.get("version") == CHECKPOINT_VERSION and ck.get("phase") == phase.name:
+            _check_checkpoint(ck, ckpt_path, space, recipe)
+            if ck.get("phase") == phase.name:
                 net.load_state_dict(ck["model"])
                 opt.load_state_dict(ck["optimizer"])
+                if ema is not None and ck.get("ema") is not None:
+                    ema.load_state_dict(ck["ema"])
                 start_epoch, start_step, phase_seconds = ck["epoch"], ck["step"], ck["seconds"]
                 if rank == 0:
                     print(f"resuming phase {phase.name!r} at epoch {start_epoch}, step {start_step}")
@@ -295,17 +346,17 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
             raise ValueError(f"phase {phase.name!r} distils from the full network, but no teacher.pt exists yet (run the full-network phase first)")
 
         shard = train_split.subset(np.arange(rank, len(train_split), world))
-        steps_per_epoch = _steps_per_epoch(cfg, len(shard))
+        steps_per_epoch = _steps_per_epoch(cfg, len(shard), batch_per_rank)
         n_epochs = math.ceil(phase.epochs)
         total_steps = round(phase.epochs * steps_per_epoch)
         done_steps = start_epoch * steps_per_epoch + start_step
         last_ckpt = time.time()
         bar = progress_bar(total=total_steps, initial=done_steps, desc=f"{phase.name}", unit="step", disable=rank != 0)
-        stopped_early = False
+        stopped = None
         for epoch in range(start_epoch, n_epochs):
             epoch_seed = [recipe.seed, phase_index, epoch]
-            batches = iterate_batches(shard, recipe.batch_size, shuffle=True, seed=hash_seed(epoch_seed), drop_last=True)
-            loss_sum, n_seen, t_epoch = 0.0, 0, time.time()
+            batches = iterate_batches(shard, batch_per_rank, shuffle=True, seed=hash_seed(epoch_seed), drop_last=True)
+            loss_sum, n_seen, t_epoch, step_time = 0.0, 0, time.time(), 0.0
             for step, (xb, yb) in enumerate(batches):
                 if step >= steps_per_epoch or epoch * steps_per_epoch + step >= total_steps:
                     break
@@ -313,11 +364,12 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
                     continue
                 t0 = time.time()
                 step_seed = hash_seed([*epoch_seed, step])
-                gen = torch.Generator().manual_seed(step_seed)
+                gen = torch.Generator().manual_seed(hash_seed([step_seed, rank]))
                 torch.manual_seed(step_seed)  # dropout draws from the global generator
-                rng = np.random.default_rng(step_seed)
+                rng = np.random.default_rng(step_seed)  # the same subnets on every rank
                 archs = phase_subnets(space, phase, rng)
-                x = to_tensor_batch(augment(torch.from_numpy(xb).to(device, non_blocking=True), gen), space.mean, space.std, archs[0].r)
+                images = augment(torch.from_numpy(xb).to(device, non_blocking=True), gen)
+                inputs = {r: to_tensor_batch(images, space.mean, space.std, r) for r in sorted({a.r for a in archs} | {max(space.resolutions)})}
                 y = torch.from_numpy(yb).to(device, non_blocking=True)
                 for g in opt.param_groups:
                     g["lr"] = _lr_at(phase, epoch + step / steps_per_epoch)
@@ -325,49 +377,44 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
                 soft = None
                 if phase.distill:
                     with torch.no_grad(), amp:
-                        soft = F.softmax(teacher(x).float(), dim=1)
+                        soft = F.softmax(teacher(inputs[max(space.resolutions)]).float(), dim=1)
                 step_loss = 0.0
                 for arch in archs:
                     net.set_active(arch)
                     with amp:
-                        logits = net(x).float()
+                        logits = net(inputs[arch.r]).float()
                     loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
                     if soft is not None:
                         loss = loss + recipe.kd_weight * torch.sum(-soft * F.log_softmax(logits, dim=1), dim=1).mean()
                     (loss / len(archs)).backward()
                     step_loss += loss.item() / len(archs)
-                _allreduce_gradients(params, world)
+                now = time.time()
+                want_stop = stop_signal.raised or (deadline is not None and now > deadline)
+                # every rank learns of a stop in the gradient all-reduce, so all stop after the same step
+                want_stop = _allreduce_gradients(params, world, want_stop)
                 torch.nn.utils.clip_grad_norm_(params, 5.0)
                 opt.step()
+                if ema is not None:
+                    ema.update(net)
                 loss_sum += step_loss * len(yb)
                 n_seen += len(yb)
+                step_time += time.time() - t0
                 phase_seconds += time.time() - t0
                 bar.update(1)
                 bar.set_postfix(epoch=f"{epoch + 1}/{n_epochs}", loss=f"{step_loss:.3f}", img_s=f"{len(yb) * world / max(time.time() - t0, 1e-9):.0f}")
-                now = time.time()
-                out_of_time = deadline is not None and now > deadline
-                if now - last_ckpt > recipe.checkpoint_minutes * 60 or out_of_time:
-                    _atomic_save(
-                        {
-                            "version": CHECKPOINT_VERSION,
-                            "phase": phase.name,
-                            "epoch": epoch,
-                            "step": step + 1,
-                            "seconds": phase_seconds,
-                            "model": net.state_dict(),
-                            "optimizer": opt.state_dict(),
-                        },
-                        ckpt_path,
-                    )
-                    last_ckpt = now
-                if out_of_time:
-                    stopped_early = True
+                if time.time() - last_ckpt > recipe.checkpoint_minutes * 60 or want_stop:
+                    _save_checkpoint(ckpt_path, rank, space, recipe, phase, (epoch, step + 1, phase_seconds), net, opt, ema)
+                    last_ckpt = time.time()
+                if want_stop:
+                    stopped = "signal" if stop_signal.raised else "time limit"
                     break
             start_step = 0
-            if stopped_early:
+            if stopped:
                 break
+            in_sync = _ranks_in_sync(params, world)
             if world > 1:
-                _broadcast_state(net)
+                _broadcast_state(net)  # BN statistics differ per data shard; rank 0's are kept
+            record = None
             if rank == 0:
                 record = {
                     "phase": phase.name,
@@ -375,44 +422,57 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
                     "loss": loss_sum / max(n_seen, 1),
                     "lr": opt.param_groups[0]["lr"],
                     "seconds": time.time() - t_epoch,
-                    "img_per_s": n_seen * world / max(time.time() - t_epoch, 1e-9),
+                    "train_seconds": step_time,
+                    "img_per_s": n_seen * world / max(step_time, 1e-9),
+                    "world_size": world,
+                    "ranks_in_sync": in_sync,
                 }
-                net.eval()
-                for label, arch in (("largest", _phase_extreme(space, phase, max)), ("smallest", _phase_extreme(space, phase, min))):
-                    record[f"top1_{label}"] = quick_accuracy(net, arch, train_split, holdout, recipe.eval_images)
-                net.train()
+                with _all_cores():
+                    record.update(_epoch_accuracies(net, space, phase, train_split, holdout, recipe.eval_images))
+                    if ema is not None:
+                        record["top1_largest_ema"] = _ema_accuracy(ema, net, space, train_split, holdout, recipe.eval_images)
+                verdict = _go_no_go(recipe, phase, epoch + 1, record)
+                if verdict:
+                    record["go_no_go"] = verdict
                 _append_jsonl(log_path, record)
                 bar.write(json.dumps(record))
-            _atomic_save(
-                {
-                    "version": CHECKPOINT_VERSION,
-                    "phase": phase.name,
-                    "epoch": epoch + 1,
-                    "step": 0,
-                    "seconds": phase_seconds,
-                    "model": net.state_dict(),
-                    "optimizer": opt.state_dict(),
-                },
-                ckpt_path,
-            )
+            _save_checkpoint(ckpt_path, rank, space, recipe, phase, (epoch + 1, 0, phase_seconds), net, opt, ema)
+            verdict = _shared_flag(world, bool(record and record.get("go_no_go", "").startswith("no-go")))
+            if verdict:
+                stopped = "no-go"
+                break
         bar.close()
-        if stopped_early:
+        if stopped:
             if rank == 0:
-                print(f"time limit reached in phase {phase.name!r}; checkpoint at {ckpt_path}; rerun with --resume")
+                if stopped == "no-go":
+                    print(f"NO-GO: phase {phase.name!r} is below the recipe's go/no-go bar ({recipe.go_no_go}); stopped, checkpoint at {ckpt_path}")
+                else:
+                    print(f"{stopped} reached in phase {phase.name!r}; checkpoint at {ckpt_path}; rerun with --resume")
+            manifest["stopped"] = stopped
             return manifest
         if rank == 0:
-            net.eval()
-            manifest["phases_done"].append(phase.name)
-            manifest["phases"][phase.name] = {
-                "minutes": phase_seconds / 60,
-                "epochs": phase.epochs,
-                "top1_largest_holdout": quick_accuracy(net, _phase_extreme(space, phase, max), train_split, holdout, len(holdout)),
-                "top1_smallest_holdout": quick_accuracy(net, _phase_extreme(space, phase, min), train_split, holdout, len(holdout)),
-                "world_size": world,
-                "hardware": hardware_description(),
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            }
-            net.train()
+            with _all_cores():
+                net.eval()
+                chosen = None
+                if ema is not None:
+                    raw_top1 = quick_accuracy(net, space.largest(), train_split, holdout, len(holdout))
+                    ema_top1 = _ema_accuracy(ema, net, space, train_split, holdout, len(holdout))
+                    chosen = "ema" if ema_top1 > raw_top1 else "raw"
+                    if chosen == "ema":
+                        ema.copy_to(net)
+                manifest["phases_done"].append(phase.name)
+                manifest["phases"][phase.name] = {
+                    "minutes": phase_seconds / 60,
+                    "epochs": phase.epochs,
+                    "top1_largest_holdout": quick_accuracy(net, _phase_extreme(space, phase, max), train_split, holdout, len(holdout)),
+                    "top1_smallest_holdout": quick_accuracy(net, _phase_extreme(space, phase, min), train_split, holdout, len(holdout)),
+                    "world_size": world,
+                    "hardware": hardware_description(),
+                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                }
+                if chosen:
+                    manifest["phases"][phase.name].update({"weights": chosen, "top1_largest_holdout_raw": raw_top1, "top1_largest_holdout_ema": ema_top1})
+                net.train()
             manifest.update(
                 {
                     "space": space.name,
@@ -427,6 +487,9 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
             if teacher is None or phase.teacher:
                 save_weights(net, cfg.out_dir / "teacher.pt", {**meta, "role": "distillation teacher (full network)"})
             atomic_write_bytes(cfg.out_dir / "train_manifest.json", json.dumps(manifest, indent=2).encode())
+            ckpt_path.unlink(missing_ok=True)  # the phase is published; its in-phase checkpoint is spent
+        if world > 1:
+            _broadcast_state(net)  # the published weights (raw or EMA) on every rank
         if teacher is None or phase.teacher:
             teacher = net.extract(space.largest()).to(device=device, memory_format=torch.channels_last).eval()
         if world > 1:
@@ -434,8 +497,141 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
     return manifest
 
 
-def _steps_per_epoch(cfg: TrainConfig, n_images: int) -> int:
-    steps = n_images // cfg.recipe.batch_size
+def _save_checkpoint(path: Path, rank: int, space: SearchSpace, recipe: Recipe, phase: Phase, where: tuple[int, int, float], net, opt, ema) -> None:
+    """Everything a resume needs, in full precision; data order, crops and subnets follow from (seed, phase, epoch, step)."""
+    if rank != 0:
+        return
+    epoch, step, seconds = where
+    _atomic_save(
+        {
+            "version": CHECKPOINT_VERSION,
+            "space": space.name,
+            "recipe": recipe.name,
+            "phase": phase.name,
+            "epoch": epoch,
+            "step": step,
+            "seconds": seconds,
+            "model": net.state_dict(),
+            "optimizer": opt.state_dict(),
+            "ema": ema.state_dict() if ema is not None else None,
+            "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+        path,
+    )
+
+
+class _StopOnSignal:
+    """SIGTERM / SIGINT ask the run to stop after the current step (checkpointed), not to die mid-write."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._handle)
+        except ValueError:  # not the main thread (tests calling train() from a worker)
+            pass
+
+    def _handle(self, signum, frame) -> None:
+        self.raised = True
+
+
+class _Ema:
+    """Exponential moving average of every floating-point tensor of the state (weights and BN statistics)."""
+
+    def __init__(self, net: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.state = {k: v.detach().clone() for k, v in net.state_dict().items() if v.is_floating_point()}
+
+    @torch.no_grad()
+    def update(self, net: torch.nn.Module) -> None:
+        for k, v in net.state_dict().items():
+            if k in self.state:
+                self.state[k].lerp_(v.detach(), 1.0 - self.decay)
+
+    def state_dict(self) -> dict:
+        return self.state
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state.items():
+            self.state[k].copy_(v)
+
+    @torch.no_grad()
+    def copy_to(self, net: torch.nn.Module) -> None:
+        own = net.state_dict()
+        for k, v in self.state.items():
+            own[k].copy_(v)
+
+
+def _ema_accuracy(ema: _Ema, net: Supernet, space: SearchSpace, calib: Split, holdout: Split, n_images: int) -> float:
+    """Top-1 of the EMA weights' largest subnet, on a copy so the training weights stay untouched."""
+    shadow = Supernet(space)
+    shadow.load_state_dict({**net.state_dict(), **ema.state_dict()})
+    return quick_accuracy(shadow.to(next(net.parameters()).device).eval(), space.largest(), calib, holdout, n_images)
+
+
+def _epoch_accuracies(net: Supernet, space: SearchSpace, phase: Phase, calib: Split, holdout: Split, n_images: int) -> dict:
+    """Holdout top-1 of the same three subnets in every phase (the learning curves) and of the phase's smallest."""
+    net.eval()
+    out = {
+        "top1_largest": quick_accuracy(net, space.largest(), calib, holdout, n_images),
+        "top1_mid": quick_accuracy(net, mid_subnet(space), calib, holdout, n_images),
+        "top1_smallest": quick_accuracy(net, space.smallest(), calib, holdout, n_images),
+    }
+    phase_smallest = _phase_extreme(space, phase, min)
+    if phase_smallest != space.smallest():
+        out["top1_phase_smallest"] = quick_accuracy(net, phase_smallest, calib, holdout, n_images)
+    net.train()
+    return out
+
+
+def _go_no_go(recipe: Recipe, phase: Phase, epoch: int, record: dict) -> str | None:
+    rule = recipe.go_no_go
+    if not rule or rule.get("phase") != phase.name or int(rule.get("epoch", -1)) != epoch:
+        return None
+    bar_ = float(rule["min_top1_largest"])
+    seen = record["top1_largest"]
+    word = "go" if seen >= bar_ else "no-go"
+    return f"{word}: largest {seen:.2f} % holdout after {epoch} epochs (bar {bar_:.1f} %)"
+
+
+@contextlib.contextmanager
+def _all_cores():
+    """Evaluation runs on rank 0 alone while the other ranks wait, so it may use every core."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(before, os.cpu_count() or 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _check_checkpoint(ck: dict, path: Path, space: SearchSpace, recipe: Recipe) -> None:
+    if not isinstance(ck, dict) or ck.get("version") != CHECKPOINT_VERSION:
+        raise ValueError(f"{path} is not a version-{CHECKPOINT_VERSION} training checkpoint; remove it or point --work elsewhere")
+    if ck.get("space") != space.name or ck.get("recipe") != recipe.name:
+        raise ValueError(f"{path} belongs to space {ck.get('space')!r}, recipe {ck.get('recipe')!r}, not {space.name!r}, {recipe.name!r}")
+
+
+def _ranks_in_sync(params: list[torch.nn.Parameter], world: int) -> bool:
+    """All ranks hold the same weights (they should: identical gradients); checked once per epoch."""
+    if world == 1:
+        return True
+    total = torch.stack([p.detach().double().sum() for p in params]).sum().reshape(1).cpu()
+    gathered = [torch.zeros_like(total) for _ in range(world)]
+    dist.all_gather(gathered, total)
+    return all(torch.equal(g, gathered[0]) for g in gathered)
+
+
+def _shared_flag(world: int, flag: bool) -> bool:
+    if world == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def _steps_per_epoch(cfg: TrainConfig, n_images: int, batch: int) -> int:
+    steps = n_images // batch
     return min(steps, cfg.max_steps_per_epoch) if cfg.max_steps_per_epoch else steps
 
 

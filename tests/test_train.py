@@ -68,16 +68,30 @@ def test_two_process_gloo_training_ends_with_identical_weights(tiny_folder, tmp_
     ]  # fmt: skip
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    a = torch.load(tmp_path / "w" / "checkpoint-rank0.pt", weights_only=True)
-    b = torch.load(tmp_path / "w" / "checkpoint-rank1.pt", weights_only=True)
-    assert a["phase"] == b["phase"] == "kernel"
-    assert a["model"].keys() == b["model"].keys()
-    for k in a["model"]:
-        assert torch.equal(a["model"][k], b["model"][k]), k
-    # the ranks did train: weights moved away from the published phase-1 weights
-    net, _ = load_weights(tmp_path / "out" / "teacher.pt", get_space("cifar10"))
-    w = net.state_dict()["blocks.0.expand_conv.weight"]
-    assert not torch.allclose(w, a["model"]["blocks.0.expand_conv.weight"].float(), atol=1e-4)
+    log = [json.loads(line) for line in (tmp_path / "out" / "train_log.jsonl").read_text().splitlines()]
+    # every epoch compares a checksum of all weights across the two ranks
+    assert [(e["phase"], e["world_size"], e["ranks_in_sync"]) for e in log] == [("full", 2, True), ("kernel", 2, True)]
+    # the ranks did train: the kernel phase moved the weights away from the published phase-1 weights
+    teacher, _ = load_weights(tmp_path / "out" / "teacher.pt", get_space("cifar10"))
+    final, _ = load_weights(tmp_path / "out" / "supernet.pt", get_space("cifar10"))
+    w = "blocks.0.expand_conv.weight"
+    assert not torch.allclose(teacher.state_dict()[w], final.state_dict()[w], atol=1e-4)
+    # a published phase leaves no in-phase checkpoint behind
+    assert not (tmp_path / "w" / "checkpoint.pt").exists()
+
+
+def test_a_time_limit_stops_every_rank_after_the_same_step(tiny_folder, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29534",
+        "-m", "ofa_dash", "train", "--data", str(tiny_folder), "--recipe", "tiny", "--phases", "full",
+        "--out", str(tmp_path / "out"), "--work", str(tmp_path / "w"), "--max-steps", "3", "--threads", "1", "--time-limit", "0.00001",
+    ]  # fmt: skip
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "time limit reached" in r.stdout
+    ck = torch.load(tmp_path / "w" / "checkpoint.pt", weights_only=True)
+    assert (ck["phase"], ck["epoch"], ck["step"]) == ("full", 0, 1)
 
 
 def test_resume_continues_exactly(tiny_folder, tmp_path):
@@ -88,7 +102,7 @@ def test_resume_continues_exactly(tiny_folder, tmp_path):
     r = _train([*common, "--out", str(parted), "--work", str(parted / "w"), "--time-limit", "0.00001"])
     assert r.returncode == 0 and "time limit reached" in r.stdout
     assert not (parted / "supernet.pt").exists()
-    ck = torch.load(parted / "w" / "checkpoint-rank0.pt", weights_only=True)
+    ck = torch.load(parted / "w" / "checkpoint.pt", weights_only=True)
     assert ck["step"] == 1
     assert _train([*common, "--out", str(parted), "--work", str(parted / "w"), "--resume"]).returncode == 0
     a = torch.load(straight / "supernet.pt", weights_only=True)["state_dict"]
