@@ -38,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ofa_dash.ui import browser_harness as bh
+from ofa_dash.testing import browser as bh
 from ofa_dash.ui.config import REPO
 
 PAGES = [("Fronts", "Fronts", True), ("Subnet", "Subnet", False), ("Search", "Search", False), ("Devices & predictors", "Devices & predictors", False)]
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             query = f"?space={args.space}&device={device}&subnet={pts.sort_values('top1_pred')['id'].iloc[len(pts) // 2]}"
             what = f"shipped cache: precomputed/{args.space}, {len(pts)} subnets, device {device}"
         else:
-            from ofa_dash.ui.demo import ensure_demo
+            from ofa_dash.testing.demo import ensure_demo
 
             root, data = ensure_demo(Path(cache) / "demo")
             env = {"OFA_DASH_PRECOMPUTED": str(root), "OFA_DASH_DATA": str(data), "OFA_DASH_OFFICIAL": str(Path(cache) / "none")}
@@ -278,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
                 print("  each brush, heading (s): " + " ".join(f"{v:.2f}" for v in times["heading"]))
 
     if "concurrent" in parts:
+        from ofa_dash.testing.demo import make_demo_root, make_image_folder
         from ofa_dash.ui.catalogue import build_catalogue
-        from ofa_dash.ui.demo import make_demo_root, make_image_folder
 
         work = Path(tempfile.mkdtemp(prefix="ofa-dash-bench-"))
         if (REPO / "precomputed" / "cifar10" / "supernet.pt").is_file() and (REPO / "precomputed" / "cifar10" / "runs").is_dir() and Path(args.data).is_dir():

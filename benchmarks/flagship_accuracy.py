@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ofa_dash.data import load_dataset  # noqa: E402
-from ofa_dash.evaluate import validate_subnet  # noqa: E402
 from ofa_dash.hardware import count  # noqa: E402
 from ofa_dash.space import get_space  # noqa: E402
+from ofa_dash.validation import validate_subnet  # noqa: E402
 
 TARGETS = {"largest": 85.0, "smallest": 75.0, "median_random": 80.0}
 

@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))
 def stand_in_supernet(folder: Path) -> Path:
     import torch
 
+    from ofa_dash.checkpoints import save_weights
     from ofa_dash.nn import Supernet
     from ofa_dash.space import get_space
-    from ofa_dash.train import save_weights
 
     torch.manual_seed(0)
     path = folder / "random-supernet.pt"
@@ -61,9 +61,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ofa-dash-bench-"))
     args.cache = args.cache or str(default_cache_dir())  # the decoded dataset stays cached ...
     os.environ["OFA_DASH_CACHE"] = str(work / "cache")  # ... but recalibrated subnets start cold
-    from ofa_dash.evaluate import auto_threads, validate_subnet
+    from ofa_dash.evaluate import auto_threads
     from ofa_dash.space import get_space
     from ofa_dash.subnets import default_supernet_path, load_supernet
+    from ofa_dash.validation import validate_subnet
 
     space = get_space("cifar10")
     supernet = Path(args.supernet) if args.supernet else default_supernet_path(space)

@@ -1,9 +1,9 @@
 """Measuring a subnet: extract, recalibrate BN, evaluate (with progress and cancellation).
 
-:func:`validate_subnet` is the live validation behind the CLI's ``validate``
-and the dashboard: BN recalibration in PyTorch (training-mode BN has no
-ONNX Runtime equivalent worth its cost), then evaluation of the *exported*
-ONNX graph with ONNX Runtime. That is both faster (BN folded into the
+BN recalibration runs in PyTorch (training-mode BN has no ONNX Runtime
+equivalent worth its cost); evaluation takes any classifier, and live
+validation (:mod:`ofa_dash.validation`) hands it the *exported* ONNX graph
+run by ONNX Runtime. That is both faster (BN folded into the
 convolutions, ~4x PyTorch eager here) and the stronger proof: the accuracy
 reported is that of the very graph a user downloads, and the latency is
 measured on it too.
@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ofa_dash.data import Dataset, Split, iterate_batches, load_dataset, to_tensor_batch
+from ofa_dash.data import Split, iterate_batches, to_tensor_batch
 from ofa_dash.nn import Supernet, recalibrate_bn
+from ofa_dash.progress import Cancelled
 from ofa_dash.space import Arch, SearchSpace
 
 BN_CALIB_IMAGES = 2000
@@ -29,10 +30,6 @@ BN_CALIB_IMAGES = 2000
 # this CPU (smaller activations stay closer to the caches); statistics are
 # averaged over batches either way.
 CALIB_BATCH = 100
-
-
-class Cancelled(Exception):
-    """Raised when the ``cancel`` callback asks evaluation to stop."""
 
 
 @dataclass
@@ -224,204 +221,3 @@ def balanced_subset(labels: np.ndarray, n: int) -> np.ndarray:
         rank[idx] = np.arange(len(idx))
     order = np.lexsort((labels, rank))  # round-robin: rank 0 of every class, then rank 1, ...
     return np.sort(order[:n])
-
-
-@dataclass
-class ValidationResult:
-    """Live validation of one subnet: measured accuracy on test images and latency on this machine."""
-
-    space: str
-    arch: Arch
-    top1: float
-    top5: float
-    n_images: int
-    subset: str  # "test (all 10000 images)" or "test, balanced subset of N"
-    per_class: dict[str, float | None]
-    confusion: list[list[int]]
-    latency: dict | None  # LatencyStats.to_dict(): ONNX Runtime, 1 thread, batch 1
-    seconds: float  # from the turn starting to the result (data loading included, queue wait not)
-    wait_seconds: float
-    stage_seconds: dict[str, float]
-    supernet_version: str
-    supernet_sha256: str | None
-    data: str
-    calib_images: int
-    eval_threads: int
-    measured_at: str
-    recorded_to: str | None = None
-
-    def to_dict(self) -> dict:
-        """The CLI's JSON object (DESIGN.md contract: arch, top1, top5, n_images, latency_ms, seconds)."""
-        lat = self.latency or {}
-        return {
-            "arch": self.arch.id,
-            "top1": self.top1,
-            "top5": self.top5,
-            "n_images": self.n_images,
-            "latency_ms": lat.get("median_ms"),
-            "latency_iqr_ms": lat.get("iqr_ms"),
-            "latency_repeats": lat.get("repeats"),
-            "latency_source": f"measured: {lat['runtime']}, {lat['threads']} thread, batch {lat['batch_size']}, {lat['device']}" if lat else None,
-            "seconds": self.seconds,
-            "space": self.space,
-            "arch_json": self.arch.to_dict(),
-            "subset": self.subset,
-            "supernet_version": self.supernet_version,
-            "supernet_sha256": self.supernet_sha256,
-            "data": self.data,
-            "calib_images": self.calib_images,
-            "per_class": self.per_class,
-            "confusion": self.confusion,
-            "stage_seconds": self.stage_seconds,
-            "wait_seconds": self.wait_seconds,
-            "eval_threads": self.eval_threads,
-            "measured_at": self.measured_at,
-            "recorded_to": self.recorded_to,
-        }
-
-
-def validate_subnet(
-    space: SearchSpace,
-    arch: Arch,
-    supernet_path=None,
-    data_root=None,
-    limit: int | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
-    *,
-    threads: int | None = None,  # PyTorch and ONNX Runtime threads for recalibration and evaluation (default: auto_threads())
-    measure_latency: bool = True,
-    record: bool = True,
-    store_root=None,
-    cache_dir=None,
-    on_wait: Callable[[dict | None], None] | None = None,
-    queue=None,
-    n_calib: int = BN_CALIB_IMAGES,
-) -> ValidationResult:
-    """Extract ``arch``, recalibrate BN, evaluate it on the test split and time it; one validation at a time.
-
-    ``supernet_path``: a checkpoint, or None for ``precomputed/<space>/supernet.pt``
-    (or a ``LoadedSupernet`` already in memory). ``data_root``: a dataset root
-    or a loaded :class:`~ofa_dash.data.Dataset`. ``limit``: evaluate a fixed,
-    class-balanced subset of that many test images instead of all.
-    ``progress(stage, done, total)`` is called with stages ``"waiting"``,
-    ``"recalibrating"``, ``"evaluating"``, ``"timing"``; ``cancel()`` returning
-    True stops the run with :class:`Cancelled` (nothing is recorded).
-    ``on_wait(holder)`` is called once if another validation holds the turn.
-    The result is appended to the store's measured results (``RunStore.record_measurement``:
-    keyed by space, supernet version and subnet id) unless ``record`` is False;
-    ``store_root`` overrides ``precomputed/``.
-    """
-    from ofa_dash.validation_queue import VALIDATION_QUEUE
-
-    if data_root is None:
-        raise ValueError("live validation needs a dataset root (--data DIR) for BN recalibration and test images")
-    if limit is not None and limit < 1:
-        raise ValueError(f"--limit must be a positive number of images, got {limit}")
-    space.validate(arch)
-    queue = queue or VALIDATION_QUEUE
-    report = progress or (lambda stage, done, total: None)
-    asked = time.perf_counter()
-
-    def waiting(holder):
-        report("waiting", 0, 0)
-        if on_wait is not None:
-            on_wait(holder)
-
-    with queue.turn(what=f"validating {space.name} subnet {arch.id}", on_wait=waiting, cancel=cancel):
-        start = time.perf_counter()
-        stages: dict[str, float] = {}
-        threads = threads or auto_threads()
-        with torch_threads(threads):
-            result = _validate_in_turn(space, arch, supernet_path, data_root, limit, report, cancel, threads, measure_latency, cache_dir, n_calib, stages)
-        result.wait_seconds = start - asked
-        result.seconds = time.perf_counter() - start
-    if record:
-        from ofa_dash.store import MEASUREMENTS, RunStore
-
-        store = RunStore(store_root)
-        entry = {k: v for k, v in result.to_dict().items() if k != "recorded_to"}
-        store.record_measurement(space.name, {**entry, "kind": "live-validation"})
-        result.recorded_to = str(store.root / space.name / MEASUREMENTS)
-    return result
-
-
-def best_measurement(space: str, supernet_version: str, arch_id: str, store_root=None) -> dict | None:
-    """The stored live validation of this subnet and supernet on the most test images (latest on ties), or None."""
-    from ofa_dash.store import RunStore
-
-    df = RunStore(store_root).measurements(space, supernet_version)
-    if not len(df) or "n_images" not in df:
-        return None
-    df = df[(df["arch"] == arch_id) & df["n_images"].notna()]
-    if not len(df):
-        return None
-    row = df.assign(_order=range(len(df))).sort_values(["n_images", "_order"]).iloc[-1]
-    return {k: v for k, v in row.drop("_order").to_dict().items() if not (isinstance(v, float) and np.isnan(v))}
-
-
-def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, cancel, threads, with_latency, cache_dir, n_calib, stages):
-    from ofa_dash.export import onnx_bytes
-    from ofa_dash.ort_timing import measure_latency
-    from ofa_dash.subnets import prepare
-
-    def lap(name: str, t0: float) -> float:
-        now = time.perf_counter()
-        stages[name] = now - t0
-        return now
-
-    t = time.perf_counter()
-    data = data_root if isinstance(data_root, Dataset) else load_dataset(data_root, cache_dir=cache_dir)
-    t = lap("load_data", t)
-    if cancel is not None and cancel():
-        raise Cancelled("validation cancelled before recalibration")
-    report("recalibrating", 0, n_calib)
-    prepared = prepare(space, arch, supernet_path, data, n_calib)
-    report("recalibrating", prepared.provenance.calib_images, n_calib)
-    t = lap("recalibrate", t)
-    model = onnx_bytes(prepared.net, arch.r)
-    classifier = OrtClassifier(model, threads)
-    t = lap("export_onnx", t)
-    test = data.test
-    subset = f"test (all {len(test)} images)"
-    if limit is not None and limit < len(test):
-        test = test.subset(balanced_subset(test.labels, limit))
-        subset = f"test, fixed class-balanced subset of {limit} of {len(data.test)} images"
-    res = evaluate_model(classifier, space, arch.r, test, space.n_classes, EVAL_BATCH, lambda d, n: report("evaluating", d, n), cancel)
-    t = lap("evaluate", t)
-    latency = None
-    if with_latency:
-        if cancel is not None and cancel():
-            raise Cancelled("validation cancelled before timing")
-        report("timing", 0, 1)
-        latency = measure_latency(model, threads=1, batch_size=1).to_dict()
-        report("timing", 1, 1)
-        lap("latency", t)
-    names = _class_names(space, data.classes)
-    return ValidationResult(
-        space=space.name,
-        arch=arch,
-        top1=float(res.top1),
-        top5=float(res.top5),
-        n_images=res.n_images,
-        subset=subset,
-        per_class={names[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(res.per_class) if i < len(data.classes)},
-        confusion=res.confusion,
-        latency=latency,
-        seconds=0.0,
-        wait_seconds=0.0,
-        stage_seconds=stages,
-        supernet_version=prepared.provenance.supernet_version,
-        supernet_sha256=prepared.provenance.supernet_sha256,
-        data=data.source,
-        calib_images=prepared.provenance.calib_images,
-        eval_threads=classifier.threads,
-        measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    )
-
-
-def _class_names(space: SearchSpace, data_classes) -> list[str]:
-    names = list(data_classes)
-    for i in range(len(names), space.n_classes):
-        names.append(space.class_names[i] if i < len(space.class_names) else str(i))
-    return names

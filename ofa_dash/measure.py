@@ -184,11 +184,11 @@ def supernet_version(meta: dict, path: Path) -> str:
 # --------------------------------------------------------------------------- run
 def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     """Measure the plan's subnets that the file lacks; every input is checked before anything is written."""
+    from ofa_dash.checkpoints import load_weights
     from ofa_dash.data import load_dataset
     from ofa_dash.evaluate import auto_threads, torch_threads
     from ofa_dash.hardware import count
     from ofa_dash.progress import progress_bar
-    from ofa_dash.train import load_weights
 
     start = time.perf_counter()
     space = cfg.space
@@ -294,9 +294,9 @@ _WORKER: dict = {}
 def _worker_init(supernet_path: str, space_name: str, data_dir: str, cache_dir: str | None, n_calib: int, engine: str, threads: int) -> None:
     import torch
 
+    from ofa_dash.checkpoints import load_weights
     from ofa_dash.data import load_dataset
     from ofa_dash.space import get_space
-    from ofa_dash.train import load_weights
 
     torch.set_num_threads(threads)
     space = get_space(space_name)

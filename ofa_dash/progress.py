@@ -1,10 +1,14 @@
-"""Progress bars for long work (tqdm), quieter when output is not a terminal."""
+"""Long work: progress bars (tqdm, quieter when output is not a terminal) and the exception that cancels it."""
 
 from __future__ import annotations
 
 import sys
 
 from tqdm.auto import tqdm
+
+
+class Cancelled(Exception):
+    """Raised when a ``cancel`` callback asks long work (evaluation, validation, a queued turn) to stop."""
 
 
 def _defaults(kwargs: dict) -> dict:

@@ -20,14 +20,11 @@ bad run never hides the others.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import json
 import math
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ofa_dash.files import atomic_write_bytes, atomic_write_json, locked, sha256_bytes
 from ofa_dash.space import GENOME_LENGTH, get_space
+from ofa_dash.workspace import Workspace
 
 SCHEMA = "ofa-dash-runs"
 SCHEMA_VERSION = 1
@@ -43,7 +42,6 @@ MANIFEST = "manifest.json"
 RUN_JSON = "run.json"
 SOLUTIONS = "solutions.parquet"
 HISTORY = "history.parquet"
-MEASUREMENTS = "measurements.jsonl"
 GENE_COLUMNS = [f"g{i:02d}" for i in range(GENOME_LENGTH)]
 HISTORY_COLUMNS = {"gen": "int32", "n_evals": "int64", "hv": "float64", "hv_pop": "float64", "archive_size": "int32", "seconds": "float32"}
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
@@ -72,50 +70,6 @@ _ENTRY_TYPES: dict[str, type | tuple[type, ...]] = {
 
 class StoreError(ValueError):
     """A run or file in the store is missing, corrupted or foreign (the message says which)."""
-
-
-# --------------------------------------------------------------------------- atomic files
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, fsync, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode())
-
-
-@contextlib.contextmanager
-def _locked(folder: Path):
-    """An exclusive lock on ``folder`` itself (flock on the directory: no lock file to ship)
-    around a read-modify-write of a file in it, so concurrent saves do not lose entries."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on Linux
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _parquet_bytes(df: pd.DataFrame) -> bytes:
@@ -181,14 +135,10 @@ class RunStore:
     """Search runs and measured results of every space under ``root`` (see the module docstring)."""
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
-        if root is None:
-            from ofa_dash.commands.common import PRECOMPUTED
-
-            root = PRECOMPUTED
-        self.root = Path(root)
+        self.root = Workspace.at(root).root
 
     def runs_dir(self, space: str) -> Path:
-        return self.root / space / "runs"
+        return Workspace(self.root).space(space).runs
 
     # ------------------------------------------------------------------ writing
     def save(self, result) -> dict:
@@ -235,7 +185,7 @@ class RunStore:
                 "created": result.created,
                 "cancelled": bool(result.cancelled),
                 "versions": result.versions,
-                "files": {name: {"sha256": _sha256(b), "bytes": len(b)} for name, b in blobs.items()},
+                "files": {name: {"sha256": sha256_bytes(b), "bytes": len(b)} for name, b in blobs.items()},
             }
         )
         for name, data in blobs.items():
@@ -247,7 +197,7 @@ class RunStore:
     def _add_to_manifest(self, space: str, entry: dict) -> list[str]:
         runs_dir = self.runs_dir(space)
         warnings: list[str] = []
-        with _locked(runs_dir):
+        with locked(runs_dir):
             path = runs_dir / MANIFEST
             try:
                 manifest = self._read_manifest(space) if path.exists() else _empty_manifest(space)
@@ -264,7 +214,7 @@ class RunStore:
 
     def rebuild_manifest(self, space: str) -> tuple[int, list[str]]:
         """Rewrite the manifest from the run folders' ``run.json`` (valid runs only); (count, problems)."""
-        with _locked(self.runs_dir(space)):
+        with locked(self.runs_dir(space)):
             entries, problems = self._scan_run_folders(space)
             manifest = _empty_manifest(space)
             manifest["runs"] = entries
@@ -399,7 +349,7 @@ class RunStore:
             except OSError as exc:
                 raise StoreError(f"{name} is missing or unreadable ({exc.strerror})") from None
             info = entry["files"][name]
-            if len(data) != info["bytes"] or _sha256(data) != info["sha256"]:
+            if len(data) != info["bytes"] or sha256_bytes(data) != info["sha256"]:
                 raise StoreError(f"{name} is corrupted or was replaced (size/SHA-256 differ from the manifest)")
             blobs[name] = data
         return blobs
@@ -420,8 +370,8 @@ class RunStore:
                 raise ValueError(f"a measurement needs {key!r} (a non-empty string)")
         sp.arch_from_id(record["arch"])  # a valid subnet id of this space
         row = _jsonable({**record, "space": sp.name, "recorded": datetime.now(UTC).isoformat(timespec="seconds")})
-        path = self.root / sp.name / MEASUREMENTS
-        with _locked(path.parent):
+        path = Workspace(self.root).space(sp).measurements
+        with locked(path.parent):
             old = path.read_bytes() if path.exists() else b""
             if old and not old.endswith(b"\n"):
                 old += b"\n"
@@ -432,7 +382,7 @@ class RunStore:
         """Measured results of ``space`` (optionally one supernet version); bad lines are skipped
         and listed in ``df.attrs["problems"]``."""
         sp = get_space(space)
-        path = self.root / sp.name / MEASUREMENTS
+        path = Workspace(self.root).space(sp).measurements
         rows, problems = [], []
         if path.exists():
             for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):

@@ -21,10 +21,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ofa_dash.checkpoints import load_weights
 from ofa_dash.data import Dataset, Split, default_cache_dir
 from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet
+from ofa_dash.files import file_sha256
 from ofa_dash.nn import StaticNet, Supernet
 from ofa_dash.space import Arch, SearchSpace
+from ofa_dash.workspace import Workspace
 
 SUBNET_CACHE_ENTRIES = 16
 _CACHE_FORMAT = "ofa-dash-recalibrated-subnet"
@@ -57,9 +60,7 @@ class PreparedSubnet:
 
 
 def default_supernet_path(space: SearchSpace) -> Path:
-    from ofa_dash.commands.common import PRECOMPUTED
-
-    return PRECOMPUTED / space.name / "supernet.pt"
+    return Workspace.default().space(space).supernet
 
 
 def resolve_supernet_path(space: SearchSpace, path: str | os.PathLike | None) -> Path:
@@ -76,14 +77,6 @@ def resolve_supernet_path(space: SearchSpace, path: str | os.PathLike | None) ->
             f"pass --supernet PATH to an ofa-dash checkpoint of this space"
         )
     return p
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -112,8 +105,6 @@ def load_supernet(space: SearchSpace, path: str | os.PathLike | None = None) -> 
 
 @lru_cache(maxsize=2)
 def _load_cached(space: SearchSpace, path: str, mtime_ns: int, size: int) -> LoadedSupernet:
-    from ofa_dash.train import load_weights
-
     net, meta = load_weights(path, space)
     return LoadedSupernet(net, meta, Path(path), file_sha256(Path(path)))
 

@@ -14,7 +14,6 @@ disjoint data shards.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import math
 import os
@@ -29,15 +28,15 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
+from ofa_dash.checkpoints import TRAINING_CHECKPOINT_NAME, load_training_checkpoint, load_weights, save_training_checkpoint, save_weights
 from ofa_dash.data import Dataset, Split, augment, iterate_batches, to_tensor_batch
+from ofa_dash.files import atomic_write_bytes
 from ofa_dash.nn import Supernet
 from ofa_dash.progress import progress_bar
 from ofa_dash.space import N_SLOTS, N_STAGES, Arch, SearchSpace
-from ofa_dash.store import atomic_write_bytes
+from ofa_dash.workspace import SpaceFolder
 
 RECIPE_DIR = Path(__file__).parent / "recipes"
-CHECKPOINT_VERSION = 2
-CHECKPOINT_NAME = "checkpoint.pt"  # one file, written by rank 0, read by every rank
 
 
 @dataclass
@@ -192,42 +191,6 @@ def quick_accuracy(net: Supernet, arch: Arch, calib: Split, holdout: Split, n_im
     return evaluate_model(sub, net.space, arch.r, holdout.subset(idx), net.space.n_classes, batch_size=len(idx) if on_gpu else 500).top1
 
 
-# --------------------------------------------------------------------------- checkpoints
-def _atomic_save(obj, path: Path) -> None:
-    """torch.save through the store's temp-file-and-rename, so a crash never leaves half a checkpoint."""
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def save_weights(net: Supernet, path: Path, meta: dict, half: bool = True) -> None:
-    """Model weights (fp16 by default) plus a JSON metadata string, loadable with weights_only=True."""
-    state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in net.state_dict().items()}
-    _atomic_save({"format": "ofa-dash-supernet", "version": CHECKPOINT_VERSION, "space": net.space.name, "meta": json.dumps(meta), "state_dict": state}, path)
-
-
-def load_weights(path: str | os.PathLike, space: SearchSpace) -> tuple[Supernet, dict]:
-    """A :class:`Supernet` of ``space`` with weights from ``path``; clear errors for the wrong file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"supernet weights {str(path)!r} not found")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable ofa-dash supernet checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(blob, dict) or blob.get("format") != "ofa-dash-supernet":
-        raise ValueError(f"{path} is not an ofa-dash supernet checkpoint (missing format tag)")
-    if blob.get("space") != space.name:
-        raise ValueError(f"{path} holds weights for space {blob.get('space')!r}, not {space.name!r}")
-    net = Supernet(space)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ValueError(f"{path} does not match space {space.name!r}: {str(exc).splitlines()[0]}") from None
-    return net.eval(), json.loads(blob.get("meta", "{}"))
-
-
 # --------------------------------------------------------------------------- training
 @dataclass
 class TrainConfig:
@@ -264,8 +227,7 @@ def _lr_at(phase: Phase, progress: float) -> float:
 
 
 def _published_state(out_dir: Path) -> dict:
-    path = out_dir / "train_manifest.json"
-    return json.loads(path.read_text()) if path.is_file() else {"phases_done": [], "phases": {}}
+    return SpaceFolder(out_dir).read_train_manifest() or {"phases_done": [], "phases": {}}
 
 
 def train(cfg: TrainConfig, data: Dataset) -> dict:
@@ -286,6 +248,7 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
     train_split, holdout = data.split_holdout()
     device = resolve_device(cfg.device)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    folder = SpaceFolder(cfg.out_dir)
     manifest = _published_state(cfg.out_dir)
     todo = [i for i, p in enumerate(recipe.phases) if p.name not in manifest["phases_done"] and (cfg.phases is None or p.name in cfg.phases)]
     for i in todo:
@@ -303,18 +266,18 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
     torch.manual_seed(recipe.seed)
     net = Supernet(space)
     if manifest["phases_done"]:
-        net, _ = load_weights(cfg.out_dir / "supernet.pt", space)
+        net, _ = load_weights(folder.supernet, space)
     teacher = None
-    if (cfg.out_dir / "teacher.pt").is_file():
-        teacher_net, _ = load_weights(cfg.out_dir / "teacher.pt", space)
+    if folder.teacher.is_file():
+        teacher_net, _ = load_weights(folder.teacher, space)
         teacher = teacher_net.extract(space.largest()).to(device=device, memory_format=torch.channels_last).eval()
     net.train()
     net = net.to(device=device, memory_format=torch.channels_last)
     params = [p for p in net.parameters()]
     decay = [p for n, p in net.named_parameters() if p.ndim > 1 and "transforms" not in n]
     no_decay = [p for n, p in net.named_parameters() if not (p.ndim > 1 and "transforms" not in n)]
-    ckpt_path = cfg.work_dir / CHECKPOINT_NAME
-    log_path = cfg.out_dir / "train_log.jsonl"
+    ckpt_path = cfg.work_dir / TRAINING_CHECKPOINT_NAME
+    log_path = folder.train_log
     batch_per_rank = recipe.batch_size // world
 
     for phase_index in todo:
@@ -327,15 +290,16 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
         )
         ema = _Ema(net, phase.ema_decay) if phase.ema_decay else None
         start_epoch, start_step, phase_seconds = 0, 0, 0.0
+        resumed_stats = (0.0, 0, 0.0)  # loss sum, images and step seconds of the epoch a checkpoint interrupted
         if cfg.resume and ckpt_path.is_file():
-            ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-            _check_checkpoint(ck, ckpt_path, space, recipe)
+            ck = load_training_checkpoint(ckpt_path, space, recipe.name)
             if ck.get("phase") == phase.name:
                 net.load_state_dict(ck["model"])
                 opt.load_state_dict(ck["optimizer"])
                 if ema is not None and ck.get("ema") is not None:
                     ema.load_state_dict(ck["ema"])
                 start_epoch, start_step, phase_seconds = ck["epoch"], ck["step"], ck["seconds"]
+                resumed_stats = (ck.get("epoch_loss_sum", 0.0), ck.get("epoch_images", 0), ck.get("epoch_step_seconds", 0.0))
                 if rank == 0:
                     print(f"resuming phase {phase.name!r} at epoch {start_epoch}, step {start_step}")
         if world > 1:
@@ -356,7 +320,8 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
         for epoch in range(start_epoch, n_epochs):
             epoch_seed = [recipe.seed, phase_index, epoch]
             batches = iterate_batches(shard, batch_per_rank, shuffle=True, seed=hash_seed(epoch_seed), drop_last=True)
-            loss_sum, n_seen, t_epoch, step_time = 0.0, 0, time.time(), 0.0
+            loss_sum, n_seen, step_time = resumed_stats if epoch == start_epoch and start_step else (0.0, 0, 0.0)
+            t_epoch = time.time()
             for step, (xb, yb) in enumerate(batches):
                 if step >= steps_per_epoch or epoch * steps_per_epoch + step >= total_steps:
                     break
@@ -403,7 +368,7 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
                 bar.update(1)
                 bar.set_postfix(epoch=f"{epoch + 1}/{n_epochs}", loss=f"{step_loss:.3f}", img_s=f"{len(yb) * world / max(time.time() - t0, 1e-9):.0f}")
                 if time.time() - last_ckpt > recipe.checkpoint_minutes * 60 or want_stop:
-                    _save_checkpoint(ckpt_path, rank, space, recipe, phase, (epoch, step + 1, phase_seconds), net, opt, ema)
+                    _checkpoint(ckpt_path, rank, space, recipe, phase, (epoch, step + 1, phase_seconds, loss_sum, n_seen, step_time), net, opt, ema)
                     last_ckpt = time.time()
                 if want_stop:
                     stopped = "signal" if stop_signal.raised else "time limit"
@@ -436,7 +401,7 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
                     record["go_no_go"] = verdict
                 _append_jsonl(log_path, record)
                 bar.write(json.dumps(record))
-            _save_checkpoint(ckpt_path, rank, space, recipe, phase, (epoch + 1, 0, phase_seconds), net, opt, ema)
+            _checkpoint(ckpt_path, rank, space, recipe, phase, (epoch + 1, 0, phase_seconds, 0.0, 0, 0.0), net, opt, ema)
             verdict = _shared_flag(world, bool(record and record.get("go_no_go", "").startswith("no-go")))
             if verdict:
                 stopped = "no-go"
@@ -483,10 +448,11 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
                 }
             )
             meta = {k: manifest[k] for k in ("space", "phases_done", "supernet_version", "data")}
-            save_weights(net, cfg.out_dir / "supernet.pt", meta)
+            save_weights(net, folder.supernet, meta)
+            _round_like_published(net)  # go on from exactly what a resumed run would load
             if teacher is None or phase.teacher:
-                save_weights(net, cfg.out_dir / "teacher.pt", {**meta, "role": "distillation teacher (full network)"})
-            atomic_write_bytes(cfg.out_dir / "train_manifest.json", json.dumps(manifest, indent=2).encode())
+                save_weights(net, folder.teacher, {**meta, "role": "distillation teacher (full network)"})
+            atomic_write_bytes(folder.train_manifest, json.dumps(manifest, indent=2).encode())
             ckpt_path.unlink(missing_ok=True)  # the phase is published; its in-phase checkpoint is spent
         if world > 1:
             _broadcast_state(net)  # the published weights (raw or EMA) on every rank
@@ -497,27 +463,26 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
     return manifest
 
 
-def _save_checkpoint(path: Path, rank: int, space: SearchSpace, recipe: Recipe, phase: Phase, where: tuple[int, int, float], net, opt, ema) -> None:
-    """Everything a resume needs, in full precision; data order, crops and subnets follow from (seed, phase, epoch, step)."""
+def _checkpoint(path: Path, rank: int, space: SearchSpace, recipe: Recipe, phase: Phase, where: tuple, net, opt, ema) -> None:
+    """Rank 0 writes the state; data order, crops and subnets follow from (seed, phase, epoch, step), so none is stored.
+
+    ``where``: epoch, step, phase seconds, and the interrupted epoch's loss sum,
+    images and step seconds (so its logged mean loss is the uninterrupted one).
+    """
     if rank != 0:
         return
-    epoch, step, seconds = where
-    _atomic_save(
-        {
-            "version": CHECKPOINT_VERSION,
-            "space": space.name,
-            "recipe": recipe.name,
-            "phase": phase.name,
-            "epoch": epoch,
-            "step": step,
-            "seconds": seconds,
-            "model": net.state_dict(),
-            "optimizer": opt.state_dict(),
-            "ema": ema.state_dict() if ema is not None else None,
-            "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        },
-        path,
-    )
+    epoch, step, seconds, loss_sum, images, step_seconds = where
+    state = {"phase": phase.name, "epoch": epoch, "step": step, "seconds": seconds, "model": net.state_dict(), "optimizer": opt.state_dict()}
+    state.update(epoch_loss_sum=loss_sum, epoch_images=images, epoch_step_seconds=step_seconds)
+    save_training_checkpoint(path, space, recipe.name, {**state, "ema": ema.state_dict() if ema is not None else None})
+
+
+@torch.no_grad()
+def _round_like_published(net: Supernet) -> None:
+    """Weights are published in fp16; rounding the live ones the same way makes a run that goes on and a run resumed from the published file identical."""
+    for t in net.state_dict().values():
+        if t.is_floating_point():
+            t.copy_(t.half().float())
 
 
 class _StopOnSignal:
@@ -603,13 +568,6 @@ def _all_cores():
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _check_checkpoint(ck: dict, path: Path, space: SearchSpace, recipe: Recipe) -> None:
-    if not isinstance(ck, dict) or ck.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"{path} is not a version-{CHECKPOINT_VERSION} training checkpoint; remove it or point --work elsewhere")
-    if ck.get("space") != space.name or ck.get("recipe") != recipe.name:
-        raise ValueError(f"{path} belongs to space {ck.get('space')!r}, recipe {ck.get('recipe')!r}, not {space.name!r}, {recipe.name!r}")
 
 
 def _ranks_in_sync(params: list[torch.nn.Parameter], world: int) -> bool:

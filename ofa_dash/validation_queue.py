@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ofa_dash.data import default_cache_dir
+from ofa_dash.progress import Cancelled
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: the thread lock alone still serialises one process
@@ -37,8 +40,6 @@ class ValidationQueue:
     def lock_path(self) -> Path:
         if self._lock_path is not None:
             return self._lock_path
-        from ofa_dash.data import default_cache_dir
-
         return default_cache_dir() / "validate.lock"
 
     def holder(self) -> dict | None:
@@ -83,8 +84,6 @@ class ValidationQueue:
         timeout_s: float | None = None,
     ) -> Iterator[None]:
         """Hold the turn for the ``with`` body; waits (polling ``cancel``) while another holds it."""
-        from ofa_dash.evaluate import Cancelled
-
         start = time.monotonic()
         told = False
 

@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ofa_dash.store import SOLUTIONS, RunStore
+from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui.catalogue import build_catalogue
-from ofa_dash.ui.demo import ensure_demo
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 
 TIMEOUT = 300

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ofa_dash.ui import browser_harness as bh
+from ofa_dash.testing import browser as bh
+from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui.catalogue import build_catalogue, with_accuracy
 from ofa_dash.ui.config import REPO
-from ofa_dash.ui.demo import ensure_demo
 
 pytestmark = [
     pytest.mark.browser,

@@ -16,13 +16,13 @@ import pytest
 import torch
 
 from ofa_dash import export as ex
+from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
 from ofa_dash.data import load_dataset, to_tensor_batch
 from ofa_dash.nn import Supernet
 from ofa_dash.ort_timing import ort_session
 from ofa_dash.space import get_space
 from ofa_dash.subnets import from_module, prepare
-from ofa_dash.train import save_weights
 
 torch.set_num_threads(1)
 CIFAR = get_space("cifar10")

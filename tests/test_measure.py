@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
 from ofa_dash.hardware import count
 from ofa_dash.measure import MeasureConfig, anchor_archs, genome_matrix, measurement_plan, read_measured, run_measurement
 from ofa_dash.nn import Supernet
 from ofa_dash.space import get_space
-from ofa_dash.train import save_weights
 
 CIFAR = get_space("cifar10")
 

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from search_toys import toy_objectives
 
+from ofa_dash.files import atomic_write_bytes
 from ofa_dash.search import RunSpec, run_search
-from ofa_dash.store import MANIFEST, SOLUTIONS, RunStore, StoreError, atomic_write_bytes
+from ofa_dash.store import MANIFEST, SOLUTIONS, RunStore, StoreError
 
 SPACE = "cifar10"
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from ofa_dash.checkpoints import check_training_checkpoint
 from ofa_dash.nn import Supernet
 from ofa_dash.space import get_space
-from ofa_dash.train import Phase, Recipe, _check_checkpoint, _Ema, _go_no_go, mid_subnet, phase_subnets
+from ofa_dash.train import Phase, Recipe, _Ema, _go_no_go, mid_subnet, phase_subnets
 
 SPACE = get_space("cifar10-v2")
 ELASTIC = Phase(name="expand", epochs=1, lr=0.1, kernel=[3, 5, 7], expand=[3, 4, 6], depth=[2, 3, 4], n_subnets=4)
@@ -72,11 +73,11 @@ def test_ema_follows_the_weights_and_can_replace_them():
 def test_a_checkpoint_of_another_space_or_recipe_is_refused(tmp_path):
     recipe = Recipe(name="cpu", batch_size=8, phases=[])
     good = {"version": 2, "space": SPACE.name, "recipe": "cpu"}
-    _check_checkpoint(good, tmp_path / "c.pt", SPACE, recipe)
+    check_training_checkpoint(good, tmp_path / "c.pt", SPACE, recipe.name)
     with pytest.raises(ValueError, match="belongs to space 'cifar10'"):
-        _check_checkpoint({**good, "space": "cifar10"}, tmp_path / "c.pt", SPACE, recipe)
+        check_training_checkpoint({**good, "space": "cifar10"}, tmp_path / "c.pt", SPACE, recipe.name)
     with pytest.raises(ValueError, match="not a version-2 training checkpoint"):
-        _check_checkpoint({"version": 1}, tmp_path / "c.pt", SPACE, recipe)
+        check_training_checkpoint({"version": 1}, tmp_path / "c.pt", SPACE, recipe.name)
 
 
 def test_the_shipped_cpu_recipe_loads_and_fits_the_flagship_space():

@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ofa_dash import decision as decision_aids
 from ofa_dash.space import get_space
 from ofa_dash.store import SOLUTIONS, RunStore
-from ofa_dash.ui import decision_aids, figures
+from ofa_dash.testing.demo import DEMO_VERSION, ensure_demo
+from ofa_dash.ui import figures
 from ofa_dash.ui.catalogue import (
     Constraints,
     apply_constraints,
@@ -25,7 +27,6 @@ from ofa_dash.ui.catalogue import (
 )
 from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves
 from ofa_dash.ui.config import resolve_settings
-from ofa_dash.ui.demo import DEMO_VERSION, ensure_demo
 from ofa_dash.ui.devices_view import device_reports, predictor_quality
 from ofa_dash.ui.fronts import front_view, rows_for_ids, slider_range
 from ofa_dash.ui.references import parse_specialized_name, published_specialized, reference_markers

@@ -12,13 +12,15 @@ import pytest
 import torch
 
 from ofa_dash import export as ex
+from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
 from ofa_dash.data import load_dataset
-from ofa_dash.evaluate import Cancelled, auto_threads, balanced_subset, best_measurement, validate_subnet
+from ofa_dash.evaluate import auto_threads, balanced_subset
 from ofa_dash.nn import Supernet
+from ofa_dash.progress import Cancelled
 from ofa_dash.space import get_space
 from ofa_dash.store import RunStore
-from ofa_dash.train import save_weights
+from ofa_dash.validation import best_measurement, validate_subnet
 from ofa_dash.validation_queue import ValidationQueue
 from tests.conftest import CIFAR_JPEG
 

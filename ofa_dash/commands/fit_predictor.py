@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ofa_dash.commands.common import PRECOMPUTED, emit
+from ofa_dash.commands.common import emit
+from ofa_dash.workspace import Workspace
 
 TARGET_RMSE = 0.6
 TARGET_TAU = 0.85
@@ -15,16 +16,17 @@ TARGET_TAU = 0.85
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ofa_dash.measure import MEASURED_FILE, read_measured
+    from ofa_dash.measure import read_measured
     from ofa_dash.predictor_fit import FitConfig, fit_predictor
-    from ofa_dash.predictors import PREDICTOR_FILE, save_predictor
+    from ofa_dash.predictors import save_predictor
     from ofa_dash.space import get_space
 
     space = get_space(args.space)
     if args.threads:
         torch.set_num_threads(args.threads)
-    measured_path = Path(args.measured or PRECOMPUTED / space.name / MEASURED_FILE)
-    out = Path(args.out or PRECOMPUTED / space.name / PREDICTOR_FILE)
+    folder = Workspace.default().space(space)
+    measured_path = Path(args.measured or folder.measured)
+    out = Path(args.out or folder.predictor)
     cfg = FitConfig(
         seed=args.seed, test_fraction=args.test_fraction, folds=args.folds, candidates=tuple(c.strip() for c in args.candidates.split(",") if c.strip())
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ofa_dash.commands.common import PRECOMPUTED, emit
+from ofa_dash.commands.common import emit
+from ofa_dash.workspace import Workspace
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.measure import MEASURED_FILE, MeasureConfig, run_measurement
+    from ofa_dash.measure import MeasureConfig, run_measurement
     from ofa_dash.space import get_space
 
     space = get_space(args.space)
@@ -17,8 +18,8 @@ def run(args: argparse.Namespace) -> int:
         space=space,
         n=args.n,
         data_dir=Path(args.data),
-        supernet_path=Path(args.supernet or PRECOMPUTED / space.name / "supernet.pt"),
-        out_path=Path(args.out or PRECOMPUTED / space.name / MEASURED_FILE),
+        supernet_path=Path(args.supernet or Workspace.default().space(space).supernet),
+        out_path=Path(args.out or Workspace.default().space(space).measured),
         seed=args.seed,
         n_calib=args.calib_images,
         cache_dir=Path(args.cache) if args.cache else None,

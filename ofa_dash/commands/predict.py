@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ofa_dash.commands.common import PRECOMPUTED, emit
+from ofa_dash.commands.common import emit
+from ofa_dash.workspace import default_root
 
 
-def predict_one(space, arch_text: str, official_dir=None, precomputed_dir: Path = PRECOMPUTED) -> dict:
+def predict_one(space, arch_text: str, official_dir=None, precomputed_dir: Path | None = None) -> dict:
     """The ``predict --json`` object for one subnet (shared with the dashboard)."""
     from ofa_dash.hardware import count, load_devices
     from ofa_dash.predictors import load_predictor
 
     arch = space.parse_arch(arch_text)
+    precomputed_dir = Path(precomputed_dir) if precomputed_dir is not None else default_root()
     predictor = load_predictor(space, official_dir=official_dir, precomputed_dir=precomputed_dir)
     g = space.encode(arch)
     counts = count(space, g)
@@ -36,7 +38,7 @@ def predict_one(space, arch_text: str, official_dir=None, precomputed_dir: Path 
 def run(args: argparse.Namespace) -> int:
     from ofa_dash.space import get_space
 
-    emit(predict_one(get_space(args.space), args.arch, args.official, Path(args.precomputed)), args.json)
+    emit(predict_one(get_space(args.space), args.arch, args.official, args.precomputed), args.json)
     return 0
 
 
@@ -45,6 +47,6 @@ def register(sub) -> None:
     p.add_argument("--space", default="cifar10")
     p.add_argument("--arch", required=True, help="largest, smallest, a subnet id, or a JSON object with ks, e, d, r")
     p.add_argument("--official", help="folder with OFA's published files (acc_predictor.pth, note10/)")
-    p.add_argument("--precomputed", default=str(PRECOMPUTED), help=argparse.SUPPRESS)
+    p.add_argument("--precomputed", default=None, help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ofa_dash.commands.common import PRECOMPUTED, emit
+from ofa_dash.commands.common import emit
+from ofa_dash.workspace import Workspace
 
 QUALITY_MIN_VALIDATION = 50  # the quality bar is judged on at least this many held-out subnets
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.hardware.devices import profile_path
     from ofa_dash.hardware.profile_format import save_profile
     from ofa_dash.hardware.profiler import ProfileConfig, profile_device
     from ofa_dash.hardware.runtimes import make_runtime
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.repeats is not None:
         config = config.with_repeats(args.repeats)
-    out = Path(args.out) if args.out else profile_path(space, args.name, PRECOMPUTED)
+    out = Path(args.out) if args.out else Workspace.default().space(space).profile(args.name)
     if out.exists() and not args.force:
         raise ValueError(f"{out} already exists; pass --force to replace it (or choose another --name / --out)")
     runtime = make_runtime(args.runtime, args.threads, args.batch_size)  # fails now, not after minutes, when e.g. CUDA is absent
@@ -61,11 +61,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _refit(args: argparse.Namespace, space) -> int:
-    from ofa_dash.hardware.devices import profile_path
     from ofa_dash.hardware.profile_format import load_profile, save_profile
     from ofa_dash.hardware.profiler import refit_correction
 
-    path = Path(args.out) if args.out else profile_path(space, args.name, PRECOMPUTED)
+    path = Path(args.out) if args.out else Workspace.default().space(space).profile(args.name)
     before = load_profile(path, space)  # a missing or broken file fails here, before anything is written
     after = refit_correction(before, space)
     save_profile(after, path)

@@ -12,9 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from ofa_dash.commands.common import PRECOMPUTED, emit
-
-MANIFEST = "train_manifest.json"
+from ofa_dash.commands.common import emit
+from ofa_dash.workspace import Workspace, default_root
 
 
 def predictor_section(space, precomputed_dir: Path, official_dir, notes: list[str]) -> dict | None:
@@ -68,7 +67,7 @@ def device_section(space, precomputed_dir: Path, official_dir, notes: list[str])
 
 def supernet_section(space, precomputed_dir: Path, notes: list[str]) -> dict | None:
     """From ``train_manifest.json``: recipe, hardware, minutes, data copy, phases."""
-    path = precomputed_dir / space.name / MANIFEST
+    path = Workspace(precomputed_dir).space(space).train_manifest
     if not path.is_file():
         notes.append(f"supernet: no {path} (train the supernet first, or this space uses published weights)")
         return None
@@ -102,9 +101,9 @@ def run_count(space, precomputed_dir: Path, notes: list[str]) -> int:
     return len(runs)
 
 
-def build_report(space, official_dir: str | os.PathLike | None = None, precomputed_dir: str | os.PathLike = PRECOMPUTED) -> dict:
+def build_report(space, official_dir: str | os.PathLike | None = None, precomputed_dir: str | os.PathLike | None = None) -> dict:
     """The ``report --json`` object (shared with the dashboard's overview)."""
-    precomputed_dir = Path(precomputed_dir)
+    precomputed_dir = Path(precomputed_dir) if precomputed_dir is not None else default_root()
     notes: list[str] = []
     return {
         "space": space.name,
@@ -130,6 +129,6 @@ def register(sub) -> None:
     p = sub.add_parser("report", help="what precomputed/ holds for a space and its quality figures")
     p.add_argument("--space", default="cifar10")
     p.add_argument("--official", help="folder laid out like ofa-official/ (adds OFA's note10 device and predictor)")
-    p.add_argument("--precomputed", default=str(PRECOMPUTED), help="artifact root (default: the shipped precomputed/)")
+    p.add_argument("--precomputed", default=None, help="artifact root (default: OFA_DASH_PRECOMPUTED or the shipped precomputed/)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)

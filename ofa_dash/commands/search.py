@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ofa_dash.commands.common import PRECOMPUTED, emit
+from ofa_dash.commands.common import emit
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -96,7 +96,7 @@ def register(sub) -> None:
     s.add_argument("--duplicates", choices=("genome", "canonical", "none"), help="how duplicate offspring are judged (default canonical: on the network)")
     s.add_argument("--init", choices=("random", "random+extremes"), help="initial population (default random+extremes)")
     s.add_argument("--ofa2-protocol", action="store_true", help="OFA²'s exact operators: genome duplicates, purely random initial population")
-    s.add_argument("--store", default=str(PRECOMPUTED), help="store root (default precomputed/)")
+    s.add_argument("--store", default=None, help="store root (default: OFA_DASH_PRECOMPUTED or precomputed/)")
     s.add_argument("--no-store", action="store_true", help="do not save the run")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--json", action="store_true")

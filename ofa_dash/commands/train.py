@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ofa_dash.commands.common import PRECOMPUTED
+from ofa_dash.workspace import Workspace
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         space=space,
         recipe=recipe,
-        out_dir=Path(args.out or PRECOMPUTED / space.name),
+        out_dir=Path(args.out or Workspace.default().space(space).path),
         work_dir=Path(args.work),
         phases=args.phases.split(",") if args.phases else None,
         resume=args.resume,

@@ -9,9 +9,9 @@ from ofa_dash.commands.common import add_subnet_arguments, emit
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.evaluate import validate_subnet
     from ofa_dash.progress import progress_bar
     from ofa_dash.space import get_space
+    from ofa_dash.validation import validate_subnet
 
     space = get_space(args.space)
     arch = space.parse_arch(args.arch)

@@ -19,7 +19,6 @@ non-dominated sorting), constraints from :func:`apply_constraints`.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,8 @@ import pandas as pd
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from ofa_dash.space import GENOME_LENGTH, SearchSpace, get_space
-from ofa_dash.store import GENE_COLUMNS, RunStore, StoreError
+from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RUN_JSON, SOLUTIONS, RunStore, StoreError
+from ofa_dash.workspace import Workspace
 
 LATENCY_PREFIX = "latency:"
 COUNTER_COLUMNS = {"macs": "MACs (M)", "params": "params (M)", "peak_mem": "peak memory (MB)"}
@@ -84,15 +84,13 @@ def store_fingerprint(root: str | Path, space: str, official: str | Path | None 
     ``st.cache_data`` rebuilds only when a run, a measurement, a device profile,
     the predictor or the supernet manifest changed.
     """
-    base = Path(root) / space
-    paths = [base / "runs" / "manifest.json", base / "measurements.jsonl", base / "predictor.pt", base / "train_manifest.json", base / "supernet.pt"]
-    runs = base / "runs"
-    if runs.is_dir():
-        for folder in sorted(p for p in runs.iterdir() if p.is_dir()):
-            paths += [folder / "run.json", folder / "solutions.parquet", folder / "history.parquet"]
-    devices = base / "devices"
-    if devices.is_dir():
-        paths += sorted(devices.glob("*.json"))
+    base = Workspace(Path(root)).space(space)
+    paths = [base.runs / MANIFEST, base.measurements, base.predictor, base.train_manifest, base.supernet]
+    if base.runs.is_dir():
+        for run in sorted(p for p in base.runs.iterdir() if p.is_dir()):
+            paths += [run / RUN_JSON, run / SOLUTIONS, run / HISTORY]
+    if base.devices.is_dir():
+        paths += sorted(base.devices.glob("*.json"))
     if official is not None:
         off = Path(official)
         paths += [off / "acc_predictor.pth", *sorted((off / "note10").glob("*.yaml"))]
@@ -128,10 +126,7 @@ def load_predictor_safe(space: SearchSpace, official: str | Path | None, root: s
 
 def current_supernet_version(root: str | Path, space: str) -> str | None:
     """The version training published (``train_manifest.json``); None where there is none."""
-    try:
-        return json.loads((Path(root) / space / "train_manifest.json").read_text()).get("supernet_version")
-    except (OSError, ValueError, AttributeError):
-        return None
+    return Workspace(Path(root)).space(space).supernet_version()
 
 
 def describe_device(table) -> str:

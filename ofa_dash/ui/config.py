@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ofa_dash.space import SearchSpace
+from ofa_dash.workspace import SpaceFolder, Workspace, default_root
 
 REPO = Path(__file__).resolve().parent.parent.parent
-ENV_PRECOMPUTED = "OFA_DASH_PRECOMPUTED"
 ENV_OFFICIAL = "OFA_DASH_OFFICIAL"
 ENV_DATA = "OFA_DASH_DATA"
 DEFAULT_OFFICIAL = REPO.parent / "shared" / "ofa-official"
@@ -42,11 +42,14 @@ class Settings:
     official_wanted: str  # what was asked for (shown when it does not exist)
     data_wanted: str
 
+    def folder(self, space: SearchSpace | str) -> SpaceFolder:
+        return Workspace(self.precomputed).space(space)
+
     def space_dir(self, space: SearchSpace | str) -> Path:
-        return self.precomputed / (space if isinstance(space, str) else space.name)
+        return self.folder(space).path
 
     def supernet_path(self, space: SearchSpace | str) -> Path:
-        return self.space_dir(space) / "supernet.pt"
+        return self.folder(space).supernet
 
     def has_supernet(self, space: SearchSpace | str) -> bool:
         return self.supernet_path(space).is_file()
@@ -62,7 +65,7 @@ def _existing(path: str | None) -> Path | None:
 def resolve_settings(official: str | None = None, data: str | None = None, environ: dict | None = None) -> Settings:
     """Settings from explicit overrides (the sidebar), else the environment, else the defaults."""
     env = os.environ if environ is None else environ
-    precomputed = Path(env.get(ENV_PRECOMPUTED) or REPO / "precomputed").expanduser()
+    precomputed = default_root(env)
     official_wanted = official or env.get(ENV_OFFICIAL) or (str(DEFAULT_OFFICIAL) if DEFAULT_OFFICIAL.is_dir() else "")
     data_wanted = data or env.get(ENV_DATA) or (str(DEFAULT_DATA) if DEFAULT_DATA.exists() else "")
     return Settings(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ofa_dash.ui import decision_aids
+from ofa_dash import decision as decision_aids
 from ofa_dash.ui.catalogue import Constraints, apply_constraints, column_label, joined_per_id, objective_matrix, pareto_mask, with_accuracy
 
 MAX_KNEES = 5

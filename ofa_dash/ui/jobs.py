@@ -115,7 +115,7 @@ def start_job(kind: str, label: str, work: Callable[[Job], dict | None]) -> Job:
         try:
             job.result = work(job)
         except Exception as exc:  # shown to the user as a message, with the type, never as a traceback
-            from ofa_dash.evaluate import Cancelled
+            from ofa_dash.progress import Cancelled
 
             if isinstance(exc, Cancelled):
                 job.error = "cancelled"
@@ -200,7 +200,7 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
     """The body of a live validation job; a second one waits for the queue's turn and says so."""
 
     def work(job: Job) -> dict:
-        from ofa_dash.evaluate import validate_subnet
+        from ofa_dash.validation import validate_subnet
 
         job.update("loading the dataset")
         data = shared_dataset(data_path)

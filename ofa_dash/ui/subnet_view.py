@@ -28,7 +28,7 @@ def objectives_table(
     Predicted top-1: the stored run's objective when the subnet is in a run
     (``catalogue_rows``), else the predictor. Latency: every loaded device
     table, and stored values for devices only runs know. Counters always.
-    ``measured`` is a stored live validation (``evaluate.best_measurement``).
+    ``measured`` is a stored live validation (``validation.best_measurement``).
     """
     from ofa_dash.hardware import count
 

@@ -1,6 +1,6 @@
 """OFA² reproduction: NSGA-II, SMS-EMOA and SPEA2 on the official OFA space, seeds 1-3.
 
-Usage: python benchmarks/ofa2_reproduction.py [--official ../shared/ofa-official] [--seeds 1,2,3]
+Usage: python scripts/ofa2_reproduction.py [--official ../shared/ofa-official] [--seeds 1,2,3]
        [--gens 1000] [--pop 100] [--algorithms nsga2,smsemoa,spea2] [--configs ofa2,ofa-dash]
        [--baselines] [--no-store] [--out benchmarks/results/ofa2_reproduction.json] [--plot docs/ofa2_hv.png]
 
@@ -222,7 +222,7 @@ def plot(curves: dict, path: str) -> None:
         ax.legend(fontsize=7, loc="lower right")
     axes[0][0].set_ylabel("hypervolume at (100 ms, 25 %) of the archive")
     fig.suptitle("OFA² on ofa-mbv3-w1.2: Note10 latency vs predicted error (OFA's predictor); band = min..max over seeds", fontsize=10)
-    fig.text(0.01, 0.01, "source: ofa-dash benchmarks/ofa2_reproduction.py; predicted accuracy; OFA's published Note10 tables", fontsize=6, color="gray")
+    fig.text(0.01, 0.01, "source: ofa-dash scripts/ofa2_reproduction.py; predicted accuracy; OFA's published Note10 tables", fontsize=6, color="gray")
     fig.tight_layout(rect=(0, 0.03, 1, 0.96))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -1,7 +1,7 @@
 """A small, self-contained precomputed root for tests, benchmarks and offline demos.
 
 The dashboard reads only files, so the synthetic root is built the way the
-real one is: a supernet checkpoint (``train.save_weights`` of an untrained
+real one is: a supernet checkpoint (``checkpoints.save_weights`` of an untrained
 ``Supernet`` with a fixed seed), device profiles in the profile format
 (synthetic timings whose layer cost grows with the layer's work, so latency
 and size agree), a fitted-predictor file (a linear model over the one-hot
@@ -175,8 +175,8 @@ def make_demo_root(
     save_predictor(predictor, predictor_path(space, root))
 
     if supernet:
+        from ofa_dash.checkpoints import save_weights
         from ofa_dash.nn import Supernet
-        from ofa_dash.train import save_weights
 
         torch.manual_seed(seed)
         save_weights(Supernet(space), base / "supernet.pt", {"space": space.name, "supernet_version": DEMO_VERSION, "phases_done": []})

@@ -1,6 +1,6 @@
 """Precompute the search runs the dashboard ships for one space, and check "search once for every device".
 
-Usage: python benchmarks/precompute_runs.py --space cifar10 [--official DIR] [--devices a,b]
+Usage: python scripts/precompute_runs.py --space cifar10 [--official DIR] [--devices a,b]
        [--seeds 1,2,3] [--pop 100] [--gens 1000] [--algorithms nsga2,smsemoa,spea2]
        [--many-algorithm agemoea] [--many-pop 200] [--many-gens 1000] [--params JSON]
        [--store precomputed] [--out benchmarks/results/precompute_<space>.json]

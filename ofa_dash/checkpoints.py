@@ -1,0 +1,79 @@
+"""Supernet weight files and in-phase training checkpoints: their formats, and the checks on reading them.
+
+Both are read with ``torch.load(..., weights_only=True)``, so a file can hold
+tensors and plain containers only, never code. A weights file is what
+training publishes and everything else loads (fp16 by default, with JSON
+metadata); a training checkpoint is the full-precision state a resumed run
+continues from, exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from ofa_dash.files import atomic_torch_save
+from ofa_dash.nn import Supernet
+from ofa_dash.space import SearchSpace
+
+WEIGHTS_FORMAT = "ofa-dash-supernet"
+WEIGHTS_VERSION = 1
+TRAINING_CHECKPOINT_VERSION = 2
+TRAINING_CHECKPOINT_NAME = "checkpoint.pt"  # one file, written by rank 0, read by every rank
+
+
+def save_weights(net: Supernet, path: str | os.PathLike, meta: dict, half: bool = True) -> None:
+    """Model weights (fp16 by default) plus a JSON metadata string, loadable with weights_only=True."""
+    state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in net.state_dict().items()}
+    blob = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "space": net.space.name, "meta": json.dumps(meta), "state_dict": state}
+    atomic_torch_save(blob, path)
+
+
+def load_weights(path: str | os.PathLike, space: SearchSpace) -> tuple[Supernet, dict]:
+    """A :class:`Supernet` of ``space`` with weights from ``path``; clear errors for the wrong file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"supernet weights {str(path)!r} not found")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable ofa-dash supernet checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
+        raise ValueError(f"{path} is not an ofa-dash supernet checkpoint (missing format tag)")
+    if blob.get("space") != space.name:
+        raise ValueError(f"{path} holds weights for space {blob.get('space')!r}, not {space.name!r}")
+    net = Supernet(space)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(f"{path} does not match space {space.name!r}: {str(exc).splitlines()[0]}") from None
+    return net.eval(), json.loads(blob.get("meta", "{}"))
+
+
+def save_training_checkpoint(path: str | os.PathLike, space: SearchSpace, recipe_name: str, state: dict) -> None:
+    """Everything a resume needs, in full precision (model, optimizer, EMA, position in the phase)."""
+    atomic_torch_save(
+        {"version": TRAINING_CHECKPOINT_VERSION, "space": space.name, "recipe": recipe_name, **state, "saved": time.strftime("%Y-%m-%dT%H:%M:%S")}, path
+    )
+
+
+def load_training_checkpoint(path: str | os.PathLike, space: SearchSpace, recipe_name: str) -> dict:
+    """A checkpoint of this space and recipe, or a clear error naming what does not match."""
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable training checkpoint ({type(exc).__name__}: {exc}); remove it or point --work elsewhere") from None
+    check_training_checkpoint(ck, path, space, recipe_name)
+    return ck
+
+
+def check_training_checkpoint(ck: dict, path: str | os.PathLike, space: SearchSpace, recipe_name: str) -> None:
+    if not isinstance(ck, dict) or ck.get("version") != TRAINING_CHECKPOINT_VERSION:
+        raise ValueError(f"{path} is not a version-{TRAINING_CHECKPOINT_VERSION} training checkpoint; remove it or point --work elsewhere")
+    if ck.get("space") != space.name or ck.get("recipe") != recipe_name:
+        raise ValueError(f"{path} belongs to space {ck.get('space')!r}, recipe {ck.get('recipe')!r}, not {space.name!r}, {recipe_name!r}")

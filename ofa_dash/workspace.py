@@ -1,0 +1,123 @@
+"""The on-disk layout of the precomputed artefacts: one owner for every path under ``precomputed/``.
+
+``precomputed/<space>/`` holds what the dashboard and the CLI load by
+default: the trained supernet and its teacher, the training manifest and
+log, the measured subnets, the fitted predictor, live-validation records,
+the device profiles and the search runs. :class:`Workspace` is the root
+(``OFA_DASH_PRECOMPUTED`` or the repository's ``precomputed/``);
+:class:`SpaceFolder` is one space's folder. Nothing else spells these names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ofa_dash.space import SearchSpace
+
+ENV_PRECOMPUTED = "OFA_DASH_PRECOMPUTED"
+REPO_PRECOMPUTED = Path(__file__).resolve().parent.parent / "precomputed"
+
+SUPERNET_FILE = "supernet.pt"
+TEACHER_FILE = "teacher.pt"
+TRAIN_MANIFEST_FILE = "train_manifest.json"
+TRAIN_LOG_FILE = "train_log.jsonl"
+MEASURED_FILE = "measured.parquet"
+PREDICTOR_FILE = "predictor.pt"
+MEASUREMENTS_FILE = "measurements.jsonl"
+RUNS_DIR = "runs"
+DEVICES_DIR = "devices"
+PROFILE_SUFFIX = ".json"
+
+
+def default_root(environ: dict | None = None) -> Path:
+    """``OFA_DASH_PRECOMPUTED`` when set, else the repository's ``precomputed/``."""
+    env = os.environ if environ is None else environ
+    return Path(env.get(ENV_PRECOMPUTED) or REPO_PRECOMPUTED).expanduser()
+
+
+@dataclass(frozen=True)
+class SpaceFolder:
+    """One space's artefacts (``<root>/<space>/``); the paths exist or not, nothing is created here."""
+
+    path: Path
+
+    @property
+    def supernet(self) -> Path:
+        return self.path / SUPERNET_FILE
+
+    @property
+    def teacher(self) -> Path:
+        return self.path / TEACHER_FILE
+
+    @property
+    def train_manifest(self) -> Path:
+        return self.path / TRAIN_MANIFEST_FILE
+
+    @property
+    def train_log(self) -> Path:
+        return self.path / TRAIN_LOG_FILE
+
+    @property
+    def measured(self) -> Path:
+        return self.path / MEASURED_FILE
+
+    @property
+    def predictor(self) -> Path:
+        return self.path / PREDICTOR_FILE
+
+    @property
+    def measurements(self) -> Path:
+        return self.path / MEASUREMENTS_FILE
+
+    @property
+    def runs(self) -> Path:
+        return self.path / RUNS_DIR
+
+    @property
+    def devices(self) -> Path:
+        return self.path / DEVICES_DIR
+
+    def profile(self, device: str) -> Path:
+        return self.devices / f"{device}{PROFILE_SUFFIX}"
+
+    def read_train_manifest(self) -> dict | None:
+        """What training published (phases, minutes, recipe); None where nothing was trained here."""
+        try:
+            return json.loads(self.train_manifest.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def supernet_version(self) -> str | None:
+        """The version training published in ``train_manifest.json``; None where there is none."""
+        manifest = self.read_train_manifest()
+        return manifest.get("supernet_version") if isinstance(manifest, dict) else None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The precomputed root. ``Workspace.default()`` honours ``OFA_DASH_PRECOMPUTED``."""
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> Workspace:
+        return cls(default_root())
+
+    @classmethod
+    def at(cls, root: str | os.PathLike | None) -> Workspace:
+        """The given root, or the default one when ``root`` is None."""
+        return cls.default() if root is None else cls(Path(root).expanduser())
+
+    def space(self, space: SearchSpace | str) -> SpaceFolder:
+        return SpaceFolder(self.root / (space if isinstance(space, str) else space.name))
+
+    def contains(self, path: str | os.PathLike) -> bool:
+        """Whether ``path`` lies under this root (after resolving links), e.g. to refuse overwriting a shipped file."""
+        try:
+            Path(path).expanduser().resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return False
+        return True
