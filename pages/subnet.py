@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from ofa_dash.evaluate import best_measurement
 from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import missing_data_message
 from ofa_dash.ui.subnet_view import objectives_table, predicted_payload, runs_containing, validation_summary
+from ofa_dash.validation import best_measurement
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 
 QUICK_IMAGES = 1000
