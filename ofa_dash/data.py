@@ -24,6 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ofa_dash.progress import progress, progress_bar
+
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
 HOLDOUT_SIZE = 5000
@@ -132,13 +134,45 @@ def _detect(root: Path) -> tuple[str, list[Path]]:
     return "folders", sources
 
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR-10's python batches and nothing else.
+
+    A batch is a dict of bytes, lists of ints and bytes, and one uint8 numpy
+    array; building that array is the only global the format needs. Any other
+    global (the way a crafted pickle runs code) is refused before it is looked up.
+    """
+
+    _ALLOWED = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+        }
+    )
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refused {module}.{name}: a CIFAR-10 batch holds only lists, bytes and a numpy array")
+        return super().find_class(module, name)
+
+
+def _load_batch(raw: bytes) -> dict:
+    d = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    if not isinstance(d, dict) or not isinstance(d.get(b"data"), np.ndarray) or d[b"data"].dtype != np.uint8:
+        raise ValueError("not a dict with a uint8 'data' array")
+    if not isinstance(d.get(b"labels"), list) or not all(isinstance(v, int) for v in d[b"labels"]):
+        raise ValueError("'labels' is not a list of integers")
+    return d
+
+
 def _decode_archive(root: Path, source: Path) -> Dataset:
     def batches(names: list[str]) -> Split:
         xs, ys = [], []
         for name in names:
             raw = members[name]
             try:
-                d = pickle.loads(raw, encoding="bytes")
+                d = _load_batch(raw)
                 xs.append(np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
                 ys.append(np.asarray(d[b"labels"], dtype=np.int64))
             except Exception as exc:
@@ -192,8 +226,6 @@ def _iter_image_files(source: Path, split: str) -> Iterator[tuple[str, str, byte
 def _decode_folders(root: Path, sources: list[Path]) -> Dataset:
     from PIL import Image  # imported here: only image folders need Pillow
 
-    from ofa_dash.progress import progress
-
     splits = {}
     classes_seen: dict[str, list[str]] = {}
     for split, source in zip(("train", "test"), sources, strict=True):
@@ -230,8 +262,6 @@ def _decode_folders(root: Path, sources: list[Path]) -> Dataset:
 
 def download_cifar10(dest: str | os.PathLike) -> Path:
     """Fetch the official archive into ``dest`` with a progress bar and MD5 check."""
-    from ofa_dash.progress import progress_bar
-
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / "cifar-10-python.tar.gz"

@@ -86,3 +86,39 @@ def test_augment_and_resize_shapes():
     same = augment(x, torch.Generator().manual_seed(0), pad=0)
     flipped = same.flip(2)
     assert all(torch.equal(same[i], x[i]) or torch.equal(flipped[i], x[i]) for i in range(8))
+
+
+def _cifar_batch(data: np.ndarray, labels: list[int]) -> bytes:
+    import pickle
+
+    return pickle.dumps({b"batch_label": b"x", b"labels": labels, b"data": data, b"filenames": [b"a.png"] * len(labels)})
+
+
+def test_official_python_batches_load_without_running_code(tmp_path):
+    folder = tmp_path / "cifar" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(_cifar_batch(rng.integers(0, 256, (4, 3072), dtype=np.uint8), [0, 1, 2, 3]))
+    data = load_dataset(tmp_path / "cifar", cache_dir=tmp_path / "cache")
+    assert data.train.images.shape == (20, 32, 32, 3) and data.test.labels.tolist() == [0, 1, 2, 3]
+
+
+def test_a_crafted_python_batch_is_refused_and_its_payload_never_runs(tmp_path):
+    import pickle
+
+    marker = tmp_path / "payload-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    folder = tmp_path / "evil" / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    good = _cifar_batch(np.zeros((2, 3072), dtype=np.uint8), [0, 1])
+    for name in [f"data_batch_{i}" for i in range(2, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(good)
+    (folder / "data_batch_1").write_bytes(pickle.dumps({b"data": Payload(), b"labels": [0]}))
+    with pytest.raises(DatasetError, match=r"data_batch_1 in .* is not a CIFAR-10 batch \(refused (builtins|io)\.open"):
+        load_dataset(tmp_path / "evil", cache_dir=tmp_path / "cache")
+    assert not marker.exists()

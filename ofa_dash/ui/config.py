@@ -27,8 +27,8 @@ ENV_OFFICIAL = "OFA_DASH_OFFICIAL"
 ENV_DATA = "OFA_DASH_DATA"
 DEFAULT_OFFICIAL = REPO.parent / "shared" / "ofa-official"
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cifar10-jpeg"
-# What a user without the dataset can run (data.download_cifar10 exists; there is no CLI command for it yet).
-DOWNLOAD_DATA_COMMAND = "python -c \"from ofa_dash.data import download_cifar10; download_cifar10('data/cifar10')\""
+# What a user without the dataset can run.
+DOWNLOAD_DATA_COMMAND = "python -m ofa_dash download-cifar10 data/cifar10"
 DOWNLOAD_OFFICIAL_COMMAND = "python -m ofa_dash download-official ../shared/ofa-official"
 
 
