@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 
@@ -156,6 +157,22 @@ def test_a_pasted_link_reproduces_the_view(env):
     assert q == {"space": "cifar10", "device": "demo-gpu", "run": run_id}
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["[CLICK HERE](http://evil.example/login)", "![x](http://evil.example/pixel.png)", "http://evil.example/login", ":red[alarm] <b>bold</b>"],
+)
+def test_link_values_are_shown_as_plain_text_never_as_markdown(env, value):
+    at = _page("fronts")
+    at.query_params.update({"space": "cifar10", "device": value, "run": value})
+    at.run()
+    _ok(at)
+    shown = [w.value for w in at.warning if "evil" in w.value or "alarm" in w.value]
+    assert shown, [w.value for w in at.warning]
+    for body in shown:
+        # every bracket, parenthesis, angle bracket, "!" and ":" is escaped, so no link, image, HTML, autolink or directive forms
+        assert not re.search(r"(?<!\\)[\[\]()<>!:]", body), body
+
+
 # --------------------------------------------------------------------------- live validation
 def test_validation_waits_its_turn_then_results_appear_everywhere(env):
     cat = build_catalogue(env, "cifar10", sets=("archive",))
@@ -193,7 +210,7 @@ def test_missing_dataset_is_explained(env, monkeypatch, tmp_path):
     at.run()
     _ok(at)
     text = " ".join(i.value for i in at.info)
-    assert "download_cifar10" in text and "no-data" in text
+    assert "download-cifar10" in text and "no-data" in text
     assert not [b for b in at.button if b.label == "Validate now"]
 
 

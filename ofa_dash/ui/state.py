@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from ofa_dash.space import SPACES, SearchSpace, get_space
 from ofa_dash.ui.config import Settings, resolve_settings
+from ofa_dash.ui.text import plain
 
 DEFAULT_SPACE = "cifar10"
 QUERY_KEYS = ("space", "device", "run", "subnet")
@@ -269,7 +270,7 @@ def open_subnet(subnet: str) -> None:
     try:
         st.switch_page(PAGES["subnet"], query_params=view_to_query(st.session_state["view"]))
     except StreamlitAPIException:  # a page file run on its own (no st.navigation): say where to look instead
-        st.info(f"Subnet {subnet} is chosen; open the Subnet page to see it.")
+        st.info(f"Subnet {plain(subnet)} is chosen; open the Subnet page to see it.")
 
 
 def show_problems(ctx: Context, extra: list[str] | None = None) -> None:
@@ -277,4 +278,4 @@ def show_problems(ctx: Context, extra: list[str] | None = None) -> None:
     import streamlit as st
 
     for line in [*ctx.run_problems, *ctx.notes, *(extra or [])]:
-        st.warning(f"Skipped: {line}" if line.startswith(("run ", "run folder")) else line, icon=":material/warning:")
+        st.warning(plain(f"Skipped: {line}" if line.startswith(("run ", "run folder")) else line), icon=":material/warning:")
