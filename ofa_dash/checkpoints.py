@@ -9,6 +9,7 @@ continues from, exactly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -26,11 +27,27 @@ TRAINING_CHECKPOINT_VERSION = 2
 TRAINING_CHECKPOINT_NAME = "checkpoint.pt"  # one file, written by rank 0, read by every rank
 
 
+def state_sha256(state: dict[str, torch.Tensor]) -> str:
+    """A hash of every tensor's name, dtype, shape and bytes, in key order: what a damaged file cannot keep."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key].detach().cpu().contiguous()
+        h.update(f"{key}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def verify_state(state: dict[str, torch.Tensor], expected: str | None, path: str | os.PathLike) -> None:
+    """Raise a clear error when tensors do not hash to what their file recorded (files without a hash pass)."""
+    if expected is not None and state_sha256(state) != expected:
+        raise ValueError(f"{path} is damaged: its weights do not match the checksum recorded when it was written; restore or re-download the file")
+
+
 def save_weights(net: Supernet, path: str | os.PathLike, meta: dict, half: bool = True) -> None:
-    """Model weights (fp16 by default) plus a JSON metadata string, loadable with weights_only=True."""
+    """Model weights (fp16 by default), their checksum and a JSON metadata string, loadable with weights_only=True."""
     state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in net.state_dict().items()}
     blob = {"format": WEIGHTS_FORMAT, "version": WEIGHTS_VERSION, "space": net.space.name, "meta": json.dumps(meta), "state_dict": state}
-    atomic_torch_save(blob, path)
+    atomic_torch_save({**blob, "state_sha256": state_sha256(state)}, path)
 
 
 def load_weights(path: str | os.PathLike, space: SearchSpace) -> tuple[Supernet, dict]:
@@ -46,6 +63,7 @@ def load_weights(path: str | os.PathLike, space: SearchSpace) -> tuple[Supernet,
         raise ValueError(f"{path} is not an ofa-dash supernet checkpoint (missing format tag)")
     if blob.get("space") != space.name:
         raise ValueError(f"{path} holds weights for space {blob.get('space')!r}, not {space.name!r}")
+    verify_state(blob["state_dict"], blob.get("state_sha256"), path)
     net = Supernet(space)
     state = {k: v.float() if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     try:

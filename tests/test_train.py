@@ -180,3 +180,20 @@ def test_a_run_killed_mid_phase_resumes_bit_for_bit(tiny_folder, tmp_path):
     log_a = [json.loads(line)["loss"] for line in (straight / "train_log.jsonl").read_text().splitlines()]
     log_b = [json.loads(line)["loss"] for line in (parted / "train_log.jsonl").read_text().splitlines()]
     assert log_b[-1] == pytest.approx(log_a[-1], rel=1e-6)
+
+
+def test_damaged_weights_are_a_clear_error_not_wrong_numbers(tmp_path):
+    import pytest
+
+    from ofa_dash.checkpoints import save_weights
+    from ofa_dash.nn import Supernet
+
+    space = get_space("cifar10")
+    path = tmp_path / "supernet.pt"
+    save_weights(Supernet(space), path, {"supernet_version": "test"})
+    load_weights(path, space)  # intact: loads
+    blob = torch.load(path, weights_only=True)
+    blob["state_dict"]["head.classifier.weight" if "head.classifier.weight" in blob["state_dict"] else next(iter(blob["state_dict"]))].mul_(0.5)
+    torch.save(blob, path)  # same format, altered tensors (what a garbled byte range does to a tensor)
+    with pytest.raises(ValueError, match="is damaged"):
+        load_weights(path, space)
