@@ -20,6 +20,7 @@ MAX_DEPTH = 4
 N_SLOTS = N_STAGES * MAX_DEPTH
 GENOME_LENGTH = 2 * N_SLOTS + N_STAGES + 1  # 46
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+MAX_ARCH_JSON_CHARS = 4096  # a full architecture is about 200 characters
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -102,10 +103,14 @@ class Arch:
 
     @classmethod
     def from_json(cls, text: str) -> Arch:
+        if len(text) > MAX_ARCH_JSON_CHARS:
+            raise ValueError(f"architecture JSON is {len(text):,} characters long; an architecture needs under {MAX_ARCH_JSON_CHARS:,}")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"architecture is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError("architecture JSON is nested too deeply; expected one object with lists ks, e, d and a number r") from None
         return cls.from_dict(data)
 
     def active_slots(self) -> list[int]:

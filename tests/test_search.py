@@ -332,3 +332,11 @@ def test_cli_search_json(tmp_path, capsys):
     assert [r["run_id"] for r in runs] == [obj["run_id"]] and not problems
     code = main(["search", "--space", "ofa-mbv3-w1.2", "--gens", "2", "--pop", "8", "--official", str(OFFICIAL), "--no-store", "--quiet", "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["stored"] is False
+
+
+@pytest.mark.parametrize(("pop", "gens"), [(100_000_000, 10), (100, 10**9), (1, 10), (100, 0), (True, 10)])
+def test_a_run_larger_than_the_hard_bounds_is_refused_before_any_allocation(pop, gens):
+    from ofa_dash.search.run import RunSpec
+
+    with pytest.raises(ValueError, match=r"population size|generations"):
+        RunSpec(space="cifar10", algorithm="nsga2", objectives=("error", "macs"), pop_size=pop, n_gen=gens)

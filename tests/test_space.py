@@ -97,3 +97,9 @@ def test_parse_arch_forms(space):
     a = space.sample(1, seed=9)[0]
     assert space.parse_arch(a.to_json()) == a
     assert space.parse_arch(a.id).id == a.id
+
+
+@pytest.mark.parametrize("text", ["{" + "[" * 30000 + "]" * 30000 + "}", '{"ks": [' + "3," * 5000 + "3]}", '{"ks": ' + "[" * 1500 + "]" * 1500 + "}"])
+def test_oversized_or_deeply_nested_arch_json_is_a_clear_error(text):
+    with pytest.raises(ValueError, match=r"characters long|nested too deeply|not valid JSON|fields must be"):
+        get_space("cifar10").parse_arch(text)

@@ -64,6 +64,12 @@ def reference_point(objectives: Objectives) -> tuple[np.ndarray, str]:
     return np.array(ref, dtype=float), f"derived: worse of largest/smallest subnet + {REF_MARGIN:.0%} of their spread, rounded up"
 
 
+# Hard bounds on one run, whatever asks for it (memory grows with the population, time with both);
+# the dashboard applies a smaller, configurable budget on top (``ui.jobs``).
+MAX_POP_SIZE = 20_000
+MAX_GENERATIONS = 100_000
+
+
 @dataclass
 class RunSpec:
     """What to run. ``params`` holds algorithm options (``ref_points`` for rnsga2, ``budgets`` for ofa-evolution)."""
@@ -80,6 +86,9 @@ class RunSpec:
 
     def __post_init__(self) -> None:
         self.objectives = parse_objectives(self.objectives)
+        for name, value, low, high in (("population size", self.pop_size, 2, MAX_POP_SIZE), ("generations", self.n_gen, 1, MAX_GENERATIONS)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
 
     def hv_interval(self) -> int:
         """Exact hypervolume costs ~0.5 s for 2,000 points in 5-D (against ~0.02 ms in 2-D), so
