@@ -14,6 +14,7 @@ import io
 import json
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,19 @@ from pathlib import Path
 def temporary_sibling(path: Path) -> Path:
     """A unique hidden name next to ``path`` (same file system, so a rename is atomic)."""
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def remove_stale_temporaries(folder: Path, older_than_s: float = 3600.0) -> int:
+    """Delete temporary files that a killed writer left under ``folder`` (older than an hour, so no live writer loses one)."""
+    if not folder.is_dir():
+        return 0
+    now, removed = time.time(), 0
+    for path in folder.rglob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ofa_dash.files import atomic_write_bytes, atomic_write_json, locked, sha256_bytes
+from ofa_dash.files import atomic_write_bytes, atomic_write_json, locked, remove_stale_temporaries, sha256_bytes
 from ofa_dash.space import GENOME_LENGTH, get_space
 from ofa_dash.workspace import Workspace
 
@@ -154,6 +154,7 @@ class RunStore:
         if not _RUN_ID.match(run_id):
             raise ValueError(f"run id {run_id!r} is not a safe file name")
         folder = self.runs_dir(space.name) / run_id
+        remove_stale_temporaries(self.runs_dir(space.name))
         if folder.exists():
             raise StoreError(f"run {run_id!r} already exists in {folder}")
         names = list(result.spec.objectives)
@@ -255,6 +256,17 @@ class RunStore:
         entries.sort(key=lambda e: e["created"])
         return entries, problems
 
+    def _unlisted_folders(self, space: str, listed: set) -> list[str]:
+        runs_dir = self.runs_dir(space)
+        if not runs_dir.is_dir():
+            return []
+        unlisted = sorted(p.name for p in runs_dir.iterdir() if p.is_dir() and (p / RUN_JSON).is_file() and p.name not in listed)
+        if not unlisted:
+            return []
+        return [
+            f"run folder(s) {unlisted} are not in the manifest (a search stopped while saving?); `python -m ofa_dash store rebuild --space {space}` adds the valid ones"
+        ]
+
     def list_runs(self, space: str) -> tuple[list[dict], list[str]]:
         """(valid manifest entries, problems): a bad run is reported and skipped, never raised.
 
@@ -264,13 +276,14 @@ class RunStore:
         get_space(space)
         runs_dir = self.runs_dir(space)
         if not (runs_dir / MANIFEST).exists():
-            return [], []
+            return [], self._unlisted_folders(space, set())
         try:
             manifest = self._read_manifest(space)
         except StoreError as exc:
             entries, problems = self._scan_run_folders(space)
             return entries, [f"{exc}; listed the run folders instead", *problems]
         runs, problems = [], []
+        problems += self._unlisted_folders(space, {e.get("run_id") for e in manifest["runs"] if isinstance(e, dict)})
         for i, entry in enumerate(manifest["runs"]):
             try:
                 self._check_entry(space, entry)

@@ -115,7 +115,8 @@ def test_interrupted_save_leaves_the_catalogue_intact(store, toy, two_runs, monk
     monkeypatch.setattr(os, "replace", real_replace)
     assert (store.runs_dir(SPACE) / MANIFEST).read_bytes() == before
     runs, problems = store.list_runs(SPACE)
-    assert len(runs) == 2 and problems == []
+    # the two saved runs are intact; the half-saved one is not hidden: the problems name it and the repair
+    assert len(runs) == 2 and len(problems) == 1 and "not in the manifest" in problems[0] and "store rebuild" in problems[0]
 
 
 def test_concurrent_saves_keep_every_entry(store, toy):
@@ -225,9 +226,41 @@ def test_bad_manifest_entry_is_skipped(store, two_runs):
 
 def test_rebuild_manifest(store, two_runs):
     (store.runs_dir(SPACE) / MANIFEST).unlink()
-    assert store.list_runs(SPACE) == ([], [])
+    runs, problems = store.list_runs(SPACE)
+    assert runs == [] and "are not in the manifest" in problems[0] and "store rebuild" in problems[0]
     n, problems = store.rebuild_manifest(SPACE)
-    assert n == 2 and problems == [] and len(store.list_runs(SPACE)[0]) == 2
+    assert n == 2 and problems == [] and store.list_runs(SPACE) == (store.list_runs(SPACE)[0], []) and len(store.list_runs(SPACE)[0]) == 2
+
+
+def test_a_run_saved_without_its_manifest_entry_is_reported_and_rebuilt_by_the_cli(store, two_runs, toy):
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    manifest_path = store.runs_dir(SPACE) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    lost = manifest["runs"].pop()["run_id"]  # as if the search was killed between its folder and the manifest
+    manifest_path.write_text(json.dumps(manifest))
+    runs, problems = store.list_runs(SPACE)
+    assert len(runs) == 1 and lost in problems[0]
+    r = subprocess.run(
+        [sys.executable, "-m", "ofa_dash", "store", "rebuild", "--space", SPACE, "--store", str(store.root), "--json"],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["runs"] == 2
+    assert sorted(e["run_id"] for e in store.list_runs(SPACE)[0]) == sorted(r.run_id for r in two_runs) and store.list_runs(SPACE)[1] == []
+    # a temporary file a killed writer left behind is removed by the next save, once it is old
+    stale = store.runs_dir(SPACE) / lost / ".solutions.parquet.123.abcd.tmp"
+    stale.write_bytes(b"half")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    store.save(_run(toy, seed=9))
+    assert not stale.exists()
 
 
 def test_measurements(store, toy):
