@@ -9,8 +9,9 @@ import torch
 
 from ofa_dash.cli import main
 from ofa_dash.hardware import count
-from ofa_dash.measure import MeasureConfig, anchor_archs, genome_matrix, measurement_plan, read_measured, run_measurement
+from ofa_dash.measure import MeasureConfig, anchor_archs, measurement_plan, run_measurement
 from ofa_dash.nn import Supernet
+from ofa_dash.predictors.measured import genome_matrix, read_measured
 from ofa_dash.space import get_space
 from ofa_dash.train import save_weights
 

@@ -6,11 +6,13 @@ import argparse
 from pathlib import Path
 
 from ofa_dash.commands.common import PRECOMPUTED, emit
+from ofa_dash.space import get_space
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.measure import MEASURED_FILE, MeasureConfig, run_measurement
-    from ofa_dash.space import get_space
+    # deferred: every command module is imported to build the parser; torch and pyarrow wait until this command runs
+    from ofa_dash.measure import MeasureConfig, run_measurement
+    from ofa_dash.predictors.measured import MEASURED_FILE
 
     space = get_space(args.space)
     cfg = MeasureConfig(
