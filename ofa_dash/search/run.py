@@ -30,8 +30,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from ofa_dash.search.algorithms import SearchContext, make_driver
+from ofa_dash.search.algorithms import make_driver
 from ofa_dash.search.archive import Archive, Hypervolume, nondominated
+from ofa_dash.search.context import SearchContext
 from ofa_dash.search.objectives import Objectives, build_objectives, parse_objectives
 from ofa_dash.search.problem import SubnetProblem
 from ofa_dash.space import SearchSpace, get_space
