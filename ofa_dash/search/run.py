@@ -20,6 +20,7 @@ half a result on disk.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 import secrets
@@ -33,7 +34,7 @@ import numpy as np
 from ofa_dash.search.algorithms import make_driver
 from ofa_dash.search.archive import Archive, Hypervolume, nondominated
 from ofa_dash.search.context import SearchContext
-from ofa_dash.search.objectives import Objectives, build_objectives, parse_objectives
+from ofa_dash.search.objectives import Objectives, _precomputed_dir, build_objectives, parse_objectives
 from ofa_dash.search.problem import SubnetProblem
 from ofa_dash.space import SearchSpace, get_space
 
@@ -188,10 +189,6 @@ def supernet_version(space: SearchSpace, precomputed_dir=None) -> str | None:
 
     ``precomputed_dir`` may be the ``precomputed/`` root or the space's own folder, as callers hold either.
     """
-    import json
-
-    from ofa_dash.search.objectives import _precomputed_dir
-
     base = _precomputed_dir(space, precomputed_dir)
     for path in (base / "train_manifest.json", base / space.name / "train_manifest.json"):
         try:
