@@ -25,9 +25,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ofa_dash.predictor_fit import FitConfig, MlpSpec, _MlpEnsemble, _model_spec, fit_gbrt
 from ofa_dash.predictors import FittedPredictor, build_mlp, feature_spec, load_official_predictor, n_onehot_features, predictor_path
 from ofa_dash.predictors import load_fitted_predictor as load_fitted
+from ofa_dash.predictors.fit import FitConfig, MlpSpec, _MlpEnsemble, _model_spec, fit_gbrt
 from ofa_dash.space import get_space
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,38 +13,25 @@ a prefix of the plan for more: ``--n 1000`` then ``--n 2000`` extends the set.
 
 from __future__ import annotations
 
-import io
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+import torch
 
-from ofa_dash.space import GENOME_LENGTH, Arch, SearchSpace
+from ofa_dash import evaluate
+from ofa_dash.checkpoints import load_weights
+from ofa_dash.data import load_dataset
+from ofa_dash.evaluate import auto_threads, torch_threads
+from ofa_dash.files import file_sha256
+from ofa_dash.hardware import count
+from ofa_dash.predictors.measured import MEASURED_COLUMNS, read_measured, write_measured
+from ofa_dash.progress import progress_bar
+from ofa_dash.space import GENOME_LENGTH, Arch, SearchSpace, get_space
+from ofa_dash.train import resolve_device
 
-MEASURED_FILE = "measured.parquet"
-MEASURED_COLUMNS = (
-    "id",
-    "genome",
-    "arch",
-    "space",
-    "top1_holdout",
-    "top5_holdout",
-    "n_holdout",
-    "n_calib",
-    "macs",
-    "params",
-    "peak_mem",
-    "supernet_version",
-    "seed",
-    "seconds",
-    "engine",
-    "measured_at",
-)
 ENGINES = ("ort", "torch")
 _RANDOM_CHUNK = 1024  # draws per chunk; fixed so the plan for n is a prefix of the plan for n' > n
 
@@ -136,60 +123,17 @@ def _unique(archs: list[Arch]) -> list[Arch]:
 
 
 # --------------------------------------------------------------------------- file
-def read_measured(path: str | os.PathLike, space: SearchSpace | None = None) -> pd.DataFrame:
-    """The measured-subnet table, checked: required columns, one space, 46-gene genomes."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"measured-subnet file {str(path)!r} not found; create it with `python -m ofa_dash measure`")
-    try:
-        df = pq.read_table(path).to_pandas()
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-    missing = [c for c in ("id", "genome", "top1_holdout", "supernet_version", "space") if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path} is not a measured-subnet table: missing column(s) {missing}")
-    if space is not None and len(df) and set(df["space"]) != {space.name}:
-        raise ValueError(f"{path} holds subnets of space(s) {sorted(set(df['space']))}, not {space.name!r}")
-    if len(df) and any(len(g) != GENOME_LENGTH for g in df["genome"]):
-        raise ValueError(f"{path}: every genome must have {GENOME_LENGTH} genes")
-    return df
-
-
-def genome_matrix(df: pd.DataFrame) -> np.ndarray:
-    """(n, 46) int64 genome array of a measured table."""
-    if not len(df):
-        return np.zeros((0, GENOME_LENGTH), dtype=np.int64)
-    return np.stack([np.asarray(g, dtype=np.int64) for g in df["genome"]])
-
-
-def write_measured(df: pd.DataFrame, path: Path) -> None:
-    """Atomic rewrite (temp file in the same folder, then rename)."""
-    from ofa_dash.store import atomic_write_bytes
-
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False), buf)
-    atomic_write_bytes(path, buf.getvalue())
-
-
 def supernet_version(meta: dict, path: Path) -> str:
     """The weights' version from their metadata; for unversioned weights, a content hash (so mixing is caught)."""
     version = meta.get("supernet_version")
     if version:
         return str(version)
-    from ofa_dash.subnets import file_sha256
-
     return f"unversioned-{file_sha256(path)[:12]}"
 
 
 # --------------------------------------------------------------------------- run
 def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     """Measure the plan's subnets that the file lacks; every input is checked before anything is written."""
-    from ofa_dash.checkpoints import load_weights
-    from ofa_dash.data import load_dataset
-    from ofa_dash.evaluate import auto_threads, torch_threads
-    from ofa_dash.hardware import count
-    from ofa_dash.progress import progress_bar
-
     start = time.perf_counter()
     space = cfg.space
     if cfg.engine not in ENGINES:
@@ -199,8 +143,6 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     plan = measurement_plan(space, cfg.n, cfg.seed)
     supernet, meta = load_weights(cfg.supernet_path, space)
     if cfg.device != "cpu":
-        from ofa_dash.train import resolve_device
-
         supernet = supernet.to(resolve_device(cfg.device))
     version = supernet_version(meta, Path(cfg.supernet_path))
     existing = read_measured(cfg.out_path, space) if cfg.out_path.exists() else pd.DataFrame(columns=list(MEASURED_COLUMNS))
@@ -292,12 +234,6 @@ _WORKER: dict = {}
 
 
 def _worker_init(supernet_path: str, space_name: str, data_dir: str, cache_dir: str | None, n_calib: int, engine: str, threads: int) -> None:
-    import torch
-
-    from ofa_dash.checkpoints import load_weights
-    from ofa_dash.data import load_dataset
-    from ofa_dash.space import get_space
-
     torch.set_num_threads(threads)
     space = get_space(space_name)
     supernet, _ = load_weights(Path(supernet_path), space)
@@ -320,13 +256,11 @@ def measure_subnet(supernet, arch: Arch, calib, holdout, n_calib: int, engine: s
     PyTorch or, faster, on the exported ONNX graph in ONNX Runtime (BN folded
     into the convolutions), which is also the graph a user would download.
     """
-    from ofa_dash import evaluate
-
     space = supernet.space
     net = evaluate.prepare_subnet(supernet, arch, calib, n_calib)
     if engine == "torch":
         return evaluate.evaluate_model(net, space, arch.r, holdout, space.n_classes, 500)
-    from ofa_dash.export import onnx_bytes
+    from ofa_dash.export import onnx_bytes  # deferred: the exporter loads ONNX Runtime and the int8 quantizer, which --engine torch never needs
 
     classifier = evaluate.OrtClassifier(onnx_bytes(net, arch.r), threads)
     return evaluate.evaluate_model(classifier, space, arch.r, holdout, space.n_classes, evaluate.EVAL_BATCH)

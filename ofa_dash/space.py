@@ -232,6 +232,11 @@ class SearchSpace:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     description: str = ""
     class_names: tuple[str, ...] = field(default=())
+    # Where the space's parts come from (the dashboard reads these instead of checking names)
+    needs_official_files: bool = False  # its accuracy predictor and latency tables come from OFA's published files (--official DIR)
+    trained_here: bool = True  # its supernet weights are trained by ofa-dash (`python -m ofa_dash train`)
+    weights: str = "trained by ofa-dash"  # where its supernet weights come from, in words
+    summary: str = ""  # one line for the space picker
 
     def __post_init__(self) -> None:
         if len(self.stages) != N_STAGES:
@@ -483,6 +488,10 @@ OFA_MBV3_W12 = SearchSpace(
     n_classes=1000,
     resolutions=(160, 176, 192, 208, 224),
     description="The published Once-for-All MobileNetV3 space (ofa_mbv3_d234_e346_k357_w1.2), ImageNet.",
+    needs_official_files=True,
+    trained_here=False,
+    weights="OFA's official ImageNet checkpoint",
+    summary="the published OFA space",
 )
 
 # The flagship. Sizing rationale (measured throughputs) is in the README.
@@ -506,6 +515,10 @@ CIFAR10 = SearchSpace(
     std=(0.2470, 0.2435, 0.2616),
     description="OFA-MobileNetV3-style supernet for 32x32 CIFAR-10 images, trained by ofa-dash.",
     class_names=CIFAR10_CLASSES,
+    needs_official_files=False,
+    trained_here=True,
+    weights="trained by ofa-dash",
+    summary="the project's own supernet",
 )
 
 # The next flagship, trained in its own working folder (``training/``) while
@@ -535,6 +548,10 @@ CIFAR10_V2 = SearchSpace(
     std=(0.2470, 0.2435, 0.2616),
     description="OFA-MobileNetV3-style supernet for 32x32 CIFAR-10 images (total stride 8), trained by ofa-dash.",
     class_names=CIFAR10_CLASSES,
+    needs_official_files=False,
+    trained_here=True,
+    weights="trained by ofa-dash",
+    summary="the project's next supernet (draft, in training)",
 )
 
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (CIFAR10, OFA_MBV3_W12)}

@@ -10,7 +10,7 @@ ctx = state.sidebar()
 space, settings = ctx.space, ctx.settings
 st.title("Devices & predictors")
 state.show_problems(ctx)
-if space.name == "ofa-mbv3-w1.2" and settings.official is None:
+if space.needs_official_files and settings.official is None:
     st.info(missing_official_message(settings), icon=":material/info:")
 
 st.header("Latency tables")

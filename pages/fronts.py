@@ -13,7 +13,7 @@ space = ctx.space
 st.title("Fronts")
 st.caption(f"Space **{space.name}**: {space.description}")
 state.show_problems(ctx)
-if space.name == "ofa-mbv3-w1.2" and ctx.settings.official is None:
+if space.needs_official_files and ctx.settings.official is None:
     st.info(missing_official_message(ctx.settings), icon=":material/info:")
 
 if not ctx.runs:
@@ -22,8 +22,8 @@ if not ctx.runs:
         "Start one on the **Search** page, or from the command line: "
         f"`python -m ofa_dash search --space {space.name} --algorithm nsga2 --objectives error,latency:DEVICE --json`. "
         + (
-            "The cifar10 runs appear here by themselves once its predictor, device profiles and runs are published under `precomputed/cifar10/`."
-            if space.name == "cifar10"
+            f"The {space.name} runs appear here by themselves once its predictor, device profiles and runs are published under `precomputed/{space.name}/`."
+            if space.trained_here
             else ""
         ),
         icon=":material/folder_open:",

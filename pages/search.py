@@ -24,7 +24,7 @@ with new_tab:
         st.warning(line, icon=":material/warning:")
     if predictor is None:
         st.info(f"No accuracy predictor for {space.name}, so `error` is not offered: {why}", icon=":material/info:")
-    if space.name == "ofa-mbv3-w1.2" and settings.official is None:
+    if space.needs_official_files and settings.official is None:
         st.info(missing_official_message(settings), icon=":material/info:")
     choices = objective_choices(list(devices), predictor is not None)
     job = jobs.get_job(ss.get("search_job"))

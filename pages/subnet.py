@@ -86,9 +86,9 @@ if not settings.has_supernet(space):
     st.info(
         f"Validation and export need the supernet weights of **{space.name}** (`{settings.supernet_path(space)}` does not exist). "
         + (
-            "OFA's official ImageNet checkpoint is not available here, so this space can be searched and compared but not validated or exported."
-            if space.name == "ofa-mbv3-w1.2"
-            else "Training publishes them with `python -m ofa_dash train --space cifar10 --data DIR`."
+            f"Training publishes them with `python -m ofa_dash train --space {space.name} --data DIR`."
+            if space.trained_here
+            else f"{space.weights} is not available here, so this space can be searched and compared but not validated or exported."
         ),
         icon=":material/block:",
     )

@@ -9,6 +9,7 @@ from conftest import OFFICIAL
 
 from ofa_dash.cli import main
 from ofa_dash.hardware import MissingLayerError, get_device, load_devices
+from ofa_dash.hardware import devices as registry
 from ofa_dash.hardware.devices import device_names, profile_path
 from ofa_dash.hardware.latency import LatencyTable, first_block_key, head_keys, keys_at, load_note10, slot_key, stem_key
 from ofa_dash.hardware.profile_format import (
@@ -246,15 +247,13 @@ def test_load_devices_and_unknown_device(tmp_path):
     assert sorted(devices) == ["cpu-a", "cpu-b"]
     assert devices["cpu-a"].quality["n_validation"] == 12
     assert devices["cpu-a"].meta["range_ms"][0] > 0
-    # a space's own folder works as the root too
-    assert sorted(load_devices(CIFAR, precomputed_dir=tmp_path / "cifar10")) == ["cpu-a", "cpu-b"]
+    # precomputed_dir is the root, never a space's folder: a space folder holds no <space>/devices
+    assert load_devices(CIFAR, precomputed_dir=tmp_path / "cifar10") == {}
     with pytest.raises(ValueError, match=r"unknown device 'gpu'.*\['cpu-a', 'cpu-b'\]"):
         get_device(CIFAR, "gpu", precomputed_dir=tmp_path)
     assert get_device(CIFAR, "cpu-b", precomputed_dir=tmp_path).name == "cpu-b"
     assert load_devices(OFA, precomputed_dir=tmp_path) == {}
-    from ofa_dash.hardware.latency import load_devices as from_latency  # the registry is importable from latency.py too
-
-    assert from_latency is load_devices
+    assert registry.load_devices is load_devices  # the registry lives in devices.py; the package re-exports it
 
 
 def test_broken_profile_strict_and_lenient(tmp_path):

@@ -10,8 +10,9 @@ import torch
 from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
 from ofa_dash.hardware import count
-from ofa_dash.measure import MeasureConfig, anchor_archs, genome_matrix, measurement_plan, read_measured, run_measurement
+from ofa_dash.measure import MeasureConfig, anchor_archs, measurement_plan, run_measurement
 from ofa_dash.nn import Supernet
+from ofa_dash.predictors.measured import genome_matrix, read_measured
 from ofa_dash.space import get_space
 
 CIFAR = get_space("cifar10")

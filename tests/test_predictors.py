@@ -11,8 +11,6 @@ import pytest
 import torch
 
 from ofa_dash.cli import main
-from ofa_dash.measure import write_measured
-from ofa_dash.predictor_fit import FitConfig, MlpSpec, _MlpEnsemble, fit_predictor, metrics, split_indices, trees_to_mlp
 from ofa_dash.predictors import (
     FittedPredictor,
     block_onehot,
@@ -24,6 +22,8 @@ from ofa_dash.predictors import (
     predictor_report,
     save_predictor,
 )
+from ofa_dash.predictors.fit import FitConfig, MlpSpec, _MlpEnsemble, fit_predictor, metrics, split_indices, trees_to_mlp
+from ofa_dash.predictors.measured import write_measured
 from ofa_dash.space import N_SLOTS, get_space
 from tests.conftest import OFFICIAL, ROOT
 
@@ -199,7 +199,7 @@ def test_save_load_round_trip(fitted, tmp_path):
     for loaded in (
         load_fitted_predictor(path, CIFAR),
         load_predictor(CIFAR, precomputed_dir=tmp_path),
-        load_predictor("cifar10", precomputed_dir=tmp_path / "cifar10"),
+        load_predictor("cifar10", precomputed_dir=tmp_path),
     ):
         assert isinstance(loaded, FittedPredictor)
         np.testing.assert_array_equal(loaded.predict(g), pred.predict(g))

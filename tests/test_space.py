@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from ofa_dash.space import GENOME_LENGTH, SPACES, Arch, get_space
+from ofa_dash.space import DRAFT_SPACES, GENOME_LENGTH, SPACES, Arch, get_space
 
 
 @pytest.fixture(params=sorted(SPACES))
@@ -103,3 +103,11 @@ def test_parse_arch_forms(space):
 def test_oversized_or_deeply_nested_arch_json_is_a_clear_error(text):
     with pytest.raises(ValueError, match=r"characters long|nested too deeply|not valid JSON|fields must be"):
         get_space("cifar10").parse_arch(text)
+
+
+def test_spaces_describe_where_their_parts_come_from():
+    """The dashboard reads these instead of checking space names."""
+    ofa, cifar = get_space("ofa-mbv3-w1.2"), get_space("cifar10")
+    assert ofa.needs_official_files and not ofa.trained_here and "checkpoint" in ofa.weights
+    assert not cifar.needs_official_files and cifar.trained_here
+    assert all(s.summary for s in (*SPACES.values(), *DRAFT_SPACES.values()))

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-PRECOMPUTED = Path(__file__).resolve().parent.parent.parent / "precomputed"
 
 
 def emit(obj: dict, as_json: bool) -> None:

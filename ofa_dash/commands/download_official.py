@@ -8,7 +8,7 @@ from ofa_dash.commands.common import emit
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.official import download_official
+    from ofa_dash.predictors.official import download_official  # deferred: the predictors package imports torch
 
     status = download_official(args.dir, base_url=args.base_url, force=args.force)
     emit({"dir": args.dir, "files": status}, args.json)
@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub) -> None:
-    from ofa_dash.official import OFFICIAL_BASE_URL
+    from ofa_dash.predictors.official import OFFICIAL_BASE_URL  # deferred: the predictors package imports torch
 
     p = sub.add_parser("download-official", help="fetch OFA's acc_predictor.pth and Note10 tables (use the folder with --official DIR)")
     p.add_argument("dir", help="destination folder (created if missing)")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ofa_dash.commands.common import emit
+from ofa_dash.space import get_space
 from ofa_dash.workspace import Workspace
 
 TARGET_RMSE = 0.6
@@ -14,12 +15,12 @@ TARGET_TAU = 0.85
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: every command module is imported to build the parser; torch, scikit-learn and pyarrow wait until this command runs
     import torch
 
-    from ofa_dash.measure import read_measured
-    from ofa_dash.predictor_fit import FitConfig, fit_predictor
     from ofa_dash.predictors import save_predictor
-    from ofa_dash.space import get_space
+    from ofa_dash.predictors.fit import FitConfig, fit_predictor
+    from ofa_dash.predictors.measured import read_measured
 
     space = get_space(args.space)
     if args.threads:

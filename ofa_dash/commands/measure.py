@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from ofa_dash.commands.common import emit
+from ofa_dash.space import get_space
 from ofa_dash.workspace import Workspace
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: every command module is imported to build the parser; torch and pyarrow wait until this command runs
     from ofa_dash.measure import MeasureConfig, run_measurement
-    from ofa_dash.space import get_space
 
     space = get_space(args.space)
     cfg = MeasureConfig(

@@ -7,24 +7,22 @@ artifact is absent, so the report of a fresh checkout still prints.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 from pathlib import Path
 
 from ofa_dash.commands.common import emit
+from ofa_dash.hardware.devices import device_names, get_device
+from ofa_dash.space import get_space
 from ofa_dash.workspace import Workspace, default_root
 
 
 def predictor_section(space, precomputed_dir: Path, official_dir, notes: list[str]) -> dict | None:
     """``ofa_dash.predictors.predictor_report``: rmse, kendall_tau, n_measured of the predictor in use."""
-    predictors = importlib.import_module("ofa_dash.predictors")
-    report = getattr(predictors, "predictor_report", None)
-    if report is None:
-        notes.append("predictor: this ofa-dash has no predictor_report() yet")
-        return None
+    from ofa_dash.predictors import predictor_report  # deferred: the predictors package imports torch; building the CLI parser should not
+
     try:
-        return report(space, precomputed_dir, official_dir)
+        return predictor_report(space, precomputed_dir, official_dir)
     except (FileNotFoundError, ValueError) as exc:
         notes.append(f"predictor: {exc}")
         return None
@@ -32,8 +30,6 @@ def predictor_section(space, precomputed_dir: Path, official_dir, notes: list[st
 
 def device_section(space, precomputed_dir: Path, official_dir, notes: list[str]) -> dict:
     """Per device: the validation figures stored with its profile, and where it was measured."""
-    from ofa_dash.hardware.devices import device_names, get_device
-
     out = {}
     for name in device_names(space, official_dir, precomputed_dir):
         try:
@@ -91,11 +87,8 @@ def supernet_section(space, precomputed_dir: Path, notes: list[str]) -> dict | N
 
 def run_count(space, precomputed_dir: Path, notes: list[str]) -> int:
     """Stored search runs, from the result store's catalogue (unreadable runs are noted, not counted)."""
-    try:
-        from ofa_dash.store import RunStore
-    except ImportError:
-        notes.append("runs: this ofa-dash has no result store (ofa_dash.store) yet")
-        return 0
+    from ofa_dash.store import RunStore  # deferred: the store imports pandas; building the CLI parser should not
+
     runs, problems = RunStore(precomputed_dir).list_runs(space.name)
     notes.extend(f"runs: {p}" for p in problems)
     return len(runs)
@@ -116,8 +109,6 @@ def build_report(space, official_dir: str | os.PathLike | None = None, precomput
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.space import get_space
-
     space = get_space(args.space)
     if args.official is not None and not Path(args.official).is_dir():
         raise FileNotFoundError(f"--official {args.official!r} is not a folder (expected one laid out like ofa-official/)")

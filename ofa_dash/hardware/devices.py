@@ -13,26 +13,20 @@ import os
 import warnings
 from pathlib import Path
 
-from ofa_dash.commands.common import PRECOMPUTED
 from ofa_dash.hardware.latency import NOTE10_DIR, LatencyTable, load_note10
 from ofa_dash.hardware.profile_format import load_profile
 from ofa_dash.space import SearchSpace
-
-DEVICES_DIR = "devices"
-
-
-def profile_dir(space: SearchSpace, precomputed_dir: str | os.PathLike = PRECOMPUTED) -> Path:
-    """``<root>/<space>/devices``; a space's own folder (``precomputed/cifar10``) is accepted as root too, as callers hold either."""
-    root = Path(precomputed_dir)
-    nested = root / space.name / DEVICES_DIR
-    if not nested.is_dir() and root.name == space.name and (root / DEVICES_DIR).is_dir():
-        return root / DEVICES_DIR
-    return nested
+from ofa_dash.workspace import Workspace
 
 
-def profile_path(space: SearchSpace, name: str, precomputed_dir: str | os.PathLike = PRECOMPUTED) -> Path:
+def profile_dir(space: SearchSpace, precomputed_dir: str | os.PathLike | None = None) -> Path:
+    """``<root>/<space>/devices`` (``precomputed_dir`` is the root; None: the default one)."""
+    return Workspace.at(precomputed_dir).space(space).devices
+
+
+def profile_path(space: SearchSpace, name: str, precomputed_dir: str | os.PathLike | None = None) -> Path:
     """Where ``profile`` stores device ``name`` by default."""
-    return profile_dir(space, precomputed_dir) / f"{name}.json"
+    return Workspace.at(precomputed_dir).space(space).profile(name)
 
 
 def _has_note10(space: SearchSpace, official_dir: str | os.PathLike | None) -> bool:
@@ -42,7 +36,7 @@ def _has_note10(space: SearchSpace, official_dir: str | os.PathLike | None) -> b
     return all((folder / f"{r}_lookup_table.yaml").is_file() for r in space.resolutions)
 
 
-def device_names(space: SearchSpace, official_dir: str | os.PathLike | None = None, precomputed_dir: str | os.PathLike = PRECOMPUTED) -> list[str]:
+def device_names(space: SearchSpace, official_dir: str | os.PathLike | None = None, precomputed_dir: str | os.PathLike | None = None) -> list[str]:
     """Names of the devices available for ``space`` (cheap: no file is parsed)."""
     names = sorted(p.stem for p in profile_dir(space, precomputed_dir).glob("*.json")) if profile_dir(space, precomputed_dir).is_dir() else []
     if _has_note10(space, official_dir):
@@ -53,7 +47,7 @@ def device_names(space: SearchSpace, official_dir: str | os.PathLike | None = No
 def load_devices(
     space: SearchSpace,
     official_dir: str | os.PathLike | None = None,
-    precomputed_dir: str | os.PathLike = PRECOMPUTED,
+    precomputed_dir: str | os.PathLike | None = None,
     strict: bool = True,
 ) -> dict[str, LatencyTable]:
     """Every device of ``space``: each shipped profile, plus ``note10`` when ``official_dir`` has its tables.
@@ -81,7 +75,7 @@ def get_device(
     space: SearchSpace,
     name: str,
     official_dir: str | os.PathLike | None = None,
-    precomputed_dir: str | os.PathLike = PRECOMPUTED,
+    precomputed_dir: str | os.PathLike | None = None,
 ) -> LatencyTable:
     """One device's table; an unknown name raises a ``ValueError`` listing the available ones."""
     available = device_names(space, official_dir, precomputed_dir)

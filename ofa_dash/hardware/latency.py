@@ -203,13 +203,3 @@ def load_note10(space: SearchSpace, official_dir: str | os.PathLike) -> LatencyT
         "source": "OFA's published Note10 lookup tables",
     }
     return LatencyTable(space, "note10", entries, meta)
-
-
-def __getattr__(name: str):
-    # The device registry lives in devices.py (it needs the profile format,
-    # which needs this module); these names stay importable from here too.
-    if name in ("load_devices", "get_device", "device_names"):
-        from ofa_dash.hardware import devices
-
-        return getattr(devices, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,17 +23,18 @@ parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
 from pymoo.core.evaluator import Evaluator
 from pymoo.operators.selection.tournament import TournamentSelection
 
+from ofa_dash.search import baselines
 from ofa_dash.search import operators as ops
 from ofa_dash.search.archive import nondominated
+from ofa_dash.search.context import SearchContext
 from ofa_dash.search.engine import ArrayNSGA2
-from ofa_dash.search.problem import SubnetProblem
 
 
 class Driver(Protocol):
@@ -51,31 +52,6 @@ class Driver(Protocol):
     def final(self) -> tuple[np.ndarray, np.ndarray]:
         """The algorithm's own answer (its final non-dominated set)."""
         ...
-
-
-@dataclass
-class SearchContext:
-    """Everything a factory needs to build a driver."""
-
-    problem: SubnetProblem
-    pop_size: int
-    n_gen: int
-    seed: int
-    params: dict = field(default_factory=dict)
-
-    @property
-    def space(self):
-        return self.problem.space
-
-    @property
-    def objectives(self):
-        return self.problem.objectives
-
-    def evaluate(self, X: np.ndarray) -> np.ndarray:
-        """Evaluate through the problem (so the archive and the evaluation count see it)."""
-        out: dict = {}
-        self.problem._evaluate(X, out)
-        return out["F"]
 
 
 OPERATOR_PARAMS = {"crossover_prob": ops.CROSSOVER_PROB}
@@ -285,15 +261,6 @@ class AlgorithmInfo:
     build: Callable[[SearchContext], Driver]
 
 
-def _baseline(name: str) -> Callable[[SearchContext], Driver]:
-    def build(ctx: SearchContext) -> Driver:
-        from ofa_dash.search import baselines
-
-        return baselines.random_search(ctx) if name == "random" else baselines.ofa_evolution(ctx)
-
-    return build
-
-
 REGISTRY: dict[str, AlgorithmInfo] = {
     a.name: a
     for a in (
@@ -305,8 +272,8 @@ REGISTRY: dict[str, AlgorithmInfo] = {
         AlgorithmInfo("moead", "MOEA/D", "decomposition into scalar subproblems (pymoo)", _moead),
         AlgorithmInfo("agemoea", "AGE-MOEA", "adaptive geometry estimation (pymoo, numba)", _agemoea),
         AlgorithmInfo("rnsga2", "R-NSGA-II", "NSGA-II focused on user reference points (pymoo)", _rnsga2),
-        AlgorithmInfo("random", "Random search", "uniform samples, same evaluation budget; keeps the non-dominated set", _baseline("random")),
-        AlgorithmInfo("ofa-evolution", "OFA evolution", "OFA's single-objective evolution under a cost budget, once per budget", _baseline("ofa-evolution")),
+        AlgorithmInfo("random", "Random search", "uniform samples, same evaluation budget; keeps the non-dominated set", baselines.random_search),
+        AlgorithmInfo("ofa-evolution", "OFA evolution", "OFA's single-objective evolution under a cost budget, once per budget", baselines.ofa_evolution),
     )
 }
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ofa_dash.search.algorithms import SearchContext
 from ofa_dash.search.archive import nondominated
+from ofa_dash.search.context import SearchContext
 from ofa_dash.search.operators import MUTATION_PROB_VAR
 
 MAX_DRAWS = 20_000_000  # candidates drawn for one fill before giving up on a budget

@@ -25,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ofa_dash.hardware import count
+from ofa_dash.hardware import devices as registry
 from ofa_dash.search.fast import FastLatency, FastPredictor
 from ofa_dash.space import SearchSpace
+from ofa_dash.workspace import Workspace
 
 COUNTERS = {"macs": ("M", 1e-6, "MACs"), "params": ("M", 1e-6, "parameters"), "peak_mem": ("MB", 1e-6, "peak activation memory")}
 
@@ -126,8 +129,6 @@ class Objectives:
                 out[:, j] = self._lat[name](g)
             else:
                 if counts is None:
-                    from ofa_dash.hardware import count
-
                     counts = count(self.space, g)
                 out[:, j] = counts[name] * COUNTERS[name][1]
         return out
@@ -164,60 +165,27 @@ class Objectives:
 
 # --------------------------------------------------------------------------- loading
 def _precomputed_dir(space: SearchSpace, precomputed_dir: str | os.PathLike | None) -> Path:
-    if precomputed_dir is not None:
-        return Path(precomputed_dir)
-    from ofa_dash.commands.common import PRECOMPUTED
-
-    return PRECOMPUTED / space.name
-
-
-def _optional(module, name: str):
-    # Loaders that other modules may not have yet (or whose lazy import fails): fall back, don't crash.
-    try:
-        return getattr(module, name)
-    except (AttributeError, ImportError):
-        return None
+    """The precomputed root: the one given, else the default (``OFA_DASH_PRECOMPUTED`` or the repository's)."""
+    return Workspace.at(precomputed_dir).root
 
 
 def load_predictor_for(space: SearchSpace, official_dir=None, precomputed_dir=None):
-    """The space's accuracy predictor: ``predictors.load_predictor`` when present, else OFA's published one."""
-    from ofa_dash import predictors
+    """The space's accuracy predictor (``predictors.load_predictor``): its fitted one, else OFA's published one."""
+    from ofa_dash.predictors import load_predictor  # deferred: the predictors package imports torch; searching on costs only never needs it
 
-    loader = _optional(predictors, "load_predictor")
-    if loader is not None:
-        return loader(space, official_dir=official_dir, precomputed_dir=_precomputed_dir(space, precomputed_dir))
-    if official_dir is None:
-        raise ValueError(f"no accuracy predictor for space {space.name!r}: pass --official DIR (OFA's published predictor)")
-    return predictors.load_official_predictor(space, official_dir)
+    return load_predictor(space, official_dir=official_dir, precomputed_dir=_precomputed_dir(space, precomputed_dir))
 
 
 def load_devices_for(space: SearchSpace, official_dir=None, precomputed_dir=None, names: Sequence[str] | None = None) -> dict:
-    """Latency tables of the space: the named devices only (``hardware.devices.get_device``), or every
-    available one; falls back to OFA's Note10 tables where the device registry is not there."""
+    """Latency tables of the space: the named devices only (``hardware.devices.get_device``), or every available one."""
     root = _precomputed_dir(space, precomputed_dir)
-    try:
-        from ofa_dash.hardware import devices as registry
-    except ImportError:
-        registry = None
-    if registry is not None:
-        if names is None:
-            return dict(registry.load_devices(space, official_dir=official_dir, precomputed_dir=root))
-        return {n: registry.get_device(space, n, official_dir=official_dir, precomputed_dir=root) for n in names}
-    from ofa_dash.hardware import latency
-
-    found = {"note10": latency.load_note10(space, official_dir)} if official_dir is not None else {}
-    missing = [n for n in names or () if n not in found]
-    if missing:
-        raise ValueError(f"no latency table for device(s) {missing} in space {space.name!r}; available devices: {sorted(found) or 'none'}")
-    return found
+    if names is None:
+        return dict(registry.load_devices(space, official_dir=official_dir, precomputed_dir=root))
+    return {n: registry.get_device(space, n, official_dir=official_dir, precomputed_dir=root) for n in names}
 
 
 def device_names_for(space: SearchSpace, official_dir=None, precomputed_dir=None) -> list[str]:
     """Names of the devices available for the space (cheap)."""
-    try:
-        from ofa_dash.hardware import devices as registry
-    except ImportError:
-        return ["note10"] if official_dir is not None else []
     return list(registry.device_names(space, official_dir, _precomputed_dir(space, precomputed_dir)))
 
 

@@ -30,11 +30,13 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from ofa_dash.search.algorithms import SearchContext, make_driver
+from ofa_dash.search.algorithms import make_driver
 from ofa_dash.search.archive import Archive, Hypervolume, nondominated
+from ofa_dash.search.context import SearchContext
 from ofa_dash.search.objectives import Objectives, build_objectives, parse_objectives
 from ofa_dash.search.problem import SubnetProblem
 from ofa_dash.space import SearchSpace, get_space
+from ofa_dash.workspace import Workspace
 
 # (space, objective set) -> reference point per objective, from published experiments
 PUBLISHED_REF_POINTS: dict[tuple[str, frozenset], dict[str, float]] = {
@@ -192,21 +194,8 @@ def _is_cancelled(cancel) -> bool:
 
 
 def supernet_version(space: SearchSpace, precomputed_dir=None) -> str | None:
-    """The trained supernet's version from ``train_manifest.json`` (None where the project trained none).
-
-    ``precomputed_dir`` may be the ``precomputed/`` root or the space's own folder, as callers hold either.
-    """
-    import json
-
-    from ofa_dash.search.objectives import _precomputed_dir
-
-    base = _precomputed_dir(space, precomputed_dir)
-    for path in (base / "train_manifest.json", base / space.name / "train_manifest.json"):
-        try:
-            return json.loads(path.read_text()).get("supernet_version")
-        except (OSError, ValueError, AttributeError):
-            continue
-    return None
+    """The trained supernet's version from ``<root>/<space>/train_manifest.json`` (None where the project trained none)."""
+    return Workspace.at(precomputed_dir).space(space).supernet_version()
 
 
 def run_search(

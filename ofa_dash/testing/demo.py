@@ -21,8 +21,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
+from ofa_dash.checkpoints import save_weights
+from ofa_dash.hardware import load_devices
+from ofa_dash.hardware.devices import profile_path
+from ofa_dash.hardware.latency import LatencyTable, keys_at
+from ofa_dash.hardware.profile_format import Correction, DeviceProfile, LayerTiming, SubnetMeasurement, fit_correction, save_profile
+from ofa_dash.nn import Supernet
+from ofa_dash.predictors import FittedPredictor, build_mlp, feature_spec, n_onehot_features, predictor_path, save_predictor
+from ofa_dash.predictors.measured import write_measured
+from ofa_dash.search.objectives import Objectives
+from ofa_dash.search.run import RunSpec, run_search
 from ofa_dash.space import CIFAR10_CLASSES, get_space
+from ofa_dash.store import RunStore
 
 DEMO_VERSION = "demo-untrained"
 DEMO_DEVICES = {"demo-cpu": 1.0, "demo-gpu": 0.25}
@@ -46,9 +58,6 @@ def make_image_folder(root: Path, classes=CIFAR10_CLASSES, per_class_train: int 
 
 def _work_entries(space, speed: float) -> dict:
     """Per-layer 'timings' proportional to the layer's work (parsed from OFA's key format)."""
-    from ofa_dash.hardware.latency import keys_at
-    from ofa_dash.hardware.profile_format import LayerTiming
-
     entries = {}
     for r in space.resolutions:
         table = {}
@@ -62,9 +71,6 @@ def _work_entries(space, speed: float) -> dict:
 
 def demo_profile(space, name: str, speed: float, seed: int = 0):
     """A device profile as the profiler would write it (measured = 1.1 x layer sum + 0.05 ms, 3 % noise)."""
-    from ofa_dash.hardware.latency import LatencyTable
-    from ofa_dash.hardware.profile_format import Correction, DeviceProfile, SubnetMeasurement, fit_correction
-
     entries = _work_entries(space, speed)
     table = LatencyTable(space, name, {r: {k: t.ms for k, t in e.items()} for r, e in entries.items()})
     genomes = space.sample_genomes(30, seed=seed + 11)
@@ -97,10 +103,6 @@ def demo_profile(space, name: str, speed: float, seed: int = 0):
 
 def demo_predictor(space):
     """A linear 'fitted' predictor: top-1 grows with kernel, expand ratio, depth and resolution."""
-    import torch
-
-    from ofa_dash.predictors import FittedPredictor, build_mlp, feature_spec, n_onehot_features
-
     n = n_onehot_features(space)
     w = np.concatenate([np.tile([0.5, 0.8, 1.0], 20), np.tile([0.5, 0.9, 1.2], 20), 1.5 * np.arange(len(space.resolutions))])
     model = build_mlp([n, 1])
@@ -129,16 +131,6 @@ def make_demo_root(
     seed: int = 0,
 ) -> Path:
     """Build the synthetic root under ``root`` (``<root>/<space>/...``) and return ``root``."""
-    import torch
-
-    from ofa_dash.hardware import load_devices
-    from ofa_dash.hardware.devices import profile_path
-    from ofa_dash.hardware.profile_format import save_profile
-    from ofa_dash.predictors import predictor_path, save_predictor
-    from ofa_dash.search.objectives import Objectives
-    from ofa_dash.search.run import RunSpec, run_search
-    from ofa_dash.store import RunStore
-
     root = Path(root)
     space = get_space(space_name)
     base = root / space.name
@@ -154,8 +146,6 @@ def make_demo_root(
     truth = predictor.predict(genomes) + rng.normal(0, 1.0, len(genomes))
     ids = [a.id for a in space.decode(genomes)]
     measured = pd.DataFrame({"id": ids, "genome": [g.tolist() for g in genomes], "top1_holdout": truth, "supernet_version": DEMO_VERSION, "space": space.name})
-    from ofa_dash.measure import write_measured
-
     write_measured(measured, base / "measured.parquet")
     test = np.arange(36, 48)
     pred = predictor.predict(genomes[test])
@@ -169,15 +159,10 @@ def make_demo_root(
         rmse=float(np.sqrt(np.mean((pred - truth[test]) ** 2))),
         kendall_tau=float(kendalltau(pred, truth[test]).statistic),
     )
-    from ofa_dash.predictors import FittedPredictor
-
     predictor = FittedPredictor(space, predictor.model, predictor.meta)  # its source line is derived from the final meta
     save_predictor(predictor, predictor_path(space, root))
 
     if supernet:
-        from ofa_dash.checkpoints import save_weights
-        from ofa_dash.nn import Supernet
-
         torch.manual_seed(seed)
         save_weights(Supernet(space), base / "supernet.pt", {"space": space.name, "supernet_version": DEMO_VERSION, "phases_done": []})
 
@@ -186,7 +171,7 @@ def make_demo_root(
     for algorithm, run_seed in runs:
         objectives = Objectives(space, ("error", "latency:demo-cpu"), predictor, devices)
         spec = RunSpec(space.name, algorithm, objectives.names, pop_size=pop_size, n_gen=n_gen, seed=run_seed)
-        store.save(run_search(spec, objectives=objectives, precomputed_dir=base))
+        store.save(run_search(spec, objectives=objectives, precomputed_dir=root))
     return root
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ofa_dash.hardware.devices import _has_note10, device_names, profile_path
+from ofa_dash.hardware.latency import load_note10
+from ofa_dash.hardware.profile_format import load_profile
 from ofa_dash.space import GENOME_LENGTH, SearchSpace
 
 
@@ -32,10 +35,6 @@ class DeviceReport:
 
 def device_reports(space: SearchSpace, root: str | Path, official: str | Path | None) -> list[DeviceReport]:
     """One report per device of the space (a broken profile is a report with ``problem`` set)."""
-    from ofa_dash.hardware.devices import _has_note10, device_names, profile_path
-    from ofa_dash.hardware.latency import load_note10
-    from ofa_dash.hardware.profile_format import load_profile
-
     out: list[DeviceReport] = []
     if _has_note10(space, official):
         try:
@@ -83,8 +82,9 @@ class PredictorReport:
 
 def predictor_quality(space: SearchSpace, root: str | Path, official: str | Path | None, predictor=None) -> PredictorReport:
     """The predictor's report and, where the fit's held-out subnets are on disk, predicted against measured for them."""
-    from ofa_dash.measure import genome_matrix, read_measured
-    from ofa_dash.predictors import predictor_path, predictor_report
+    # deferred: the predictors package imports torch, which the device reports above do not need
+    from ofa_dash.predictors import predictor_meta, predictor_path, predictor_report
+    from ofa_dash.predictors.measured import genome_matrix, read_measured
 
     try:
         report = predictor_report(space, precomputed_dir=root, official_dir=official)
@@ -95,9 +95,7 @@ def predictor_quality(space: SearchSpace, root: str | Path, official: str | Path
     measured_file = path.parent / "measured.parquet"
     if predictor is not None and path.is_file() and measured_file.is_file():
         try:
-            from ofa_dash.predictors import _read_predictor_blob
-
-            _, meta = _read_predictor_blob(path, space)
+            meta = predictor_meta(path, space)
             df = read_measured(measured_file, space)
             test_ids = set(meta.get("test_ids") or [])
             part = df[df["id"].isin(test_ids)] if test_ids else df.iloc[0:0]

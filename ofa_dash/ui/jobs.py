@@ -159,7 +159,7 @@ def search_work(settings: Settings, spec) -> Callable[[Job], dict]:
             job.update("searching", gen, spec.n_gen)
             job.history.append((gen, n_evals, hv))
 
-        result = run_search(spec, official_dir=settings.official, precomputed_dir=settings.space_dir(spec.space), progress=progress, cancel=job.cancel)
+        result = run_search(spec, official_dir=settings.official, precomputed_dir=settings.precomputed, progress=progress, cancel=job.cancel)
         if result.cancelled:
             job.update("cancelled", job.done, spec.n_gen)
             return {"cancelled": True, "summary": result.summary()}

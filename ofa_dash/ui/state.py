@@ -184,7 +184,7 @@ def sidebar() -> Context:
     """
     import streamlit as st
 
-    from ofa_dash.ui import loaders
+    from ofa_dash.ui import loaders  # deferred like streamlit: the pure view functions above are used (and tested) without it
 
     _use_app_navigation()
     ss = st.session_state
@@ -203,7 +203,7 @@ def sidebar() -> Context:
     names = list(SPACES)
     ss["sb_space"] = view.space if view.space in names else DEFAULT_SPACE
     st.sidebar.selectbox(
-        "search space", names, key="sb_space", on_change=_on_space, help="cifar10: the project's own supernet; ofa-mbv3-w1.2: the published OFA space"
+        "search space", names, key="sb_space", on_change=_on_space, help="; ".join(f"{n}: {SPACES[n].summary or SPACES[n].description}" for n in names)
     )
     space = get_space(ss["sb_space"])
 

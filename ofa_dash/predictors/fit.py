@@ -24,7 +24,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ofa_dash.predictors import FittedPredictor, build_mlp, feature_spec, onehot_features
+from ofa_dash.predictors.features import feature_spec, onehot_features
+from ofa_dash.predictors.fitted import FittedPredictor, build_mlp
+from ofa_dash.predictors.measured import genome_matrix
 from ofa_dash.space import SearchSpace
 
 CANDIDATES = ("mlp", "ridge", "gbrt")
@@ -240,11 +242,9 @@ def split_indices(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, 
 def fit_predictor(space: SearchSpace, measured: pd.DataFrame, cfg: FitConfig | None = None) -> tuple[FittedPredictor, dict]:
     """Fit every candidate, keep the best by cross-validated Kendall tau; returns (predictor, report).
 
-    ``measured`` is a table from :func:`ofa_dash.measure.read_measured` (one supernet version).
+    ``measured`` is a table from :func:`ofa_dash.predictors.measured.read_measured` (one supernet version).
     """
     from sklearn.model_selection import KFold
-
-    from ofa_dash.measure import genome_matrix
 
     cfg = cfg or FitConfig()
     unknown = [c for c in cfg.candidates if c not in CANDIDATES]

@@ -1,0 +1,183 @@
+"""OFA's published files: their accuracy predictor, and fetching them for users who lack them.
+
+- :class:`OfaPublishedPredictor`: OFA's published ImageNet accuracy predictor
+  (``acc_predictor.pth``) for the w1.2 space, behind the same interface as the
+  project's own fitted one.
+- :func:`download_official`: the published files (accuracy predictor, Samsung
+  Note10 latency tables) are reference data of the OFA authors and are not
+  shipped with the project; ``python -m ofa_dash download-official DIR`` fetches
+  them from the place the original OFA code downloads them from, into a folder
+  laid out like ``../shared/ofa-official/`` (what ``--official DIR`` expects).
+  Each file is written to a temporary name, checked (the predictor loads as a
+  state dict, a table parses as a layer -> {mean} mapping) and only then
+  renamed into place.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ofa_dash.predictors.features import scatter_block_onehot
+from ofa_dash.progress import progress_bar
+from ofa_dash.space import SearchSpace
+
+OFA_PREDICTOR_FILE = "acc_predictor.pth"
+OFA_PREDICTOR_URL = "https://raw.githubusercontent.com/han-cai/files/master/ofa/acc_predictor.pth"
+
+
+def _ofa_mlp() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(128, 400), nn.ReLU(), nn.Linear(400, 400), nn.ReLU(), nn.Linear(400, 400), nn.ReLU(), nn.Linear(400, 1))
+
+
+@dataclass
+class OfaPublishedPredictor:
+    """OFA's published ImageNet predictor for the w1.2 space (``acc_predictor.pth``).
+
+    Its input puts the resolution one-hot at ``120 + (r - 112) // 16`` (8
+    positions for 112..224), so it is only defined for spaces whose
+    resolutions fall on that grid.
+    """
+
+    space: SearchSpace
+    path: Path
+    name: str = "ofa-published"
+    version: str = "ofa-acc-predictor-w1.2"
+    source: str = "OFA's published ImageNet accuracy predictor"
+    model: nn.Module = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        bad = [r for r in self.space.resolutions if r < 112 or r > 224 or (r - 112) % 16]
+        if bad:
+            raise ValueError(f"OFA's predictor encodes resolutions 112..224 in steps of 16; space {self.space.name!r} has {bad}")
+        self.model = _ofa_mlp()
+        state = _load_state_dict(self.path)
+        try:
+            self.model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ValueError(f"{self.path} does not match OFA's predictor (Linear 128-400-400-400-1): {str(exc).splitlines()[0]}") from None
+        self.model.eval()
+        self._res_pos = 120 + (np.asarray(self.space.resolutions) - 112) // 16
+
+    def features(self, genomes: np.ndarray) -> np.ndarray:
+        """(n, 128) float32 in OFA's layout (see ``../shared/ofa-official/README.md``)."""
+        g = self.space.check_genome(genomes)
+        x = np.zeros((len(g), 128), dtype=np.float32)
+        scatter_block_onehot(self.space, g, x)
+        x[np.arange(len(g)), self._res_pos[g[:, -1]]] = 1.0
+        return x
+
+    def predict(self, genomes: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(self.features(genomes))
+        with torch.inference_mode():
+            return self.model(x).squeeze(1).double().numpy() * 100.0
+
+
+def _load_state_dict(path: Path) -> dict:
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"OFA's accuracy predictor {str(path)!r} not found; pass --official DIR with {OFA_PREDICTOR_FILE} in it, "
+            f"or fetch it with `python -m ofa_dash download-official DIR`"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable PyTorch state dict ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} is not a state dict of tensors")
+    return {k: v.float() for k, v in state.items()}
+
+
+def load_official_predictor(space: SearchSpace, official_dir: str | os.PathLike) -> OfaPublishedPredictor:
+    return OfaPublishedPredictor(space, Path(official_dir) / OFA_PREDICTOR_FILE)
+
+
+# =========================================================================== fetching the published files
+OFFICIAL_BASE_URL = "https://raw.githubusercontent.com/han-cai/files/master/ofa/"
+NOTE10_RESOLUTIONS = (160, 176, 192, 208, 224)
+OFFICIAL_FILES = (OFA_PREDICTOR_FILE, *(f"note10/{r}_lookup_table.yaml" for r in NOTE10_RESOLUTIONS))
+
+
+def check_official_file(path: Path, name: str) -> None:
+    """Raise ``ValueError`` unless ``path`` is a usable copy of the published file ``name``."""
+    if name == OFA_PREDICTOR_FILE:
+        try:
+            _ofa_mlp().load_state_dict(_load_state_dict(path))
+        except RuntimeError as exc:
+            raise ValueError(f"{name} does not match OFA's predictor: {str(exc).splitlines()[0]}") from None
+        return
+    import yaml
+
+    try:
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except Exception as exc:
+        raise ValueError(f"{name} is not YAML ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict) or not data or not all(isinstance(v, dict) and "mean" in v for v in data.values()):
+        raise ValueError(f"{name} is not an OFA latency table (layer key -> {{count, mean, std}})")
+
+
+def download_official(
+    dest: str | os.PathLike,
+    base_url: str = OFFICIAL_BASE_URL,
+    files: tuple[str, ...] = OFFICIAL_FILES,
+    force: bool = False,
+    timeout: float = 60.0,
+) -> dict[str, str]:
+    """Fetch ``files`` into ``dest``; returns file -> 'downloaded' or 'present' (already there and valid).
+
+    A failed file leaves no partial copy and no folder this call created; files fetched
+    before the failure stay (they are complete and checked, so a rerun resumes).
+    """
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise ValueError(f"{dest} exists and is not a folder")
+    status: dict[str, str] = {}
+    created: list[Path] = []
+    try:
+        for name in files:
+            target = dest / name
+            if target.is_file() and not force:
+                try:
+                    check_official_file(target, name)
+                    status[name] = "present"
+                    continue
+                except ValueError:
+                    pass  # a damaged copy is fetched again
+            for folder in reversed(target.parents):
+                if not folder.exists():
+                    folder.mkdir()
+                    created.append(folder)
+            url = base_url.rstrip("/") + "/" + name
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                    total = int(resp.headers.get("Content-Length", 0) or 0) or None
+                    with progress_bar(total=total, desc=name, unit="B", unit_scale=True) as bar:
+                        while chunk := resp.read(1 << 16):
+                            out.write(chunk)
+                            bar.update(len(chunk))
+                check_official_file(Path(tmp), name)
+                os.replace(tmp, target)
+            except (OSError, urllib.error.URLError, ValueError) as exc:
+                reason = getattr(exc, "reason", None) or exc
+                raise ValueError(
+                    f"could not download {url}: {reason}. Without internet, copy the files by hand into {dest} (layout: {', '.join(files)})"
+                ) from None
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+            status[name] = "downloaded"
+    except BaseException:
+        for folder in reversed(created):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+    return status
