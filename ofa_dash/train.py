@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from ofa_dash.checkpoints import TRAINING_CHECKPOINT_NAME, load_training_checkpoint, load_weights, save_training_checkpoint, save_weights
 from ofa_dash.data import Dataset, Split, augment, iterate_batches, to_tensor_batch
+from ofa_dash.evaluate import evaluate_model, model_device, prepare_subnet
 from ofa_dash.files import atomic_write_bytes
 from ofa_dash.nn import Supernet
 from ofa_dash.progress import progress_bar
@@ -183,8 +184,6 @@ def quick_accuracy(net: Supernet, arch: Arch, calib: Split, holdout: Split, n_im
     Both samples are random (seeded), never the first images: the splits are
     ordered by class, so a prefix would hold one or two classes only.
     """
-    from ofa_dash.evaluate import evaluate_model, model_device, prepare_subnet
-
     on_gpu = model_device(net).type == "cuda"  # one batch each: launches, not arithmetic, cost time there
     sub = prepare_subnet(net, arch, calib, n_calib=1000, batch_size=1000 if on_gpu else None)
     idx = np.sort(np.random.default_rng(1).permutation(len(holdout))[: min(n_images, len(holdout))])

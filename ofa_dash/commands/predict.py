@@ -6,11 +6,13 @@ import argparse
 from pathlib import Path
 
 from ofa_dash.commands.common import emit
+from ofa_dash.space import get_space
 from ofa_dash.workspace import default_root
 
 
 def predict_one(space, arch_text: str, official_dir=None, precomputed_dir: Path | None = None) -> dict:
     """The ``predict --json`` object for one subnet (shared with the dashboard)."""
+    # deferred: every command module is imported to build the parser; torch (predictors) and the latency tables wait until this command runs
     from ofa_dash.hardware import count, load_devices
     from ofa_dash.predictors import load_predictor
 
@@ -36,7 +38,6 @@ def predict_one(space, arch_text: str, official_dir=None, precomputed_dir: Path 
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.space import get_space
 
     emit(predict_one(get_space(args.space), args.arch, args.official, args.precomputed), args.json)
     return 0

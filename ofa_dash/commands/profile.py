@@ -6,16 +6,17 @@ import argparse
 from pathlib import Path
 
 from ofa_dash.commands.common import emit
+from ofa_dash.space import get_space
 from ofa_dash.workspace import Workspace
 
 QUALITY_MIN_VALIDATION = 50  # the quality bar is judged on at least this many held-out subnets
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: every command module is imported to build the parser; torch and ONNX Runtime wait until this command runs
     from ofa_dash.hardware.profile_format import save_profile
     from ofa_dash.hardware.profiler import ProfileConfig, profile_device
     from ofa_dash.hardware.runtimes import make_runtime
-    from ofa_dash.space import get_space
 
     space = get_space(args.space)
     if args.refit:
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _refit(args: argparse.Namespace, space) -> int:
+    # deferred: every command module is imported to build the parser; torch and ONNX Runtime wait until this command runs
     from ofa_dash.hardware.profile_format import load_profile, save_profile
     from ofa_dash.hardware.profiler import refit_correction
 
@@ -84,6 +86,7 @@ def _refit(args: argparse.Namespace, space) -> int:
 
 
 def register(sub) -> None:
+    # deferred: every command module is imported to build the parser; torch and ONNX Runtime wait until this command runs
     from ofa_dash.hardware.profile_format import RUNTIMES
 
     p = sub.add_parser("profile", help="build a device latency table on this machine")

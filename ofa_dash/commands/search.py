@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ofa_dash.commands.common import emit
+from ofa_dash.progress import progress_bar
+from ofa_dash.space import get_space
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -19,9 +21,8 @@ def _points(text: str) -> list[list[float]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.progress import progress_bar
+    # deferred: every command module is imported to build the parser; pymoo and pandas wait until this command runs
     from ofa_dash.search import RunSpec, build_objectives, get_algorithm, run_search
-    from ofa_dash.space import get_space
     from ofa_dash.store import RunStore
 
     space = get_space(args.space)
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if args.budgets:
         params["budgets"] = _floats(args.budgets, "--budgets")
     if args.ofa2_protocol:
+        # deferred: every command module is imported to build the parser; pymoo and pandas wait until this command runs
         from ofa_dash.search.algorithms import OFA2_PROTOCOL
 
         params.update(OFA2_PROTOCOL)
@@ -77,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     try:
+        # deferred: every command module is imported to build the parser; pymoo and pandas wait until this command runs
         from ofa_dash.search.algorithms import REGISTRY
 
         names = ", ".join(REGISTRY)

@@ -6,12 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
+from ofa_dash.space import get_space
 from ofa_dash.workspace import Workspace
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: every command module is imported to build the parser; torch wait until this command runs
     from ofa_dash.data import load_dataset
-    from ofa_dash.space import get_space
     from ofa_dash.train import Recipe, TrainConfig, maybe_init_distributed, train
 
     space = get_space(args.space)

@@ -6,11 +6,12 @@ import argparse
 import sys
 
 from ofa_dash.commands.common import add_subnet_arguments, emit
+from ofa_dash.progress import progress_bar
+from ofa_dash.space import get_space
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.progress import progress_bar
-    from ofa_dash.space import get_space
+    # deferred: every command module is imported to build the parser; torch and ONNX Runtime wait until this command runs
     from ofa_dash.validation import validate_subnet
 
     space = get_space(args.space)

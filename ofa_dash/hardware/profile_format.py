@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ofa_dash.files import atomic_write_bytes
 from ofa_dash.hardware.latency import LatencyTable, keys_at
 from ofa_dash.space import GENOME_LENGTH, SearchSpace
 
@@ -202,9 +203,7 @@ def _correction_dict(c: Correction) -> dict:
 
 # ----------------------------------------------------------------- save / load
 def save_profile(profile: DeviceProfile, path: str | os.PathLike) -> Path:
-    """Write atomically (the store's temp-file-and-rename): a reader never sees half a profile."""
-    from ofa_dash.store import atomic_write_bytes
-
+    """Write atomically (temp file and rename): a reader never sees half a profile."""
     path = Path(path)
     atomic_write_bytes(path, json.dumps(profile.to_dict(), indent=1, allow_nan=False).encode())
     return path

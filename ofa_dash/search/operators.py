@@ -28,7 +28,7 @@ from pymoo.core.population import Population
 from pymoo.core.sampling import Sampling
 from pymoo.operators.crossover.ux import UniformCrossover
 
-from ofa_dash.space import SearchSpace
+from ofa_dash.space import MAX_DEPTH, N_SLOTS, N_STAGES, SearchSpace
 
 MUTATION_PROB_VAR = 0.1  # OFA²: each gene is redrawn with probability 0.1
 CROSSOVER_PROB = 1.0  # OFA²: every mating pair is crossed
@@ -41,8 +41,6 @@ CROSSOVER_MODES = ("uniform", "stage")
 
 def _gene_groups(n_var: int) -> np.ndarray:
     """Group id per gene for stage-wise crossover: a stage's 4 kernels, 4 expands and its depth travel together."""
-    from ofa_dash.space import MAX_DEPTH, N_SLOTS, N_STAGES
-
     slot_stage = np.arange(N_SLOTS) // MAX_DEPTH
     return np.concatenate([slot_stage, slot_stage, np.arange(N_STAGES), [N_STAGES]])[:n_var]
 

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
+from ofa_dash.hardware import count, load_devices
+from ofa_dash.predictors import load_predictor
 from ofa_dash.space import GENOME_LENGTH, SearchSpace, get_space
 from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RUN_JSON, SOLUTIONS, RunStore, StoreError
 from ofa_dash.workspace import Workspace
@@ -100,8 +102,6 @@ def store_fingerprint(root: str | Path, space: str, official: str | Path | None 
 # --------------------------------------------------------------------------- loading with explanations
 def load_devices_safe(space: SearchSpace, official: str | Path | None, root: str | Path) -> tuple[dict, list[str]]:
     """Every device table that loads; a broken profile becomes a problem line, never an exception."""
-    from ofa_dash.hardware import load_devices
-
     problems: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -116,8 +116,6 @@ def load_devices_safe(space: SearchSpace, official: str | Path | None, root: str
 
 def load_predictor_safe(space: SearchSpace, official: str | Path | None, root: str | Path):
     """(predictor or None, why not): the space's fitted predictor, else OFA's published one."""
-    from ofa_dash.predictors import load_predictor
-
     try:
         return load_predictor(space, official_dir=official, precomputed_dir=root), None
     except (OSError, ValueError) as exc:
@@ -278,8 +276,6 @@ def build_catalogue(
             notes.append(f"No accuracy predictor, so runs without an error objective have no predicted top-1: {why}")
 
     # counters
-    from ofa_dash.hardware import count
-
     counts = count(sp, G)
     points["macs"] = (counts["macs"] * 1e-6)[pos]
     points["params"] = (counts["params"] * 1e-6)[pos]

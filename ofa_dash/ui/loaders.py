@@ -13,7 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from ofa_dash.hardware import device_names as table_names
 from ofa_dash.space import get_space
+from ofa_dash.store import RunStore
 from ofa_dash.ui.catalogue import (
     LATENCY_PREFIX,
     Catalogue,
@@ -23,6 +25,7 @@ from ofa_dash.ui.catalogue import (
     store_fingerprint,
 )
 from ofa_dash.ui.config import Settings
+from ofa_dash.ui.search_view import run_histories
 
 
 def _s(path: Path | None) -> str | None:
@@ -31,8 +34,6 @@ def _s(path: Path | None) -> str | None:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _list_runs(root: str, space: str, stamp: tuple) -> tuple[list[dict], list[str]]:
-    from ofa_dash.store import RunStore
-
     return RunStore(root).list_runs(space)
 
 
@@ -43,8 +44,6 @@ def list_runs(settings: Settings, space: str) -> tuple[list[dict], list[str]]:
 
 def device_names(settings: Settings, space: str, runs: list[dict]) -> list[str]:
     """Devices with a table here, plus devices whose latency only runs recorded (e.g. note10 without OFA's files)."""
-    from ofa_dash.hardware import device_names as table_names
-
     names = list(table_names(get_space(space), settings.official, settings.precomputed))
     for entry in runs:
         for obj in entry.get("objectives", []):
@@ -97,8 +96,6 @@ def catalogue(settings: Settings, space: str, run_ids: list[str] | None, sets: t
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _histories(root: str, space: str, run_ids: tuple[str, ...], stamp: tuple):
-    from ofa_dash.ui.search_view import run_histories
-
     entries, _ = _list_runs(root, space, stamp)
     return run_histories(root, space, [e for e in entries if e["run_id"] in run_ids])
 

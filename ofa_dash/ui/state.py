@@ -184,7 +184,7 @@ def sidebar() -> Context:
     """
     import streamlit as st
 
-    from ofa_dash.ui import loaders  # deferred like streamlit: the pure view functions above are used (and tested) without it
+    from ofa_dash.ui import loaders  # deferred: like streamlit, the pure view functions above are used (and tested) without it
 
     _use_app_navigation()
     ss = st.session_state

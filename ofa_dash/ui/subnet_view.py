@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ofa_dash.hardware import count
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, DeviceInfo, describe_device
 
@@ -30,8 +31,6 @@ def objectives_table(
     table, and stored values for devices only runs know. Counters always.
     ``measured`` is a stored live validation (``validation.best_measurement``).
     """
-    from ofa_dash.hardware import count
-
     g = space.encode(arch)
     rows: list[dict] = []
     row0 = catalogue_rows.iloc[0] if catalogue_rows is not None and len(catalogue_rows) else None
