@@ -46,8 +46,8 @@ def main() -> int:
 
     from validate_speed import stand_in_supernet
 
-    from ofa_dash.evaluate import auto_threads, torch_threads
     from ofa_dash.export import export
+    from ofa_dash.runtime.ort import auto_threads, torch_threads
     from ofa_dash.space import get_space
     from ofa_dash.subnets import default_supernet_path, load_supernet, prepare
 

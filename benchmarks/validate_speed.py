@@ -61,7 +61,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ofa-dash-bench-"))
     args.cache = args.cache or str(default_cache_dir())  # the decoded dataset stays cached ...
     os.environ["OFA_DASH_CACHE"] = str(work / "cache")  # ... but recalibrated subnets start cold
-    from ofa_dash.evaluate import auto_threads, validate_subnet
+    from ofa_dash.evaluate import validate_subnet
+    from ofa_dash.runtime.ort import auto_threads
     from ofa_dash.space import get_space
     from ofa_dash.subnets import default_supernet_path, load_supernet
 

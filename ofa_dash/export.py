@@ -16,7 +16,6 @@ import io
 import json
 import os
 import tempfile
-import threading
 import time
 import warnings
 import zipfile
@@ -27,17 +26,15 @@ import numpy as np
 import torch
 
 from ofa_dash.data import Dataset, to_tensor_batch
-from ofa_dash.evaluate import OrtClassifier, balanced_subset, calibration_indices, evaluate_model
+from ofa_dash.evaluate import balanced_subset, calibration_indices, evaluate_model
 from ofa_dash.nn import StaticNet
-from ofa_dash.ort_timing import measure_latency, ort_session
-from ofa_dash.quantize import DEFAULT_INT8, Int8Settings, quantize_onnx
+from ofa_dash.runtime.onnx import INPUT_NAME, OPSET, OUTPUT_NAME, _with_metadata, onnx_bytes, read_metadata
+from ofa_dash.runtime.ort import OrtClassifier, measure_latency, ort_session
+from ofa_dash.runtime.quantize import DEFAULT_INT8, Int8Settings, quantize_onnx
 from ofa_dash.space import Arch, SearchSpace, get_space
 from ofa_dash.subnets import PreparedSubnet
 
 FORMATS = ("onnx", "onnx-int8", "torchscript", "bundle")
-OPSET = 17
-INPUT_NAME = "image"
-OUTPUT_NAME = "logits"
 CONFIG_FORMAT = "ofa-dash-subnet"
 CONFIG_VERSION = 1
 PARITY_IMAGES = 256
@@ -114,53 +111,6 @@ def _metadata(config: dict, extra: dict | None = None) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- ONNX
-# torch.onnx.export keeps process-global state (GLOBALS.in_onnx_export): two exports in
-# threads of one process (the dashboard serves sessions from threads) fail with
-# "GLOBALS.in_onnx_export must be False", so exports take turns.
-_ONNX_EXPORT_LOCK = threading.Lock()
-
-
-def onnx_bytes(net: torch.nn.Module, resolution: int, opset: int = OPSET) -> bytes:
-    """Plain ONNX export of ``net`` (TorchScript exporter, dynamic batch, input ``image``); thread-safe."""
-    if opset < 17:
-        raise ValueError(f"opset {opset} is too old; ofa-dash exports opset 17 or newer")
-    net = net.eval().to(memory_format=torch.contiguous_format)
-    buf = io.BytesIO()
-    with _ONNX_EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            net,
-            (torch.zeros(1, 3, resolution, resolution),),
-            buf,
-            dynamo=False,
-            opset_version=opset,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-        )
-    return buf.getvalue()
-
-
-def _with_metadata(model: bytes, meta: dict[str, str], doc: str) -> bytes:
-    import onnx
-
-    proto = onnx.load_from_string(model)
-    del proto.metadata_props[:]
-    for k, v in meta.items():
-        proto.metadata_props.add(key=k, value=v)
-    proto.producer_name = "ofa-dash"
-    proto.doc_string = doc
-    return proto.SerializeToString()
-
-
-def read_metadata(model: bytes | str | os.PathLike) -> dict[str, str]:
-    """``metadata_props`` of an ONNX file (or bytes) as a dict."""
-    import onnx
-
-    proto = onnx.load_from_string(model) if isinstance(model, bytes) else onnx.load(str(model), load_external_data=False)
-    return {p.key: p.value for p in proto.metadata_props}
-
-
 def build_onnx(prepared: PreparedSubnet) -> bytes:
     config = model_config(prepared)
     doc = f"ofa-dash subnet {prepared.arch.id} of space {prepared.space.name} (supernet {prepared.provenance.supernet_version}); see metadata_props"

@@ -64,7 +64,7 @@ class MeasureConfig:
     flush_seconds: float = 120.0  # ... or this long, whichever comes first
     cache_dir: Path | None = None
     engine: str = "ort"  # "ort": the exported ONNX graph in ONNX Runtime (~3x faster here, same top-1); "torch": PyTorch eager
-    threads: int | None = None  # default: the cores the load average leaves free (evaluate.auto_threads)
+    threads: int | None = None  # default: the cores the load average leaves free (ofa_dash.runtime.ort.auto_threads)
     workers: int = 1  # processes measuring at once (each with ``threads`` threads); small subnets use one core better than two
     device: str = "cpu"  # "cuda": PyTorch on the GPU (engine "torch", one process)
 
@@ -184,10 +184,11 @@ def supernet_version(meta: dict, path: Path) -> str:
 # --------------------------------------------------------------------------- run
 def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     """Measure the plan's subnets that the file lacks; every input is checked before anything is written."""
+    # deferred on purpose: torch and the measuring stack load here, reading the measured table needs none of them
     from ofa_dash.data import load_dataset
-    from ofa_dash.evaluate import auto_threads, torch_threads
     from ofa_dash.hardware import count
     from ofa_dash.progress import progress_bar
+    from ofa_dash.runtime.ort import auto_threads, torch_threads
     from ofa_dash.train import load_weights
 
     start = time.perf_counter()
@@ -320,13 +321,14 @@ def measure_subnet(supernet, arch: Arch, calib, holdout, n_calib: int, engine: s
     PyTorch or, faster, on the exported ONNX graph in ONNX Runtime (BN folded
     into the convolutions), which is also the graph a user would download.
     """
+    # deferred on purpose, as in run_measurement (this also runs in spawned workers)
     from ofa_dash import evaluate
+    from ofa_dash.runtime.onnx import onnx_bytes
+    from ofa_dash.runtime.ort import OrtClassifier
 
     space = supernet.space
     net = evaluate.prepare_subnet(supernet, arch, calib, n_calib)
     if engine == "torch":
         return evaluate.evaluate_model(net, space, arch.r, holdout, space.n_classes, 500)
-    from ofa_dash.export import onnx_bytes
-
-    classifier = evaluate.OrtClassifier(onnx_bytes(net, arch.r), threads)
+    classifier = OrtClassifier(onnx_bytes(net, arch.r), threads)
     return evaluate.evaluate_model(classifier, space, arch.r, holdout, space.n_classes, evaluate.EVAL_BATCH)

@@ -19,7 +19,8 @@ from ofa_dash import export as ex
 from ofa_dash.cli import main
 from ofa_dash.data import load_dataset, to_tensor_batch
 from ofa_dash.nn import Supernet
-from ofa_dash.ort_timing import ort_session
+from ofa_dash.runtime import ort
+from ofa_dash.runtime.ort import TimingPolicy, ort_session
 from ofa_dash.space import get_space
 from ofa_dash.subnets import from_module, prepare
 from ofa_dash.train import save_weights
@@ -51,10 +52,7 @@ def prepared_r32(supernet_file, tiny_data):
 @pytest.fixture(autouse=True)
 def _quick_latency(monkeypatch):
     """Latency figures are checked for presence and source here, not value: time a few runs only."""
-    from ofa_dash import ort_timing
-    from ofa_dash.hardware.runtimes import TimingPolicy
-
-    monkeypatch.setattr(ort_timing, "MODEL_TIMING", TimingPolicy(warmup=1, repeats=5, min_repeats=3, budget_s=0.01))
+    monkeypatch.setattr(ort, "MODEL_TIMING", TimingPolicy(warmup=1, repeats=5, min_repeats=3, budget_s=0.01))
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,10 @@ import torch
 from ofa_dash import export as ex
 from ofa_dash.cli import main
 from ofa_dash.data import load_dataset
-from ofa_dash.evaluate import Cancelled, auto_threads, balanced_subset, best_measurement, validate_subnet
+from ofa_dash.evaluate import Cancelled, balanced_subset, best_measurement, validate_subnet
 from ofa_dash.nn import Supernet
+from ofa_dash.runtime import ort
+from ofa_dash.runtime.ort import TimingPolicy, auto_threads
 from ofa_dash.space import get_space
 from ofa_dash.store import RunStore
 from ofa_dash.train import save_weights
@@ -43,10 +45,7 @@ def tiny_data(tiny_folder):
 @pytest.fixture(autouse=True)
 def _quick_latency(monkeypatch):
     """Latency figures are checked for presence and source here, not value: time a few runs only."""
-    from ofa_dash import ort_timing
-    from ofa_dash.hardware.runtimes import TimingPolicy
-
-    monkeypatch.setattr(ort_timing, "MODEL_TIMING", TimingPolicy(warmup=1, repeats=5, min_repeats=3, budget_s=0.01))
+    monkeypatch.setattr(ort, "MODEL_TIMING", TimingPolicy(warmup=1, repeats=5, min_repeats=3, budget_s=0.01))
 
 
 def _check_consistent(result, n_expected: int, classes) -> None:

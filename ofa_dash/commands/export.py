@@ -26,8 +26,9 @@ def _predicted(text: str | None) -> dict | None:
 
 def run(args: argparse.Namespace) -> int:
     from ofa_dash.data import load_dataset
-    from ofa_dash.evaluate import auto_threads, best_measurement, torch_threads
+    from ofa_dash.evaluate import best_measurement
     from ofa_dash.export import FORMATS, check_destination, export
+    from ofa_dash.runtime.ort import auto_threads, torch_threads
     from ofa_dash.space import get_space
     from ofa_dash.subnets import prepare
 
