@@ -18,6 +18,10 @@ import torch
 from ofa_dash import export as ex
 from ofa_dash.cli import main
 from ofa_dash.data import load_dataset, to_tensor_batch
+from ofa_dash.export import bundle as ex_bundle
+from ofa_dash.export import int8 as ex_int8
+from ofa_dash.export import onnx as ex_onnx
+from ofa_dash.export import torchscript as ex_torchscript
 from ofa_dash.nn import Supernet
 from ofa_dash.runtime import ort
 from ofa_dash.runtime.ort import TimingPolicy, ort_session
@@ -237,10 +241,15 @@ def test_failed_verification_leaves_no_file(fmt, prepared_small, tiny_data, tmp_
     def broken(*args, **kwargs):
         raise ex.ExportError("forced failure")
 
-    monkeypatch.setattr(ex, "verify_onnx" if fmt == "onnx" else "verify_bundle" if fmt == "bundle" else "compare", broken)
+    if fmt == "onnx":
+        monkeypatch.setattr(ex_onnx, "verify_onnx", broken)
+    elif fmt == "bundle":
+        monkeypatch.setattr(ex_bundle, "verify_bundle", broken)
+    else:
+        monkeypatch.setattr(ex_torchscript, "compare", broken)
     if fmt == "bundle":  # the failure comes after int8: skip quantization and timing, they are tested above
-        monkeypatch.setattr(ex, "quantize_onnx", lambda model, *a, **k: model)
-        monkeypatch.setattr(ex, "int8_report", lambda *a, **k: {})
+        monkeypatch.setattr(ex_int8, "quantize_onnx", lambda model, *a, **k: model)
+        monkeypatch.setattr(ex_bundle, "int8_report", lambda *a, **k: {})
     out = tmp_path / ("m.onnx" if fmt == "onnx" else "b.zip" if fmt == "bundle" else "m.pt")
     with pytest.raises(ex.ExportError, match="forced failure"):
         ex.export(prepared_small, fmt, out, tiny_data)
@@ -250,7 +259,7 @@ def test_failed_verification_leaves_no_file(fmt, prepared_small, tiny_data, tmp_
 def test_failed_export_keeps_the_previous_file(prepared_small, tmp_path, monkeypatch):
     out = tmp_path / "m.onnx"
     out.write_bytes(b"previous")
-    monkeypatch.setattr(ex, "verify_onnx", lambda *a, **k: (_ for _ in ()).throw(ex.ExportError("forced failure")))
+    monkeypatch.setattr(ex_onnx, "verify_onnx", lambda *a, **k: (_ for _ in ()).throw(ex.ExportError("forced failure")))
     with pytest.raises(ex.ExportError):
         ex.export_onnx(prepared_small, out)
     assert out.read_bytes() == b"previous" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
@@ -313,3 +322,4 @@ def test_cli_export_space_without_weights(tmp_path, capsys):
     code, _, err = _cli(capsys, "export", "--space", "ofa-mbv3-w1.2", "--arch", "largest", "--format", "onnx", "--out", str(tmp_path / "m.onnx"))
     assert code == 2 and "has no supernet weights" in err and "--supernet" in err
     assert list(tmp_path.iterdir()) == []
+

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from ofa_dash import export as ex
 from ofa_dash.cli import main
 from ofa_dash.data import load_dataset
 from ofa_dash.evaluate import Cancelled, balanced_subset, best_measurement, validate_subnet
+from ofa_dash.export import accuracy_on_test
 from ofa_dash.nn import Supernet
 from ofa_dash.runtime import ort
 from ofa_dash.runtime.ort import TimingPolicy, auto_threads
@@ -211,7 +211,7 @@ def test_cli_validate_matches_exported_model(supernet_file, tiny_folder, tiny_da
     from ofa_dash.subnets import prepare
 
     prepared = prepare(CIFAR, arch, supernet_file, tiny_data)
-    acc = ex.accuracy_on_test(tmp_path / "m.onnx", prepared, tiny_data, n_images=0)
+    acc = accuracy_on_test(tmp_path / "m.onnx", prepared, tiny_data, n_images=0)
     assert acc["top1"] == validated["top1"] and acc["n_images"] == validated["n_images"]
 
 
