@@ -323,3 +323,23 @@ def test_cli_export_space_without_weights(tmp_path, capsys):
     assert code == 2 and "has no supernet weights" in err and "--supernet" in err
     assert list(tmp_path.iterdir()) == []
 
+
+# --------------------------------------------------------------------------- the format registry
+def test_format_registry_is_the_single_source():
+    """Every format has a label, file name and MIME type; the CLI, the cache and the dashboard read the same registry."""
+    from ofa_dash.cli import build_parser
+    from ofa_dash.commands import export as export_command
+    from ofa_dash.ui import jobs
+
+    assert list(ex.FORMATS) == ["onnx", "onnx-int8", "torchscript", "bundle"]
+    for name, spec in ex.FORMATS.items():
+        assert spec.name == name and spec.label and spec.mime and callable(spec.builder)
+        assert "{stem}" in spec.file_name and spec.file_for("s-a") != spec.file_name
+        assert jobs.export_path(Path("/c"), "s", "a", "0" * 64, name).name == spec.file_for("s-a")
+    # the CLI's --format choices are the registry's names, in its order (listed in --format's help, checked in run())
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["export"]
+    fmt = next(a for a in sub._actions if a.dest == "format")
+    assert fmt.help == export_command.format_help() == "onnx, onnx-int8, torchscript or bundle"
+    assert fmt.help.replace(" or ", ", ").split(", ") == list(ex.FORMATS)
+    assert export_command.FORMATS is ex.FORMATS

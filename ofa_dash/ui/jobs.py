@@ -26,6 +26,9 @@ from pathlib import Path
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.ui.config import Settings
 
+# Model, export and search code (torch, ONNX, pymoo) is imported inside the functions that need it,
+# on purpose: every dashboard page imports this module, most never run a job.
+
 
 @dataclass
 class Job:
@@ -228,13 +231,6 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
 
 
 # --------------------------------------------------------------------------- export
-EXPORT_FILES = {"onnx": "{stem}.onnx", "onnx-int8": "{stem}-int8.onnx", "torchscript": "{stem}.torchscript.pt", "bundle": "{stem}-bundle.zip"}
-EXPORT_MIME = {
-    "onnx": "application/octet-stream",
-    "onnx-int8": "application/octet-stream",
-    "torchscript": "application/octet-stream",
-    "bundle": "application/zip",
-}
 _export_locks: dict[str, threading.Lock] = {}
 _export_locks_guard = threading.Lock()
 # One export builds at a time per server: each uses every core for seconds and holds a subnet, its
@@ -248,7 +244,10 @@ def export_dir(cache_root: Path, space: str, arch_id: str, supernet_sha: str) ->
 
 
 def export_path(cache_root: Path, space: str, arch_id: str, supernet_sha: str, fmt: str) -> Path:
-    return export_dir(cache_root, space, arch_id, supernet_sha) / EXPORT_FILES[fmt].format(stem=f"{space}-{arch_id}")
+    """Where the cache keeps ``fmt``'s file: the registry's file name (``ofa_dash.export.FORMATS``) in :func:`export_dir`."""
+    from ofa_dash.export import FORMATS  # deferred (see the imports above): it loads torch
+
+    return export_dir(cache_root, space, arch_id, supernet_sha) / FORMATS[fmt].file_for(f"{space}-{arch_id}")
 
 
 def _lock_for(path: Path) -> threading.Lock:
