@@ -44,6 +44,7 @@ def main() -> int:
     args.cache = args.cache or str(default_cache_dir())
     os.environ["OFA_DASH_CACHE"] = str(work / "cache")  # recalibrated subnets start cold
 
+    # ofa_dash is imported only now, on purpose: after OFA_DASH_CACHE points at the cold cache
     from validate_speed import stand_in_supernet
 
     from ofa_dash.export import export

@@ -26,6 +26,9 @@ import pyarrow.parquet as pq
 
 from ofa_dash.space import GENOME_LENGTH, Arch, SearchSpace
 
+# torch and the model code are imported inside the functions that measure, on purpose: reading and
+# writing the measured table (predictor fitting, the dashboard) needs none of them.
+
 MEASURED_FILE = "measured.parquet"
 MEASURED_COLUMNS = (
     "id",
@@ -184,7 +187,6 @@ def supernet_version(meta: dict, path: Path) -> str:
 # --------------------------------------------------------------------------- run
 def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     """Measure the plan's subnets that the file lacks; every input is checked before anything is written."""
-    # deferred on purpose: torch and the measuring stack load here, reading the measured table needs none of them
     from ofa_dash.data import load_dataset
     from ofa_dash.hardware import count
     from ofa_dash.progress import progress_bar
@@ -321,7 +323,6 @@ def measure_subnet(supernet, arch: Arch, calib, holdout, n_calib: int, engine: s
     PyTorch or, faster, on the exported ONNX graph in ONNX Runtime (BN folded
     into the convolutions), which is also the graph a user would download.
     """
-    # deferred on purpose, as in run_measurement (this also runs in spawned workers)
     from ofa_dash import evaluate
     from ofa_dash.runtime.onnx import onnx_bytes
     from ofa_dash.runtime.ort import OrtClassifier
