@@ -21,8 +21,10 @@ import torch
 from ofa_dash.data import Dataset, Split, iterate_batches, load_dataset, to_tensor_batch
 from ofa_dash.nn import Supernet, recalibrate_bn
 from ofa_dash.runtime.onnx import onnx_bytes
-from ofa_dash.runtime.ort import OrtClassifier, auto_threads, measure_latency, torch_threads
+from ofa_dash.runtime.ort import OrtClassifier, auto_threads, torch_threads
+from ofa_dash.runtime.ort import measure_latency as model_latency  # validate_subnet's measure_latency flag shadows the name
 from ofa_dash.space import Arch, SearchSpace
+from ofa_dash.validation_queue import VALIDATION_QUEUE
 
 BN_CALIB_IMAGES = 2000
 # Batches of 100 recalibrate the largest cifar10 subnet ~1.5x faster than 250 on
@@ -244,8 +246,6 @@ def validate_subnet(
     keyed by space, supernet version and subnet id) unless ``record`` is False;
     ``store_root`` overrides ``precomputed/``.
     """
-    from ofa_dash.validation_queue import VALIDATION_QUEUE
-
     if data_root is None:
         raise ValueError("live validation needs a dataset root (--data DIR) for BN recalibration and test images")
     if limit is not None and limit < 1:
@@ -269,7 +269,7 @@ def validate_subnet(
         result.wait_seconds = start - asked
         result.seconds = time.perf_counter() - start
     if record:
-        from ofa_dash.store import MEASUREMENTS, RunStore
+        from ofa_dash.store import MEASUREMENTS, RunStore  # deferred on purpose: pandas, only when recording
 
         store = RunStore(store_root)
         entry = {k: v for k, v in result.to_dict().items() if k != "recorded_to"}
@@ -280,7 +280,7 @@ def validate_subnet(
 
 def best_measurement(space: str, supernet_version: str, arch_id: str, store_root=None) -> dict | None:
     """The stored live validation of this subnet and supernet on the most test images (latest on ties), or None."""
-    from ofa_dash.store import RunStore
+    from ofa_dash.store import RunStore  # deferred on purpose: pandas, only when reading records
 
     df = RunStore(store_root).measurements(space, supernet_version)
     if not len(df) or "n_images" not in df:
@@ -324,7 +324,7 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         if cancel is not None and cancel():
             raise Cancelled("validation cancelled before timing")
         report("timing", 0, 1)
-        latency = measure_latency(model, threads=1, batch_size=1).to_dict()
+        latency = model_latency(model, threads=1, batch_size=1).to_dict()
         report("timing", 1, 1)
         lap("latency", t)
     names = _class_names(space, data.classes)
