@@ -44,10 +44,11 @@ def main() -> int:
     args.cache = args.cache or str(default_cache_dir())
     os.environ["OFA_DASH_CACHE"] = str(work / "cache")  # recalibrated subnets start cold
 
+    # ofa_dash is imported only now, on purpose: after OFA_DASH_CACHE points at the cold cache
     from validate_speed import stand_in_supernet
 
-    from ofa_dash.evaluate import auto_threads, torch_threads
     from ofa_dash.export import export
+    from ofa_dash.runtime.ort import auto_threads, torch_threads
     from ofa_dash.space import get_space
     from ofa_dash.subnets import default_supernet_path, load_supernet, prepare
 

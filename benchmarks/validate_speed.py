@@ -61,7 +61,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="ofa-dash-bench-"))
     args.cache = args.cache or str(default_cache_dir())  # the decoded dataset stays cached ...
     os.environ["OFA_DASH_CACHE"] = str(work / "cache")  # ... but recalibrated subnets start cold
-    from ofa_dash.evaluate import auto_threads
+    # deferred: imported only now, on purpose: after OFA_DASH_CACHE points at the cold cache
+    from ofa_dash.runtime.ort import auto_threads
     from ofa_dash.space import get_space
     from ofa_dash.subnets import default_supernet_path, load_supernet
     from ofa_dash.validation import validate_subnet

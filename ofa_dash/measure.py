@@ -24,11 +24,12 @@ import torch
 from ofa_dash import evaluate
 from ofa_dash.checkpoints import load_weights
 from ofa_dash.data import load_dataset
-from ofa_dash.evaluate import auto_threads, torch_threads
 from ofa_dash.files import file_sha256
 from ofa_dash.hardware import count
 from ofa_dash.predictors.measured import MEASURED_COLUMNS, read_measured, write_measured
 from ofa_dash.progress import progress_bar
+from ofa_dash.runtime.onnx import onnx_bytes
+from ofa_dash.runtime.ort import OrtClassifier, auto_threads, torch_threads
 from ofa_dash.space import GENOME_LENGTH, Arch, SearchSpace, get_space
 from ofa_dash.train import resolve_device
 
@@ -51,7 +52,7 @@ class MeasureConfig:
     flush_seconds: float = 120.0  # ... or this long, whichever comes first
     cache_dir: Path | None = None
     engine: str = "ort"  # "ort": the exported ONNX graph in ONNX Runtime (~3x faster here, same top-1); "torch": PyTorch eager
-    threads: int | None = None  # default: the cores the load average leaves free (evaluate.auto_threads)
+    threads: int | None = None  # default: the cores the load average leaves free (ofa_dash.runtime.ort.auto_threads)
     workers: int = 1  # processes measuring at once (each with ``threads`` threads); small subnets use one core better than two
     device: str = "cpu"  # "cuda": PyTorch on the GPU (engine "torch", one process)
 
@@ -260,7 +261,5 @@ def measure_subnet(supernet, arch: Arch, calib, holdout, n_calib: int, engine: s
     net = evaluate.prepare_subnet(supernet, arch, calib, n_calib)
     if engine == "torch":
         return evaluate.evaluate_model(net, space, arch.r, holdout, space.n_classes, 500)
-    from ofa_dash.export import onnx_bytes  # deferred: the exporter loads ONNX Runtime and the int8 quantizer, which --engine torch never needs
-
-    classifier = evaluate.OrtClassifier(onnx_bytes(net, arch.r), threads)
+    classifier = OrtClassifier(onnx_bytes(net, arch.r), threads)
     return evaluate.evaluate_model(classifier, space, arch.r, holdout, space.n_classes, evaluate.EVAL_BATCH)

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ofa_dash.data import Dataset, load_dataset
-from ofa_dash.evaluate import BN_CALIB_IMAGES, EVAL_BATCH, OrtClassifier, auto_threads, balanced_subset, evaluate_model, torch_threads
-from ofa_dash.export import onnx_bytes
-from ofa_dash.ort_timing import measure_latency as time_latency
+from ofa_dash.evaluate import BN_CALIB_IMAGES, EVAL_BATCH, balanced_subset, evaluate_model
 from ofa_dash.progress import Cancelled
+from ofa_dash.runtime.onnx import onnx_bytes
+from ofa_dash.runtime.ort import OrtClassifier, auto_threads, torch_threads
+from ofa_dash.runtime.ort import measure_latency as time_latency  # validate_subnet's measure_latency flag shadows the name
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.store import RunStore
 from ofa_dash.subnets import prepare

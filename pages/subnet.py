@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ofa_dash.export import FORMATS
 from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import missing_data_message
@@ -10,7 +11,6 @@ from ofa_dash.validation import best_measurement
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 
 QUICK_IMAGES = 1000
-FORMATS = {"onnx": "ONNX (fp32)", "onnx-int8": "int8 ONNX", "torchscript": "TorchScript", "bundle": "bundle (zip)"}
 
 ctx = state.sidebar()
 space, settings = ctx.space, ctx.settings
@@ -149,13 +149,13 @@ else:
     st.caption("The first download of each format builds and verifies it (int8 and the bundle take longest); later downloads reuse the file.")
     payload = predicted_payload(table, arch)
     cols = st.columns(len(FORMATS))
-    for col, (fmt, label) in zip(cols, FORMATS.items(), strict=True):
+    for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
 
         def make(fmt=fmt):
             return jobs.export_cached(settings, space, arch, fmt, predicted=payload, measured=measured).read_bytes()
 
         cached = jobs.cached_export(settings, space, arch, fmt)
-        name = jobs.EXPORT_FILES[fmt].format(stem=f"{space.name}-{arch.id}")
+        name = spec.file_for(f"{space.name}-{arch.id}")
         col.download_button(
-            f"{label}{' ✓' if cached else ''}", data=make, file_name=name, mime=jobs.EXPORT_MIME[fmt], key=f"dl_{fmt}", on_click="ignore", width="stretch"
+            f"{spec.label}{' ✓' if cached else ''}", data=make, file_name=name, mime=spec.mime, key=f"dl_{fmt}", on_click="ignore", width="stretch"
         )

@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ofa_dash.hardware.runtimes import cpu_model  # noqa: E402
+from ofa_dash.runtime.ort import cpu_model  # noqa: E402
 from ofa_dash.search import RunSpec, build_objectives, run_search  # noqa: E402
 from ofa_dash.search.algorithms import OFA2_PROTOCOL  # noqa: E402
 from ofa_dash.space import get_space  # noqa: E402

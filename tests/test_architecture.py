@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 
 # bottom (0) to top; a name ending in ".*" covers a package
 LAYERS: list[list[str]] = [
-    ["ofa_dash.space", "ofa_dash.progress", "ofa_dash.files"],
+    ["ofa_dash", "ofa_dash.space", "ofa_dash.progress", "ofa_dash.files"],
     ["ofa_dash.workspace", "ofa_dash.data", "ofa_dash.nn", "ofa_dash.nn.*"],
     [
         "ofa_dash.checkpoints",
@@ -32,11 +32,11 @@ LAYERS: list[list[str]] = [
     ],
     ["ofa_dash.evaluate", "ofa_dash.validation_queue"],
     ["ofa_dash.subnets", "ofa_dash.train", "ofa_dash.measure", "ofa_dash.search", "ofa_dash.search.*", "ofa_dash.decision"],
-    ["ofa_dash.export", "ofa_dash.export.*", "ofa_dash.validation", "ofa_dash.testing", "ofa_dash.testing.*"],
+    ["ofa_dash.export", "ofa_dash.export.*", "ofa_dash.validation"],
     ["ofa_dash.ui", "ofa_dash.ui.*"],
-    ["ofa_dash.commands", "ofa_dash.commands.*", "ofa_dash.cli", "ofa_dash.__main__", "ofa_dash", "pages.*", "app"],
+    ["ofa_dash.commands", "ofa_dash.commands.*", "ofa_dash.cli", "ofa_dash.__main__", "ofa_dash.testing", "ofa_dash.testing.*", "pages.*", "app"],
 ]
-STANDALONE = {"ofa_dash.bundle_predict"}  # shipped inside model bundles: imports nothing of the project
+STANDALONE = {"ofa_dash.export.bundle_predict"}  # shipped inside model bundles: imports nothing of the project
 
 
 def _module_name(path: Path) -> str:

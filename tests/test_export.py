@@ -19,8 +19,13 @@ from ofa_dash import export as ex
 from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
 from ofa_dash.data import load_dataset, to_tensor_batch
+from ofa_dash.export import bundle as ex_bundle
+from ofa_dash.export import int8 as ex_int8
+from ofa_dash.export import onnx as ex_onnx
+from ofa_dash.export import torchscript as ex_torchscript
 from ofa_dash.nn import Supernet
-from ofa_dash.ort_timing import ort_session
+from ofa_dash.runtime import ort
+from ofa_dash.runtime.ort import TimingPolicy, ort_session
 from ofa_dash.space import get_space
 from ofa_dash.subnets import from_module, prepare
 
@@ -51,10 +56,7 @@ def prepared_r32(supernet_file, tiny_data):
 @pytest.fixture(autouse=True)
 def _quick_latency(monkeypatch):
     """Latency figures are checked for presence and source here, not value: time a few runs only."""
-    from ofa_dash import ort_timing
-    from ofa_dash.hardware.runtimes import TimingPolicy
-
-    monkeypatch.setattr(ort_timing, "MODEL_TIMING", TimingPolicy(warmup=1, repeats=5, min_repeats=3, budget_s=0.01))
+    monkeypatch.setattr(ort, "MODEL_TIMING", TimingPolicy(warmup=1, repeats=5, min_repeats=3, budget_s=0.01))
 
 
 @pytest.fixture(scope="module")
@@ -239,10 +241,15 @@ def test_failed_verification_leaves_no_file(fmt, prepared_small, tiny_data, tmp_
     def broken(*args, **kwargs):
         raise ex.ExportError("forced failure")
 
-    monkeypatch.setattr(ex, "verify_onnx" if fmt == "onnx" else "verify_bundle" if fmt == "bundle" else "compare", broken)
+    if fmt == "onnx":
+        monkeypatch.setattr(ex_onnx, "verify_onnx", broken)
+    elif fmt == "bundle":
+        monkeypatch.setattr(ex_bundle, "verify_bundle", broken)
+    else:
+        monkeypatch.setattr(ex_torchscript, "compare", broken)
     if fmt == "bundle":  # the failure comes after int8: skip quantization and timing, they are tested above
-        monkeypatch.setattr(ex, "quantize_onnx", lambda model, *a, **k: model)
-        monkeypatch.setattr(ex, "int8_report", lambda *a, **k: {})
+        monkeypatch.setattr(ex_int8, "quantize_onnx", lambda model, *a, **k: model)
+        monkeypatch.setattr(ex_bundle, "int8_report", lambda *a, **k: {})
     out = tmp_path / ("m.onnx" if fmt == "onnx" else "b.zip" if fmt == "bundle" else "m.pt")
     with pytest.raises(ex.ExportError, match="forced failure"):
         ex.export(prepared_small, fmt, out, tiny_data)
@@ -252,7 +259,7 @@ def test_failed_verification_leaves_no_file(fmt, prepared_small, tiny_data, tmp_
 def test_failed_export_keeps_the_previous_file(prepared_small, tmp_path, monkeypatch):
     out = tmp_path / "m.onnx"
     out.write_bytes(b"previous")
-    monkeypatch.setattr(ex, "verify_onnx", lambda *a, **k: (_ for _ in ()).throw(ex.ExportError("forced failure")))
+    monkeypatch.setattr(ex_onnx, "verify_onnx", lambda *a, **k: (_ for _ in ()).throw(ex.ExportError("forced failure")))
     with pytest.raises(ex.ExportError):
         ex.export_onnx(prepared_small, out)
     assert out.read_bytes() == b"previous" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
@@ -315,3 +322,24 @@ def test_cli_export_space_without_weights(tmp_path, capsys):
     code, _, err = _cli(capsys, "export", "--space", "ofa-mbv3-w1.2", "--arch", "largest", "--format", "onnx", "--out", str(tmp_path / "m.onnx"))
     assert code == 2 and "has no supernet weights" in err and "--supernet" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- the format registry
+def test_format_registry_is_the_single_source():
+    """Every format has a label, file name and MIME type; the CLI, the cache and the dashboard read the same registry."""
+    from ofa_dash.cli import build_parser
+    from ofa_dash.commands import export as export_command
+    from ofa_dash.ui import jobs
+
+    assert list(ex.FORMATS) == ["onnx", "onnx-int8", "torchscript", "bundle"]
+    for name, spec in ex.FORMATS.items():
+        assert spec.name == name and spec.label and spec.mime and callable(spec.builder)
+        assert "{stem}" in spec.file_name and spec.file_for("s-a") != spec.file_name
+        assert jobs.export_path(Path("/c"), "s", "a", "0" * 64, name).name == spec.file_for("s-a")
+    # the CLI's --format choices are the registry's names, in its order (listed in --format's help, checked in run())
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices["export"]
+    fmt = next(a for a in sub._actions if a.dest == "format")
+    assert fmt.help == export_command.format_help() == "onnx, onnx-int8, torchscript or bundle"
+    assert fmt.help.replace(" or ", ", ").split(", ") == list(ex.FORMATS)
+    assert export_command.FORMATS is ex.FORMATS

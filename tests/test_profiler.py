@@ -20,8 +20,9 @@ from ofa_dash.hardware.latency import keys_at
 from ofa_dash.hardware.layers import block_module, distinct_layer_specs, layer_specs
 from ofa_dash.hardware.profile_format import load_profile
 from ofa_dash.hardware.profiler import ProfileConfig, _call_overhead, profile_device
-from ofa_dash.hardware.runtimes import TimingPolicy, export_onnx, make_runtime, measure, ort_runner, quantize_int8
+from ofa_dash.hardware.runtimes import export_onnx, make_runtime, ort_runner, quantize_int8
 from ofa_dash.nn.static import StaticNet
+from ofa_dash.runtime.ort import TimingPolicy, measure, ort_session_options
 from ofa_dash.space import StageSpec, get_space
 
 CIFAR = get_space("cifar10")
@@ -109,8 +110,6 @@ def test_onnx_export_matches_torch():
     block = block_module(CIFAR, 4, 5, 6).eval()
     x = np.random.default_rng(0).standard_normal((1, 24, 16, 16), dtype=np.float32)
     import onnxruntime as ort
-
-    from ofa_dash.hardware.runtimes import ort_session_options
 
     sess = ort.InferenceSession(export_onnx(block, x.shape), ort_session_options(), providers=["CPUExecutionProvider"])
     with torch.inference_mode():

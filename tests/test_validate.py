@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 import torch
 
-from ofa_dash import export as ex
 from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
 from ofa_dash.data import load_dataset
-from ofa_dash.evaluate import auto_threads, balanced_subset
+from ofa_dash.evaluate import balanced_subset
+from ofa_dash.export import accuracy_on_test
 from ofa_dash.nn import Supernet
 from ofa_dash.progress import Cancelled
+from ofa_dash.runtime import ort
+from ofa_dash.runtime.ort import TimingPolicy, auto_threads
 from ofa_dash.space import get_space
 from ofa_dash.store import RunStore
 from ofa_dash.validation import best_measurement, validate_subnet
@@ -45,10 +47,7 @@ def tiny_data(tiny_folder):
 @pytest.fixture(autouse=True)
 def _quick_latency(monkeypatch):
     """Latency figures are checked for presence and source here, not value: time a few runs only."""
-    from ofa_dash import ort_timing
-    from ofa_dash.hardware.runtimes import TimingPolicy
-
-    monkeypatch.setattr(ort_timing, "MODEL_TIMING", TimingPolicy(warmup=1, repeats=5, min_repeats=3, budget_s=0.01))
+    monkeypatch.setattr(ort, "MODEL_TIMING", TimingPolicy(warmup=1, repeats=5, min_repeats=3, budget_s=0.01))
 
 
 def _check_consistent(result, n_expected: int, classes) -> None:
@@ -214,7 +213,7 @@ def test_cli_validate_matches_exported_model(supernet_file, tiny_folder, tiny_da
     from ofa_dash.subnets import prepare
 
     prepared = prepare(CIFAR, arch, supernet_file, tiny_data)
-    acc = ex.accuracy_on_test(tmp_path / "m.onnx", prepared, tiny_data, n_images=0)
+    acc = accuracy_on_test(tmp_path / "m.onnx", prepared, tiny_data, n_images=0)
     assert acc["top1"] == validated["top1"] and acc["n_images"] == validated["n_images"]
 
 

@@ -8,6 +8,12 @@ import sys
 from pathlib import Path
 
 from ofa_dash.commands.common import add_subnet_arguments, emit
+from ofa_dash.data import load_dataset
+from ofa_dash.export import EVAL_IMAGES, FORMATS, check_destination, export
+from ofa_dash.runtime.ort import auto_threads, torch_threads
+from ofa_dash.space import get_space
+from ofa_dash.subnets import prepare
+from ofa_dash.validation import best_measurement
 
 
 def _predicted(text: str | None) -> dict | None:
@@ -25,13 +31,6 @@ def _predicted(text: str | None) -> dict | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ofa_dash.data import load_dataset
-    from ofa_dash.evaluate import auto_threads, torch_threads
-    from ofa_dash.export import FORMATS, check_destination, export
-    from ofa_dash.space import get_space
-    from ofa_dash.subnets import prepare
-    from ofa_dash.validation import best_measurement
-
     space = get_space(args.space)
     arch = space.parse_arch(args.arch)
     if args.format not in FORMATS:
@@ -62,13 +61,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_help() -> str:
+    """``--format``'s help: the registry's names, "a, b, c or d"."""
+    names = list(FORMATS)
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+
+
 def register(sub) -> None:
-    e = sub.add_parser("export", help="export a subnet (onnx, onnx-int8, torchscript, bundle), verified after writing")
+    e = sub.add_parser("export", help=f"export a subnet ({', '.join(FORMATS)}), verified after writing")
     add_subnet_arguments(e)
-    e.add_argument("--format", required=True, help="onnx, onnx-int8, torchscript or bundle")
+    e.add_argument("--format", required=True, help=format_help())
     e.add_argument("--out", required=True, help="output file (torchscript also writes NAME.state.pt and NAME.json beside it)")
     e.add_argument("--data", help="dataset root: BN recalibration, parity on real test images, int8 calibration and accuracy")
-    e.add_argument("--eval-images", type=int, default=2000, help="test images for reported accuracies (0: all)")
+    e.add_argument("--eval-images", type=int, default=EVAL_IMAGES, help="test images for reported accuracies (0: all)")
     e.add_argument("--predicted", help="predicted figures for the model card: `predict --json` output, inline or a file")
     e.add_argument("--store", help="store root holding live-validation records (default precomputed/)")
     e.add_argument("--threads", type=int, help="PyTorch / ONNX Runtime threads (default: the idle cores; latency always uses 1)")

@@ -33,16 +33,17 @@ from ofa_dash.hardware.profile_format import (
     check_device_name,
     fit_correction,
 )
-from ofa_dash.hardware.runtimes import Runtime, Timing, TimingPolicy, make_runtime, measure
+from ofa_dash.hardware.runtimes import Runtime, make_runtime
 from ofa_dash.nn.static import StaticNet
 from ofa_dash.progress import progress_bar
+from ofa_dash.runtime.ort import Timing, TimingPolicy, measure
 from ofa_dash.space import SearchSpace
 
 # Layers are cheap (tens of microseconds on cifar10), so 400 repeats cost
 # milliseconds; big layers stop at the 0.15 s budget (never under 20 runs).
 LAYER_POLICY = TimingPolicy(warmup=5, repeats=400, min_repeats=20, budget_s=0.15)
 # Whole subnets are the ground truth the table is judged against: about a
-# second each, the same policy live validation uses (ofa_dash.ort_timing), so
+# second each, the same policy live validation uses (ofa_dash.runtime.ort), so
 # a validated subnet's measured latency is comparable with the profile's.
 SUBNET_POLICY = TimingPolicy(warmup=20, repeats=2000, min_repeats=50, budget_s=1.0)
 

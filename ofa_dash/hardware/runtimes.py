@@ -1,7 +1,7 @@
-"""Runtimes the profiler can time a module in, and the timing loop they share.
+"""Runtimes the profiler can time a module in.
 
 A runtime turns a PyTorch module and an input shape into a zero-argument
-"run once" callable; :func:`measure` times that callable (warm-up, then
+"run once" callable; :func:`ofa_dash.runtime.ort.measure` times that callable (warm-up, then
 repeats adapted to the module's cost, then the median). Layers and whole
 subnets go through the same runtime object, hence the same session options,
 threads and input handling, so the table and the ground truth it is checked
@@ -19,107 +19,32 @@ against differ only in what is being run.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
-import platform
-import time
-import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import torch
 from torch import nn
 
 from ofa_dash.hardware.profile_format import RUNTIMES
+from ofa_dash.runtime.onnx import OPSET, export_module
+from ofa_dash.runtime.ort import cpu_model, ort_session
+from ofa_dash.runtime.quantize import DEFAULT_INT8, quantize_onnx
 
-ONNX_OPSET = 17
 INT8_CALIBRATION_INPUTS = 4
 
 
-# --------------------------------------------------------------------------- timing
-@dataclass(frozen=True)
-class TimingPolicy:
-    """How hard to time one module: ``repeats`` is an upper bound, lowered for costly modules to fit ``budget_s``."""
-
-    warmup: int = 5
-    repeats: int = 200
-    min_repeats: int = 20
-    budget_s: float = 0.1
-
-    def __post_init__(self) -> None:
-        if self.warmup < 0 or self.repeats < 1 or self.min_repeats < 1 or self.budget_s <= 0:
-            raise ValueError(f"timing policy needs warmup >= 0, repeats >= 1, min_repeats >= 1 and budget_s > 0; got {self}")
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Median of ``n`` timed runs and their spread (interquartile range), in milliseconds."""
-
-    median_ms: float
-    spread_ms: float
-    n: int
-
-
-def measure(run: Callable[[], object], policy: TimingPolicy) -> Timing:
-    """Warm up, pick the number of repeats from the warm-up cost, time each run, report the median."""
-    clock = time.perf_counter  # wall time: what a user waits for
-    t0 = clock()
-    for _ in range(max(policy.warmup, 1)):
-        run()
-    per_run = (clock() - t0) / max(policy.warmup, 1)
-    n = int(np.clip(policy.budget_s / max(per_run, 1e-7), min(policy.min_repeats, policy.repeats), policy.repeats))
-    times = np.empty(n)
-    for i in range(n):
-        start = clock()
-        run()
-        times[i] = clock() - start
-    q25, q50, q75 = np.percentile(times * 1e3, [25, 50, 75])
-    return Timing(float(q50), float(q75 - q25), n)
-
-
-# --------------------------------------------------------------------------- hardware
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux), or what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 # --------------------------------------------------------------------------- ONNX Runtime
-def ort_session_options(threads: int = 1):
-    """The session options used for every ONNX Runtime latency figure ofa-dash reports."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.add_session_config_entry("session.set_denormal_as_zero", "1")
-    opts.log_severity_level = 3
-    return opts
-
-
 def export_onnx(module: nn.Module, input_shape: tuple[int, ...]) -> bytes:
-    """ONNX bytes of ``module`` in eval mode (TorchScript exporter, opset 17, BN folded into convs)."""
-    module = module.eval()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        buf = io.BytesIO()
-        torch.onnx.export(module, torch.randn(*input_shape), buf, dynamo=False, opset_version=ONNX_OPSET, input_names=["x"], output_names=["y"])
-    return buf.getvalue()
+    """ONNX bytes of ``module`` in eval mode (the one exporter of :mod:`ofa_dash.runtime.onnx`: opset 17, BN folded into convs)."""
+    return export_module(module.eval(), torch.randn(*input_shape), ["x"], ["y"])
 
 
 def quantize_int8(
     model: bytes, input_shape: tuple[int, ...], calibration: list[np.ndarray] | None = None, seed: int = 0, quant_format: str | None = None
 ) -> bytes:
-    """Static int8 quantization with exactly the settings of exported int8 models (``ofa_dash.quantize``).
+    """Static int8 quantization with exactly the settings of exported int8 models (``ofa_dash.runtime.quantize``).
 
     The int8 device then times the file a user downloads (QDQ format,
     per-channel int8 weights, uint8 activations, MinMax calibration; QDQ and
@@ -129,8 +54,6 @@ def quantize_int8(
     speed does not depend on them. ``quant_format`` overrides the format for
     comparisons.
     """
-    from ofa_dash.quantize import DEFAULT_INT8, quantize_onnx
-
     settings = DEFAULT_INT8
     if quant_format is not None:
         if quant_format not in ("QOperator", "QDQ"):
@@ -143,16 +66,14 @@ def quantize_int8(
 
 
 def int8_description() -> str:
-    from ofa_dash.quantize import DEFAULT_INT8
-
     return f"{DEFAULT_INT8.describe()} after quant_pre_process, on {INT8_CALIBRATION_INPUTS} random-normal inputs (the settings of exported int8 models)"
 
 
 def ort_runner(model: bytes, input_shape: tuple[int, ...], threads: int = 1, seed: int = 0) -> Callable[[], object]:
     """A zero-argument callable that runs ``model`` once on a pre-bound random input (output pre-allocated)."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # heavy and optional: imported on use, like everywhere in ofa_dash.runtime
 
-    sess = ort.InferenceSession(model, ort_session_options(threads), providers=["CPUExecutionProvider"])
+    sess = ort_session(model, threads)
     x = np.random.default_rng(seed).standard_normal(input_shape, dtype=np.float32)
     first = sess.run(None, {"x": x})[0]
     binding = sess.io_binding()
@@ -224,7 +145,7 @@ class OrtRuntime(Runtime):
             "runtime": "ONNX Runtime (CPUExecutionProvider)",
             "runtime_version": ort.__version__,
             "precision": "int8 (static quantization)" if self.int8 else "fp32",
-            "onnx_opset": ONNX_OPSET,
+            "onnx_opset": OPSET,
             "session": f"intra_op_num_threads={self.threads}, inter_op_num_threads=1, sequential, ORT_ENABLE_ALL, denormals as zero, IO binding",
         }
         if self.int8:

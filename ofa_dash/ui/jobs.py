@@ -23,8 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ofa_dash.progress import Cancelled
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.ui.config import Settings
+
+# Model, export and search code (torch, ONNX, pymoo) is imported inside the functions that need it,
+# on purpose: every dashboard page imports this module, most never run a job.
 
 
 @dataclass
@@ -115,8 +119,6 @@ def start_job(kind: str, label: str, work: Callable[[Job], dict | None]) -> Job:
         try:
             job.result = work(job)
         except Exception as exc:  # shown to the user as a message, with the type, never as a traceback
-            from ofa_dash.progress import Cancelled
-
             if isinstance(exc, Cancelled):
                 job.error = "cancelled"
             else:
@@ -152,6 +154,7 @@ def search_work(settings: Settings, spec) -> Callable[[Job], dict]:
     """The body of a search job: run, then save to the store (a cancelled run is not saved)."""
 
     def work(job: Job) -> dict:
+        # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
         from ofa_dash.search.run import run_search
         from ofa_dash.store import RunStore
 
@@ -183,6 +186,7 @@ def shared_dataset(path: str | Path):
     first decode of CIFAR-10 takes minutes, and a page must not wait for it.
     Keyed by the folder's stamp, so a replaced dataset is loaded again.
     """
+    # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
     from ofa_dash.data import load_dataset
 
     p = Path(path)
@@ -200,6 +204,7 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
     """The body of a live validation job; a second one waits for the queue's turn and says so."""
 
     def work(job: Job) -> dict:
+        # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
         from ofa_dash.validation import validate_subnet
 
         job.update("loading the dataset")
@@ -228,13 +233,6 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
 
 
 # --------------------------------------------------------------------------- export
-EXPORT_FILES = {"onnx": "{stem}.onnx", "onnx-int8": "{stem}-int8.onnx", "torchscript": "{stem}.torchscript.pt", "bundle": "{stem}-bundle.zip"}
-EXPORT_MIME = {
-    "onnx": "application/octet-stream",
-    "onnx-int8": "application/octet-stream",
-    "torchscript": "application/octet-stream",
-    "bundle": "application/zip",
-}
 _export_locks: dict[str, threading.Lock] = {}
 _export_locks_guard = threading.Lock()
 # One export builds at a time per server: each uses every core for seconds and holds a subnet, its
@@ -248,7 +246,10 @@ def export_dir(cache_root: Path, space: str, arch_id: str, supernet_sha: str) ->
 
 
 def export_path(cache_root: Path, space: str, arch_id: str, supernet_sha: str, fmt: str) -> Path:
-    return export_dir(cache_root, space, arch_id, supernet_sha) / EXPORT_FILES[fmt].format(stem=f"{space}-{arch_id}")
+    """Where the cache keeps ``fmt``'s file: the registry's file name (``ofa_dash.export.FORMATS``) in :func:`export_dir`."""
+    from ofa_dash.export import FORMATS  # deferred: the export package loads torch (see the module docstring)
+
+    return export_dir(cache_root, space, arch_id, supernet_sha) / FORMATS[fmt].file_for(f"{space}-{arch_id}")
 
 
 def _lock_for(path: Path) -> threading.Lock:
@@ -262,6 +263,7 @@ def export_cached(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, 
     BN statistics are re-estimated on the dataset of ``settings.data`` exactly as in live
     validation (same images, same cache), so the file holds the network that was measured.
     """
+    # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
     from ofa_dash.data import default_cache_dir
     from ofa_dash.export import export
     from ofa_dash.subnets import load_supernet, prepare
@@ -281,6 +283,7 @@ def export_cached(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, 
 
 def cached_export(settings: Settings, space: SearchSpace, arch: Arch, fmt: str) -> Path | None:
     """The file if an earlier export left it (no work, no supernet hashing beyond the loaded one)."""
+    # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
     from ofa_dash.data import default_cache_dir
     from ofa_dash.subnets import load_supernet
 

@@ -7,8 +7,10 @@ because a bundle travels without the dashboard that could explain it.
 
 from __future__ import annotations
 
+import json
 import time
 
+import ofa_dash
 from ofa_dash.hardware import count
 from ofa_dash.subnets import PreparedSubnet
 
@@ -23,8 +25,6 @@ def build(
     predicted: dict | None = None,
     measured: dict | None = None,
 ) -> dict:
-    import ofa_dash
-
     space, arch, prov = prepared.space, prepared.arch, prepared.provenance
     counts = {k: int(v[0]) for k, v in count(space, space.encode(arch)).items()}
     accuracy_rows = []
@@ -199,6 +199,4 @@ def render_markdown(card: dict) -> str:
 
 
 def _compact(arch: dict) -> str:
-    import json
-
     return json.dumps(arch, separators=(",", ":"))

@@ -1,0 +1,99 @@
+"""What every export format shares: the error type, the config and preprocessing it describes, and atomic writes.
+
+Every format is written to a temporary file in the destination folder,
+verified there, and only then moved into place with ``os.replace``
+(:func:`staged`): a failed export leaves nothing at the destination.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import ofa_dash
+from ofa_dash.runtime.onnx import INPUT_NAME, OUTPUT_NAME
+from ofa_dash.space import Arch, SearchSpace
+from ofa_dash.subnets import PreparedSubnet
+
+CONFIG_FORMAT = "ofa-dash-subnet"
+CONFIG_VERSION = 1
+EVAL_IMAGES = 2000  # test images for the accuracies an export reports (0: the whole test split)
+RESIZE = "bilinear, antialiased when shrinking (PIL Image.BILINEAR; torch interpolate antialias=True), straight to resolution x resolution"
+
+
+class ExportError(ValueError):
+    """An export failed its verification; nothing was written to the destination."""
+
+
+# --------------------------------------------------------------------------- description
+def preprocessing(space: SearchSpace, arch: Arch) -> dict:
+    """Everything needed to feed the model exactly as in training and validation."""
+    return {
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "input_shape": ["batch", 3, arch.r, arch.r],
+        "layout": "NCHW",
+        "dtype": "float32",
+        "color": "RGB",
+        "resolution": arch.r,
+        "resize": RESIZE,
+        "scale": "pixel / 255",
+        "mean": list(space.mean),
+        "std": list(space.std),
+        "normalize": "(pixel / 255 - mean) / std, per channel",
+        "output": "logits (apply softmax for probabilities)",
+        "class_names": list(space.class_names) if space.class_names else [str(i) for i in range(space.n_classes)],
+    }
+
+
+def model_config(prepared: PreparedSubnet) -> dict:
+    """The JSON config from which :func:`ofa_dash.export.load_exported` (or a user) rebuilds the network."""
+    return {
+        "format": CONFIG_FORMAT,
+        "version": CONFIG_VERSION,
+        "space": prepared.space.name,
+        "arch_id": prepared.arch.id,
+        "arch": prepared.arch.to_dict(),
+        "n_classes": prepared.space.n_classes,
+        "preprocessing": preprocessing(prepared.space, prepared.arch),
+        "provenance": prepared.provenance.to_dict(),
+        "ofa_dash_version": ofa_dash.__version__,
+    }
+
+
+# --------------------------------------------------------------------------- atomic writes
+def check_destination(out: str | os.PathLike) -> Path:
+    """The output path, after checking that it can be written (before any expensive work)."""
+    out = Path(out).expanduser()
+    if out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a folder; give a file path")
+    parent = out.parent
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"{str(parent)!r} in --out is a file, not a folder")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"folder {str(parent)!r} for --out does not exist; create it first")
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{out.name}.", suffix=".probe")
+    except OSError as exc:
+        raise ValueError(f"cannot write to folder {str(parent)!r}: {exc.strerror or exc}") from None
+    os.close(fd)
+    os.remove(probe)
+    return out
+
+
+@contextlib.contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A temporary path next to ``out``; moved onto ``out`` when the block succeeds, removed otherwise."""
+    out = check_destination(out)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; an export gets the usual mode
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

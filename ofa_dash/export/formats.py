@@ -1,0 +1,63 @@
+"""The export formats, in one registry: what each is called, builds, writes and is served as.
+
+The CLI (``export --format``), the dashboard's download buttons and the file
+cache all read :data:`FORMATS`; :func:`export` dispatches through it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ofa_dash.data import Dataset
+from ofa_dash.export.bundle import export_bundle
+from ofa_dash.export.common import EVAL_IMAGES
+from ofa_dash.export.int8 import export_onnx_int8
+from ofa_dash.export.onnx import export_onnx
+from ofa_dash.export.torchscript import export_torchscript
+from ofa_dash.subnets import PreparedSubnet
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export format: ``builder(prepared, out, data=..., **options)`` writes and verifies it."""
+
+    name: str  # what --format and the cache call it
+    label: str  # the dashboard's download button
+    builder: Callable[..., dict]
+    file_name: str  # file name pattern, ``{stem}`` replaced by ``<space>-<arch id>``
+    mime: str  # the download's MIME type
+    options: tuple[str, ...] = ()  # which of export()'s keyword arguments (predicted, measured, eval_images) the builder takes
+
+    def file_for(self, stem: str) -> str:
+        return self.file_name.format(stem=stem)
+
+
+FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("onnx", "ONNX (fp32)", export_onnx, "{stem}.onnx", "application/octet-stream"),
+        ExportFormat("onnx-int8", "int8 ONNX", export_onnx_int8, "{stem}-int8.onnx", "application/octet-stream", ("eval_images",)),
+        ExportFormat("torchscript", "TorchScript", export_torchscript, "{stem}.torchscript.pt", "application/octet-stream"),
+        ExportFormat("bundle", "bundle (zip)", export_bundle, "{stem}-bundle.zip", "application/zip", ("predicted", "measured", "eval_images")),
+    )
+}
+
+
+def export(
+    prepared: PreparedSubnet,
+    fmt: str,
+    out: str | os.PathLike,
+    data: Dataset | None = None,
+    predicted: dict | None = None,
+    measured: dict | None = None,
+    eval_images: int = EVAL_IMAGES,
+) -> dict:
+    """Export ``prepared`` in format ``fmt`` (one of :data:`FORMATS`) to ``out``; returns what was verified and measured."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
+    spec = FORMATS[fmt]
+    given = {"predicted": predicted, "measured": measured, "eval_images": eval_images}
+    result = spec.builder(prepared, out, data=data, **{k: given[k] for k in spec.options})
+    return {"arch": prepared.arch.id, "space": prepared.space.name, "provenance": prepared.provenance.to_dict(), **result}

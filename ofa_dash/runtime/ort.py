@@ -1,0 +1,221 @@
+"""ONNX Runtime sessions, the timing loop and whole-model latency, and how many threads a heavy job may use.
+
+Live validation, export (fp32 next to int8) and the device profiler all report
+"ONNX Runtime, 1 thread, batch 1" latencies; to be comparable they use the same
+session options (:func:`ort_session_options`) and the same timing loop
+(:func:`measure`). :func:`measure_latency` adds what whole exported models
+need: any input name, inputs from the model's own shape, and a result that
+says how and where it was measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+# --------------------------------------------------------------------------- timing
+@dataclass(frozen=True)
+class TimingPolicy:
+    """How hard to time one module: ``repeats`` is an upper bound, lowered for costly modules to fit ``budget_s``."""
+
+    warmup: int = 5
+    repeats: int = 200
+    min_repeats: int = 20
+    budget_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.warmup < 0 or self.repeats < 1 or self.min_repeats < 1 or self.budget_s <= 0:
+            raise ValueError(f"timing policy needs warmup >= 0, repeats >= 1, min_repeats >= 1 and budget_s > 0; got {self}")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median of ``n`` timed runs and their spread (interquartile range), in milliseconds."""
+
+    median_ms: float
+    spread_ms: float
+    n: int
+
+
+def measure(run: Callable[[], object], policy: TimingPolicy) -> Timing:
+    """Warm up, pick the number of repeats from the warm-up cost, time each run, report the median."""
+    clock = time.perf_counter  # wall time: what a user waits for
+    t0 = clock()
+    for _ in range(max(policy.warmup, 1)):
+        run()
+    per_run = (clock() - t0) / max(policy.warmup, 1)
+    n = int(np.clip(policy.budget_s / max(per_run, 1e-7), min(policy.min_repeats, policy.repeats), policy.repeats))
+    times = np.empty(n)
+    for i in range(n):
+        start = clock()
+        run()
+        times[i] = clock() - start
+    q25, q50, q75 = np.percentile(times * 1e3, [25, 50, 75])
+    return Timing(float(q50), float(q75 - q25), n)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), or what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# --------------------------------------------------------------------------- sessions
+# onnxruntime (heavy, optional for training) is imported on use throughout: importing this
+# module, as the CLI does at start-up through the export registry, must not need it.
+def ort_session_options(threads: int = 1):
+    """The session options used for every ONNX Runtime latency figure ofa-dash reports."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.add_session_config_entry("session.set_denormal_as_zero", "1")
+    opts.log_severity_level = 3
+    return opts
+
+
+def ort_session(model: bytes | str | os.PathLike, threads: int = 1):
+    """A CPU ``InferenceSession`` with the profiler's options and ``threads`` intra-op threads."""
+    import onnxruntime as ort
+
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, ort_session_options(max(1, int(threads))), providers=["CPUExecutionProvider"])
+
+
+class OrtClassifier:
+    """An ONNX Runtime session that takes and returns torch tensors, so ``evaluate.evaluate_model`` can use it."""
+
+    def __init__(self, model, threads: int | None = None):
+        if hasattr(model, "run_with_iobinding"):  # an open session
+            self.session = model
+            self.threads = int(model.get_session_options().intra_op_num_threads)
+        else:
+            self.threads = threads or torch.get_num_threads()
+            self.session = ort_session(model, self.threads)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.session.run(None, {self.input_name: x.contiguous().numpy()})[0]
+        return torch.from_numpy(out)
+
+
+# --------------------------------------------------------------------------- whole-model latency
+# A whole subnet takes ~0.3-5 ms: 20 warm-up runs, then repeats for about a second.
+MODEL_TIMING = TimingPolicy(warmup=20, repeats=2000, min_repeats=50, budget_s=1.0)
+
+
+@dataclass
+class LatencyStats:
+    """Latency of one model on this machine, in milliseconds (median and interquartile range)."""
+
+    median_ms: float
+    iqr_ms: float
+    repeats: int
+    threads: int
+    batch_size: int
+    runtime: str
+    device: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def measure_latency(model, threads: int = 1, batch_size: int = 1, policy: TimingPolicy | None = None, seed: int = 0) -> LatencyStats:
+    """Time ``model`` (ONNX bytes, a path, or a session made by :func:`ort_session`) on one fixed input.
+
+    Input and output buffers are bound once (IO binding), so the figure is
+    the graph's run time, not numpy conversions. Random normal inputs: the
+    latency of these networks does not depend on the values.
+    """
+    import onnxruntime as ort
+
+    session = model if hasattr(model, "run_with_iobinding") else ort_session(model, threads)
+    inp = session.get_inputs()[0]
+    shape = tuple(batch_size if i == 0 or not isinstance(d, int) else d for i, d in enumerate(inp.shape))
+    x = np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
+    first = session.run(None, {inp.name: x})[0]
+    binding = session.io_binding()
+    binding.bind_cpu_input(inp.name, x)
+    out = ort.OrtValue.ortvalue_from_numpy(np.empty_like(first))
+    binding.bind_ortvalue_output(session.get_outputs()[0].name, out)
+
+    def run() -> None:
+        session.run_with_iobinding(binding)
+
+    timing = measure(run, policy or MODEL_TIMING)
+    return LatencyStats(
+        median_ms=timing.median_ms,
+        iqr_ms=timing.spread_ms,
+        repeats=timing.n,
+        threads=threads,
+        batch_size=batch_size,
+        runtime=f"onnxruntime {ort.__version__} (CPUExecutionProvider)",
+        device=f"{cpu_model()}, {os.cpu_count()} logical CPUs",
+    )
+
+
+# --------------------------------------------------------------------------- threads
+def auto_threads(limit: int | None = None, sample_s: float = 0.2) -> int:
+    """Threads for a heavy job now: the cores that are idle at this moment (at least 1).
+
+    Why: on a busy machine, more threads than idle cores make PyTorch's
+    OpenMP workers spin against each other; measured here with a training
+    job on both cores, BN recalibration took 60x longer with 2 threads than
+    with 1. On an idle machine this returns every core. Idle time is sampled
+    from ``/proc/stat`` over ``sample_s`` (the load average would count this
+    process's own previous validation); elsewhere the load average is used.
+    """
+    limit = limit or torch.get_num_threads()
+    free = _idle_cores(sample_s)
+    return max(1, min(limit, int(free + 0.5))) if free is not None else limit
+
+
+def _idle_cores(sample_s: float) -> float | None:
+    def snapshot() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as fh:
+                values = [int(v) for v in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        return values[3] + (values[4] if len(values) > 4 else 0), sum(values)  # idle + iowait, total
+
+    first = snapshot()
+    if first is None:
+        try:
+            return (os.cpu_count() or 1) - os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return None
+    time.sleep(sample_s)
+    second = snapshot()
+    if second is None:
+        return None
+    total = second[1] - first[1]
+    return (os.cpu_count() or 1) * (second[0] - first[0]) / total if total > 0 else None
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` PyTorch threads, restoring the previous setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
