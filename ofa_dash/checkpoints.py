@@ -43,6 +43,19 @@ def verify_state(state: dict[str, torch.Tensor], expected: str | None, path: str
         raise ValueError(f"{path} is damaged: its weights do not match the checksum recorded when it was written; restore or re-download the file")
 
 
+def load_tagged(path: str | os.PathLike, what: str) -> object:
+    """``torch.load(..., weights_only=True)`` of a file this project wrote, or a clear error naming ``what`` it should be."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable {what} ({type(exc).__name__}: {exc})") from None
+
+
+def weights_version(meta: dict, sha256: str) -> str:
+    """The version of a weights file: what its metadata says, else its content hash (so unversioned weights are never mixed)."""
+    return str(meta.get("supernet_version") or f"unversioned-{sha256[:12]}")
+
+
 def save_weights(net: Supernet, path: str | os.PathLike, meta: dict, half: bool = True) -> None:
     """Model weights (fp16 by default), their checksum and a JSON metadata string, loadable with weights_only=True."""
     state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in net.state_dict().items()}
@@ -55,10 +68,7 @@ def load_weights(path: str | os.PathLike, space: SearchSpace) -> tuple[Supernet,
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"supernet weights {str(path)!r} not found")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable ofa-dash supernet checkpoint ({type(exc).__name__}: {exc})") from None
+    blob = load_tagged(path, "ofa-dash supernet checkpoint")
     if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
         raise ValueError(f"{path} is not an ofa-dash supernet checkpoint (missing format tag)")
     if blob.get("space") != space.name:
@@ -82,10 +92,7 @@ def save_training_checkpoint(path: str | os.PathLike, space: SearchSpace, recipe
 
 def load_training_checkpoint(path: str | os.PathLike, space: SearchSpace, recipe_name: str) -> dict:
     """A checkpoint of this space and recipe, or a clear error naming what does not match."""
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable training checkpoint ({type(exc).__name__}: {exc}); remove it or point --work elsewhere") from None
+    ck = load_tagged(path, "training checkpoint (remove it or point --work elsewhere)")
     check_training_checkpoint(ck, path, space, recipe_name)
     return ck
 

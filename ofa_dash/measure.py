@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from ofa_dash import evaluate
-from ofa_dash.checkpoints import load_weights
+from ofa_dash.checkpoints import load_weights, weights_version
 from ofa_dash.data import load_dataset
 from ofa_dash.files import file_sha256
 from ofa_dash.hardware import count
@@ -126,10 +126,7 @@ def _unique(archs: list[Arch]) -> list[Arch]:
 # --------------------------------------------------------------------------- file
 def supernet_version(meta: dict, path: Path) -> str:
     """The weights' version from their metadata; for unversioned weights, a content hash (so mixing is caught)."""
-    version = meta.get("supernet_version")
-    if version:
-        return str(version)
-    return f"unversioned-{file_sha256(path)[:12]}"
+    return weights_version(meta, "" if meta.get("supernet_version") else file_sha256(path))
 
 
 # --------------------------------------------------------------------------- run

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ofa_dash.checkpoints import load_weights
+from ofa_dash.checkpoints import load_weights, weights_version
 from ofa_dash.data import Dataset, Split, default_cache_dir
 from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet
 from ofa_dash.files import file_sha256
@@ -89,7 +89,7 @@ class LoadedSupernet:
     @property
     def version(self) -> str:
         """The weights' version from their metadata; unversioned weights are named by content hash."""
-        return str(self.meta.get("supernet_version") or f"unversioned-{self.sha256[:12]}")
+        return weights_version(self.meta, self.sha256)
 
 
 _load_lock = threading.Lock()

@@ -245,6 +245,11 @@ def test_predictor_file_errors_are_clear(fitted, tmp_path):
     torch.save({**blob, "meta": json.dumps(meta), "state_dict": {"0.weight": torch.zeros(1)}}, tmp_path / "broken.pt")
     with pytest.raises(ValueError, match="weights do not match"):
         load_fitted_predictor(tmp_path / "broken.pt", CIFAR)
+    # same shapes, altered values (what garbled bytes do): refused, instead of predictions shifted silently
+    shifted = {k: v * 1.01 if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    torch.save({**blob, "state_dict": shifted}, tmp_path / "shifted.pt")
+    with pytest.raises(ValueError, match="is damaged"):
+        load_fitted_predictor(tmp_path / "shifted.pt", CIFAR)
 
 
 def test_load_predictor_prefers_the_fitted_file_and_falls_back_to_ofa(fitted, tmp_path):

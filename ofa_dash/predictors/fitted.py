@@ -9,7 +9,6 @@ predictor (:mod:`ofa_dash.predictors.official`) otherwise.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
@@ -20,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ofa_dash.files import atomic_write_bytes
+from ofa_dash.checkpoints import load_tagged, state_sha256, verify_state
+from ofa_dash.files import atomic_torch_save
 from ofa_dash.predictors.features import AccuracyPredictor, feature_spec, onehot_features
 from ofa_dash.predictors.official import OFA_PREDICTOR_FILE, load_official_predictor
 from ofa_dash.space import SearchSpace, get_space
@@ -98,10 +98,7 @@ def save_predictor(predictor: FittedPredictor, path: str | os.PathLike) -> Path:
         "meta": json.dumps(predictor.meta),
         "state_dict": {k: v.detach().clone() for k, v in predictor.model.state_dict().items()},
     }
-
-    buf = io.BytesIO()
-    torch.save(blob, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_torch_save({**blob, "state_sha256": state_sha256(blob["state_dict"])}, path)
     return path
 
 
@@ -112,10 +109,7 @@ def _read_predictor_blob(path: Path, space: SearchSpace) -> tuple[dict, dict]:
             f"no fitted accuracy predictor at {str(path)!r}; measure subnets with `python -m ofa_dash measure --space {space.name} ...` "
             f"and fit one with `python -m ofa_dash fit-predictor --space {space.name}`"
         )
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable ofa-dash predictor ({type(exc).__name__}: {exc})") from None
+    blob = load_tagged(path, "ofa-dash predictor")
     if not isinstance(blob, dict) or blob.get("format") != PREDICTOR_FORMAT:
         raise ValueError(f"{path} is not an ofa-dash predictor file (missing format tag {PREDICTOR_FORMAT!r})")
     if blob.get("version") != PREDICTOR_FORMAT_VERSION:
@@ -126,6 +120,7 @@ def _read_predictor_blob(path: Path, space: SearchSpace) -> tuple[dict, dict]:
         meta = json.loads(blob.get("meta", ""))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} has unreadable metadata: {exc}") from None
+    verify_state(blob.get("state_dict", {}), blob.get("state_sha256"), path)
     if meta.get("features") != feature_spec(space):
         raise ValueError(
             f"{path} was fitted on features {meta.get('features')}, but space {space.name!r} now gives {feature_spec(space)}; refit with `fit-predictor`"

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ofa_dash.checkpoints import load_tagged
 from ofa_dash.predictors.features import scatter_block_onehot
 from ofa_dash.progress import progress_bar
 from ofa_dash.space import SearchSpace
@@ -87,10 +88,7 @@ def _load_state_dict(path: Path) -> dict:
             f"OFA's accuracy predictor {str(path)!r} not found; pass --official DIR with {OFA_PREDICTOR_FILE} in it, "
             f"or fetch it with `python -m ofa_dash download-official DIR`"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable PyTorch state dict ({type(exc).__name__}: {exc})") from None
+    state = load_tagged(path, "PyTorch state dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path} is not a state dict of tensors")
     return {k: v.float() for k, v in state.items()}
