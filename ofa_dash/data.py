@@ -34,7 +34,7 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 _HELP = (
     "Expected a dataset root holding either the official CIFAR-10 python archive "
     "(cifar-10-python.tar.gz or its extracted cifar-10-batches-py/ folder; "
-    "`python -m ofa_dash download-cifar10 DIR` fetches it), or an image folder with "
+    "`python -m ofa_dash download-data cifar10 DIR` fetches it), or an image folder with "
     "train/ and test/ (folders or train.zip/test.zip) of <class>/<image> files."
 )
 

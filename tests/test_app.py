@@ -210,7 +210,7 @@ def test_missing_dataset_is_explained(env, monkeypatch, tmp_path):
     at.run()
     _ok(at)
     text = " ".join(i.value for i in at.info)
-    assert "download-cifar10" in text and "no-data" in text
+    assert "download-data cifar10" in text and "no-data" in text
     assert not [b for b in at.button if b.label == "Validate now"]
 
 

@@ -122,3 +122,19 @@ def test_a_crafted_python_batch_is_refused_and_its_payload_never_runs(tmp_path):
     with pytest.raises(DatasetError, match=r"data_batch_1 in .* is not a CIFAR-10 batch \(refused (builtins|io)\.open"):
         load_dataset(tmp_path / "evil", cache_dir=tmp_path / "cache")
     assert not marker.exists()
+
+
+def test_download_data_offline_is_one_clear_line(tmp_path, monkeypatch):
+    """No network: the command fails with one line naming the archive and the fix, and leaves no partial file."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "https_proxy": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "HOME": str(tmp_path)}
+    r = subprocess.run(
+        [sys.executable, "-m", "ofa_dash", "download-data", "cifar10", str(tmp_path / "d")], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "could not download" in r.stderr and "by hand" in r.stderr
+    assert list((tmp_path / "d").iterdir()) == []

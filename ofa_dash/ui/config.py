@@ -28,7 +28,7 @@ ENV_DATA = "OFA_DASH_DATA"
 DEFAULT_OFFICIAL = REPO.parent / "shared" / "ofa-official"
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cifar10-jpeg"
 # What a user without the dataset can run.
-DOWNLOAD_DATA_COMMAND = "python -m ofa_dash download-cifar10 data/cifar10"
+DOWNLOAD_DATA_COMMAND = "python -m ofa_dash download-data cifar10 data/cifar10"
 DOWNLOAD_OFFICIAL_COMMAND = "python -m ofa_dash download-official ../shared/ofa-official"
 
 
