@@ -13,7 +13,6 @@ import io
 import os
 import pickle
 import tarfile
-import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ofa_dash.files import staged
 from ofa_dash.progress import progress, progress_bar
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -99,10 +99,7 @@ def load_dataset(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
             pass  # a damaged cache is rebuilt below
     data = _decode_archive(root, sources[0]) if kind == "archive" else _decode_folders(root, sources)
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npz.tmp")
-        os.close(fd)
-        with open(tmp, "wb") as fh:
+        with staged(cache) as tmp, open(tmp, "wb") as fh:
             np.savez(
                 fh,
                 train_x=data.train.images,
@@ -112,7 +109,6 @@ def load_dataset(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
                 classes=np.array(data.classes),
                 source=np.array(data.source),
             )
-        os.replace(tmp, cache)
     except OSError:
         pass  # caching is an optimisation; an unwritable cache dir only costs time
     return data
@@ -267,22 +263,18 @@ def download_cifar10(dest: str | os.PathLike) -> Path:
     target = dest / "cifar-10-python.tar.gz"
     if target.exists() and _md5(target) == CIFAR10_MD5:
         return target
-    fd, tmp = tempfile.mkstemp(dir=dest, suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(CIFAR10_URL, timeout=60) as resp:
-            total = int(resp.headers.get("Content-Length", 0)) or None
-            with progress_bar(total=total, desc="CIFAR-10", unit="B", unit_scale=True) as bar:
-                while chunk := resp.read(1 << 20):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-        if _md5(Path(tmp)) != CIFAR10_MD5:
-            raise DatasetError("downloaded CIFAR-10 archive failed its MD5 check; try again")
-        os.replace(tmp, target)
+        with staged(target) as tmp:
+            with open(tmp, "wb") as out, urllib.request.urlopen(CIFAR10_URL, timeout=60) as resp:
+                total = int(resp.headers.get("Content-Length", 0)) or None
+                with progress_bar(total=total, desc="CIFAR-10", unit="B", unit_scale=True) as bar:
+                    while chunk := resp.read(1 << 20):
+                        out.write(chunk)
+                        bar.update(len(chunk))
+            if _md5(tmp) != CIFAR10_MD5:
+                raise DatasetError("downloaded CIFAR-10 archive failed its MD5 check; try again")
     except OSError as exc:
         raise DatasetError(f"could not download {CIFAR10_URL}: {exc}. Download it by hand into {dest}.") from None
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return target
 
 

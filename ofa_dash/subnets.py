@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -24,7 +23,7 @@ import torch
 from ofa_dash.checkpoints import load_weights, weights_version
 from ofa_dash.data import Dataset, Split, default_cache_dir
 from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet
-from ofa_dash.files import file_sha256
+from ofa_dash.files import atomic_torch_save, file_sha256
 from ofa_dash.nn import StaticNet, Supernet
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.workspace import Workspace
@@ -142,12 +141,8 @@ def recalibrated_subnet(loaded: LoadedSupernet, arch: Arch, calib: Split, n_cali
 
 def _write_cache(path: Path, net: StaticNet) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        os.close(fd)
         state = {k: v.contiguous() for k, v in net.state_dict().items()}
-        torch.save({"format": _CACHE_FORMAT, "state_dict": state}, tmp)
-        os.replace(tmp, path)
+        atomic_torch_save({"format": _CACHE_FORMAT, "state_dict": state}, path)
         entries = sorted(path.parent.glob("*.pt"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[SUBNET_CACHE_ENTRIES:]:
             old.unlink(missing_ok=True)

@@ -343,3 +343,26 @@ def test_format_registry_is_the_single_source():
     assert fmt.help == export_command.format_help() == "onnx, onnx-int8, torchscript or bundle"
     assert fmt.help.replace(" or ", ", ").split(", ") == list(ex.FORMATS)
     assert export_command.FORMATS is ex.FORMATS
+
+
+def test_cli_export_never_overwrites_without_force_and_never_writes_into_precomputed(supernet_file, tmp_path, capsys, monkeypatch):
+    from ofa_dash.files import file_sha256
+
+    root = tmp_path / "precomputed"
+    (root / "cifar10").mkdir(parents=True)
+    shipped = root / "cifar10" / "supernet.pt"
+    shipped.write_bytes(supernet_file.read_bytes())
+    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
+    before = file_sha256(shipped)
+    args = ["export", "--space", "cifar10", "--arch", "smallest", "--format", "onnx", "--supernet", str(supernet_file)]
+    code, _, err = _cli(capsys, *args, "--out", str(shipped))
+    assert code == 2 and "inside the precomputed root" in err and file_sha256(shipped) == before
+    code, _, err = _cli(capsys, *args, "--out", str(shipped), "--force")  # --force does not open the precomputed root either
+    assert code == 2 and "inside the precomputed root" in err and file_sha256(shipped) == before
+    existing = tmp_path / "m.onnx"
+    existing.write_bytes(b"previous")
+    code, _, err = _cli(capsys, *args, "--out", str(existing))
+    assert code == 2 and "already exists; pass --force" in err and existing.read_bytes() == b"previous"
+    code, _, err = _cli(capsys, *args, "--out", str(existing), "--force")
+    assert code == 0, err
+    assert existing.read_bytes() != b"previous"

@@ -10,6 +10,8 @@ from pathlib import Path
 from ofa_dash.commands.common import add_subnet_arguments, emit
 from ofa_dash.data import load_dataset
 from ofa_dash.export import EVAL_IMAGES, FORMATS, check_destination, export
+from ofa_dash.export.common import refuse_overwrite
+from ofa_dash.export.torchscript import torchscript_paths
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import get_space
 from ofa_dash.subnets import prepare
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     arch = space.parse_arch(args.arch)
     if args.format not in FORMATS:
         raise ValueError(f"unknown export format {args.format!r}; choose one of {list(FORMATS)}")
-    check_destination(args.out)
+    out = check_destination(args.out)
+    refuse_overwrite(list(torchscript_paths(out).values()) if args.format == "torchscript" else [out], args.force)
     predicted = _predicted(args.predicted)
     data = load_dataset(args.data, cache_dir=args.cache) if args.data else None
     if data is None:
@@ -78,5 +81,6 @@ def register(sub) -> None:
     e.add_argument("--store", help="store root holding live-validation records (default precomputed/)")
     e.add_argument("--threads", type=int, help="PyTorch / ONNX Runtime threads (default: the idle cores; latency always uses 1)")
     e.add_argument("--cache", help="decoded-dataset cache folder")
+    e.add_argument("--force", action="store_true", help="replace --out if it exists (never a file under the precomputed root)")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=run)

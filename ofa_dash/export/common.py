@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import ofa_dash
+from ofa_dash import files
 from ofa_dash.runtime.onnx import INPUT_NAME, OUTPUT_NAME
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.subnets import PreparedSubnet
+from ofa_dash.workspace import Workspace
 
 CONFIG_FORMAT = "ofa-dash-subnet"
 CONFIG_VERSION = 1
@@ -84,16 +86,20 @@ def check_destination(out: str | os.PathLike) -> Path:
     return out
 
 
+def refuse_overwrite(paths: list[Path], force: bool, protected: Workspace | None = None) -> None:
+    """A user's ``--out`` never lands in the precomputed root, and replaces an existing file only with ``--force``."""
+    protected = protected or Workspace.default()
+    for p in paths:
+        if protected.contains(p):
+            raise ValueError(
+                f"--out {str(p)!r} lies inside the precomputed root {str(protected.root)!r}, whose files the dashboard serves; write the export elsewhere"
+            )
+        if p.exists() and not force:
+            raise ValueError(f"--out {str(p)!r} already exists; pass --force to replace it")
+
+
 @contextlib.contextmanager
 def staged(out: Path) -> Iterator[Path]:
-    """A temporary path next to ``out``; moved onto ``out`` when the block succeeds, removed otherwise."""
-    out = check_destination(out)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; an export gets the usual mode
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """:func:`ofa_dash.files.staged` after :func:`check_destination`: built and verified beside ``out``, then moved onto it."""
+    with files.staged(check_destination(out)) as tmp:
+        yield tmp

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import torch
 from torch import nn
 
 from ofa_dash.checkpoints import load_tagged
+from ofa_dash.files import staged
 from ofa_dash.predictors.features import scatter_block_onehot
 from ofa_dash.progress import progress_bar
 from ofa_dash.space import SearchSpace
@@ -154,24 +154,20 @@ def download_official(
                     folder.mkdir()
                     created.append(folder)
             url = base_url.rstrip("/") + "/" + name
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
             try:
-                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-                    total = int(resp.headers.get("Content-Length", 0) or 0) or None
-                    with progress_bar(total=total, desc=name, unit="B", unit_scale=True) as bar:
-                        while chunk := resp.read(1 << 16):
-                            out.write(chunk)
-                            bar.update(len(chunk))
-                check_official_file(Path(tmp), name)
-                os.replace(tmp, target)
+                with staged(target) as tmp:
+                    with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                        total = int(resp.headers.get("Content-Length", 0) or 0) or None
+                        with progress_bar(total=total, desc=name, unit="B", unit_scale=True) as bar:
+                            while chunk := resp.read(1 << 16):
+                                out.write(chunk)
+                                bar.update(len(chunk))
+                    check_official_file(tmp, name)
             except (OSError, urllib.error.URLError, ValueError) as exc:
                 reason = getattr(exc, "reason", None) or exc
                 raise ValueError(
                     f"could not download {url}: {reason}. Without internet, copy the files by hand into {dest} (layout: {', '.join(files)})"
                 ) from None
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
             status[name] = "downloaded"
     except BaseException:
         for folder in reversed(created):
