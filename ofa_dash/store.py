@@ -414,6 +414,14 @@ class RunStore:
         df.attrs["problems"] = problems
         return df
 
+    def best_measurements(self, space: str, supernet_version: str | None = None) -> pd.DataFrame:
+        """One record per measured subnet: the live validation on the most test images (the latest on ties)."""
+        df = self.measurements(space, supernet_version)
+        if not len(df) or "n_images" not in df:
+            return df.iloc[0:0]
+        df = df[df["n_images"].notna()].assign(_order=np.arange(int(df["n_images"].notna().sum())))
+        return df.sort_values(["n_images", "_order"]).groupby("arch", sort=False).tail(1).drop(columns="_order").reset_index(drop=True)
+
 
 # --------------------------------------------------------------------------- helpers
 def _empty_manifest(space: str) -> dict:

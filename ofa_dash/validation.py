@@ -148,14 +148,11 @@ def validate_subnet(
 
 def best_measurement(space: str, supernet_version: str, arch_id: str, store_root=None) -> dict | None:
     """The stored live validation of this subnet and supernet on the most test images (latest on ties), or None."""
-    df = RunStore(store_root).measurements(space, supernet_version)
-    if not len(df) or "n_images" not in df:
-        return None
-    df = df[(df["arch"] == arch_id) & df["n_images"].notna()]
+    df = RunStore(store_root).best_measurements(space, supernet_version)
+    df = df[df["arch"] == arch_id] if len(df) else df
     if not len(df):
         return None
-    row = df.assign(_order=range(len(df))).sort_values(["n_images", "_order"]).iloc[-1]
-    return {k: v for k, v in row.drop("_order").to_dict().items() if not (isinstance(v, float) and np.isnan(v))}
+    return {k: v for k, v in df.iloc[0].to_dict().items() if not (isinstance(v, float) and np.isnan(v))}
 
 
 def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, cancel, threads, with_latency, cache_dir, n_calib, stages):

@@ -139,13 +139,11 @@ def describe_device(table) -> str:
 
 def best_measurements(store: RunStore, space: str, supernet_version: str | None) -> pd.DataFrame:
     """One row per measured subnet: its live validation on the most images (latest on ties)."""
-    df = store.measurements(space, supernet_version)
+    df = store.best_measurements(space, supernet_version)
     cols = ["id", "top1_measured", "top5_measured", "measured_images", "measured_latency_ms", "measured_at", "measured_version"]
-    if not len(df) or "top1" not in df or "n_images" not in df:
+    if not len(df) or "top1" not in df:
         return pd.DataFrame(columns=cols)
-    df = df[df["n_images"].notna() & df["top1"].notna()].copy()
-    df["_order"] = np.arange(len(df))
-    df = df.sort_values(["n_images", "_order"]).groupby("arch", sort=False).tail(1)
+    df = df[df["top1"].notna()]
     out = pd.DataFrame(
         {
             "id": df["arch"].astype(str),
