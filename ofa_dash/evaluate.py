@@ -21,6 +21,8 @@ import torch
 from ofa_dash.data import Split, iterate_batches, to_tensor_batch
 from ofa_dash.nn import Supernet, recalibrate_bn
 from ofa_dash.progress import Cancelled
+from ofa_dash.runtime.onnx import onnx_bytes
+from ofa_dash.runtime.ort import OrtClassifier
 from ofa_dash.space import Arch, SearchSpace
 
 BN_CALIB_IMAGES = 2000
@@ -112,6 +114,39 @@ def evaluate_model(
         per_class=[float(v) for v in per_class],
         confusion=confusion.tolist(),
     )
+
+
+@dataclass
+class OnnxScore:
+    """A subnet scored through its exported ONNX graph: the result, the graph, and the threads ONNX Runtime used."""
+
+    result: EvalResult
+    model: bytes
+    threads: int
+    export_seconds: float
+    evaluate_seconds: float
+
+
+def score_onnx(
+    net: torch.nn.Module,
+    space: SearchSpace,
+    resolution: int,
+    data: Split,
+    threads: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> OnnxScore:
+    """Export ``net`` (BN folded) and evaluate that very graph in ONNX Runtime.
+
+    The accuracy is that of the file a user downloads, and it is ~4x faster
+    than PyTorch eager here; measuring subnets and live validation both score this way.
+    """
+    start = time.perf_counter()
+    model = onnx_bytes(net, resolution)
+    classifier = OrtClassifier(model, threads)
+    exported = time.perf_counter()
+    result = evaluate_model(classifier, space, resolution, data, space.n_classes, EVAL_BATCH, progress, cancel)
+    return OnnxScore(result, model, classifier.threads, exported - start, time.perf_counter() - exported)
 
 
 def evaluate_subnet(

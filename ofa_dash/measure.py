@@ -28,8 +28,7 @@ from ofa_dash.files import file_sha256
 from ofa_dash.hardware import count
 from ofa_dash.predictors.measured import MEASURED_COLUMNS, read_measured, write_measured
 from ofa_dash.progress import progress_bar
-from ofa_dash.runtime.onnx import onnx_bytes
-from ofa_dash.runtime.ort import OrtClassifier, auto_threads, torch_threads
+from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import GENOME_LENGTH, Arch, SearchSpace, get_space
 from ofa_dash.train import resolve_device
 
@@ -258,5 +257,4 @@ def measure_subnet(supernet, arch: Arch, calib, holdout, n_calib: int, engine: s
     net = evaluate.prepare_subnet(supernet, arch, calib, n_calib)
     if engine == "torch":
         return evaluate.evaluate_model(net, space, arch.r, holdout, space.n_classes, 500)
-    classifier = OrtClassifier(onnx_bytes(net, arch.r), threads)
-    return evaluate.evaluate_model(classifier, space, arch.r, holdout, space.n_classes, evaluate.EVAL_BATCH)
+    return evaluate.score_onnx(net, space, arch.r, holdout, threads).result

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ofa_dash.data import Dataset, load_dataset
-from ofa_dash.evaluate import BN_CALIB_IMAGES, EVAL_BATCH, balanced_subset, evaluate_model
+from ofa_dash.evaluate import BN_CALIB_IMAGES, balanced_subset, score_onnx
 from ofa_dash.progress import Cancelled
-from ofa_dash.runtime.onnx import onnx_bytes
-from ofa_dash.runtime.ort import OrtClassifier, auto_threads, torch_threads
+from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.runtime.ort import measure_latency as time_latency  # validate_subnet's measure_latency flag shadows the name
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.store import RunStore
@@ -170,16 +169,15 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
     prepared = prepare(space, arch, supernet_path, data, n_calib)
     report("recalibrating", prepared.provenance.calib_images, n_calib)
     t = lap("recalibrate", t)
-    model = onnx_bytes(prepared.net, arch.r)
-    classifier = OrtClassifier(model, threads)
-    t = lap("export_onnx", t)
     test = data.test
     subset = f"test (all {len(test)} images)"
     if limit is not None and limit < len(test):
         test = test.subset(balanced_subset(test.labels, limit))
         subset = f"test, fixed class-balanced subset of {limit} of {len(data.test)} images"
-    res = evaluate_model(classifier, space, arch.r, test, space.n_classes, EVAL_BATCH, lambda d, n: report("evaluating", d, n), cancel)
-    t = lap("evaluate", t)
+    score = score_onnx(prepared.net, space, arch.r, test, threads, lambda d, n: report("evaluating", d, n), cancel)
+    res, model = score.result, score.model
+    stages.update(export_onnx=score.export_seconds, evaluate=score.evaluate_seconds)
+    t = time.perf_counter()
     latency = None
     if with_latency:
         if cancel is not None and cancel():
@@ -206,7 +204,7 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         supernet_sha256=prepared.provenance.supernet_sha256,
         data=data.source,
         calib_images=prepared.provenance.calib_images,
-        eval_threads=classifier.threads,
+        eval_threads=score.threads,
         measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
 
