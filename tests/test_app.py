@@ -272,3 +272,17 @@ def test_sidebar_choices_survive_page_changes(env):
     _ok(at)
     assert at.selectbox(key="sb_space").value == "ofa-mbv3-w1.2"
     assert any("No stored search runs" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("local", ["", "1"])
+def test_visitors_cannot_point_the_server_at_other_folders_unless_in_local_mode(env, monkeypatch, local):
+    monkeypatch.setenv("OFA_DASH_LOCAL", local)
+    at = _page("subnet")
+    at.run()
+    _ok(at)
+    keys = {w.key for w in at.text_input}
+    if local:
+        assert {"sb_official", "sb_data"} <= keys
+    else:
+        assert not {"sb_official", "sb_data"} & keys
+        assert any("set by whoever runs this server" in c.value for c in at.caption)

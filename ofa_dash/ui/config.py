@@ -32,6 +32,23 @@ DOWNLOAD_DATA_COMMAND = "python -m ofa_dash download-data cifar10 data/cifar10"
 DOWNLOAD_OFFICIAL_COMMAND = "python -m ofa_dash download-official ../shared/ofa-official"
 
 
+ENV_LOCAL = "OFA_DASH_LOCAL"
+SHARED_MODE_NOTE = (
+    "The dataset and OFA's files are set by whoever runs this server (OFA_DASH_DATA, OFA_DASH_OFFICIAL); "
+    "visitors cannot point the server at other folders. A single user on their own machine can allow it with OFA_DASH_LOCAL=1."
+)
+
+
+def local_mode(environ: dict | None = None) -> bool:
+    """Single-user mode (``OFA_DASH_LOCAL=1``): the sidebar may point the server at other folders.
+
+    Off by default, so a dashboard others can reach never reads a path a visitor typed
+    (a path is what made data execute, and what let a visitor probe which server folders exist).
+    """
+    env = os.environ if environ is None else environ
+    return env.get(ENV_LOCAL, "").strip().lower() in ("1", "true", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved input folders. ``official`` and ``data`` are None when absent (with the reason in ``notes``)."""

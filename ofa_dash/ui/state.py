@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ofa_dash.space import SPACES, SearchSpace, get_space
-from ofa_dash.ui.config import Settings, resolve_settings
+from ofa_dash.ui.config import SHARED_MODE_NOTE, Settings, local_mode, resolve_settings
 from ofa_dash.ui.text import plain
 
 DEFAULT_SPACE = "cifar10"
@@ -193,11 +193,16 @@ def sidebar() -> Context:
     view: View = ss["view"]
 
     st.sidebar.markdown("### ofa-dash")
-    override = ss.get("settings_override", {"official": "", "data": ""})
+    override = ss.get("settings_override", {"official": "", "data": ""}) if local_mode() else {"official": "", "data": ""}
     with st.sidebar.expander("Settings", expanded=False):
-        ss["sb_official"], ss["sb_data"] = override["official"], override["data"]
-        st.text_input("OFA official files", key="sb_official", on_change=_on_settings, placeholder="default: env OFA_DASH_OFFICIAL or ../shared/ofa-official")
-        st.text_input("dataset folder", key="sb_data", on_change=_on_settings, placeholder="default: env OFA_DASH_DATA or ../shared/datasets/cifar10-jpeg")
+        if local_mode():
+            ss["sb_official"], ss["sb_data"] = override["official"], override["data"]
+            st.text_input(
+                "OFA official files", key="sb_official", on_change=_on_settings, placeholder="default: env OFA_DASH_OFFICIAL or ../shared/ofa-official"
+            )
+            st.text_input("dataset folder", key="sb_data", on_change=_on_settings, placeholder="default: env OFA_DASH_DATA or ../shared/datasets/cifar10-jpeg")
+        else:
+            st.caption(SHARED_MODE_NOTE)
     settings = resolve_settings(official=override["official"] or None, data=override["data"] or None)
 
     names = list(SPACES)
