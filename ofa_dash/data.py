@@ -17,6 +17,7 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,14 @@ class Dataset:
     classes: tuple[str, ...]
     source: str  # human-readable description of the data copy
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 (16 hex digits) of the classes and every image and label: which data a measurement came from."""
+        h = hashlib.sha256("|".join(self.classes).encode())
+        for part in (self.train.images, self.train.labels, self.test.images, self.test.labels):
+            h.update(np.ascontiguousarray(part).data)
+        return h.hexdigest()[:16]
+
     def split_holdout(self, holdout: int | None = None, seed: int = SPLIT_SEED) -> tuple[Split, Split]:
         """The fixed, seeded train/holdout split of the training set (45,000 / 5,000 for CIFAR-10).
 
@@ -71,6 +80,25 @@ class Dataset:
             holdout = min(HOLDOUT_SIZE, len(self.train) // 10)
         order = np.random.default_rng(seed).permutation(len(self.train))
         return self.train.subset(np.sort(order[holdout:])), self.train.subset(np.sort(order[:holdout]))
+
+
+def check_classes(data: Dataset, names: tuple[str, ...], n_classes: int, what: str) -> None:
+    """Refuse a dataset whose classes are not the model's: its accuracy would be recorded as if it were.
+
+    With class names (CIFAR-10) the dataset must hold exactly those classes, in
+    that order (image folders sort their class folders, which gives CIFAR-10's
+    order); without names, exactly ``n_classes`` of them.
+    """
+    got = tuple(data.classes)
+    if names and got != tuple(names):
+        missing, extra = sorted(set(names) - set(got)), sorted(set(got) - set(names))
+        detail = f"missing {missing}" if missing else ""
+        detail += (", " if detail and extra else "") + (f"unexpected {extra}" if extra else "")
+        raise DatasetError(
+            f"the dataset's {len(got)} classes are not {what}'s {len(names)} classes ({detail or 'same names, other order'}); expected {list(names)}"
+        )
+    if not names and len(got) != n_classes:
+        raise DatasetError(f"the dataset has {len(got)} classes, {what} has {n_classes} outputs")
 
 
 def default_cache_dir() -> Path:

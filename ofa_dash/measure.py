@@ -23,7 +23,7 @@ import torch
 
 from ofa_dash import evaluate
 from ofa_dash.checkpoints import load_weights, weights_version
-from ofa_dash.data import load_dataset
+from ofa_dash.data import check_classes, load_dataset
 from ofa_dash.files import file_sha256
 from ofa_dash.hardware import count
 from ofa_dash.predictors.measured import MEASURED_COLUMNS, read_measured, write_measured
@@ -150,8 +150,7 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
             f"measure into a new --out (or move the old file away) so accuracies of different weights never mix"
         )
     data = load_dataset(cfg.data_dir, cache_dir=cfg.cache_dir)
-    if len(data.classes) > space.n_classes:
-        raise ValueError(f"the dataset has {len(data.classes)} classes, but space {space.name!r} has {space.n_classes} outputs")
+    check_classes(data, space.class_names, space.n_classes, f"space {space.name!r}")
     calib, holdout = data.split_holdout()
 
     done = set(existing["id"])

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ofa_dash.checkpoints import load_weights, weights_version
-from ofa_dash.data import Dataset, Split, default_cache_dir
+from ofa_dash.data import Dataset, Split, check_classes, default_cache_dir
 from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet
 from ofa_dash.files import atomic_torch_save, file_sha256
 from ofa_dash.nn import StaticNet, Supernet
@@ -196,5 +196,4 @@ def from_module(space: SearchSpace, arch: Arch, net: torch.nn.Module, version: s
 
 
 def _check_classes(space: SearchSpace, data: Dataset) -> None:
-    if len(data.classes) > space.n_classes:
-        raise ValueError(f"the dataset has {len(data.classes)} classes, but space {space.name!r} has {space.n_classes} outputs")
+    check_classes(data, space.class_names, space.n_classes, f"space {space.name!r}")

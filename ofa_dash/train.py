@@ -29,7 +29,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from ofa_dash.checkpoints import TRAINING_CHECKPOINT_NAME, load_training_checkpoint, load_weights, save_training_checkpoint, save_weights
-from ofa_dash.data import Dataset, Split, augment, iterate_batches, to_tensor_batch
+from ofa_dash.data import Dataset, Split, augment, check_classes, iterate_batches, to_tensor_batch
 from ofa_dash.evaluate import evaluate_model, model_device, prepare_subnet
 from ofa_dash.files import atomic_write_bytes
 from ofa_dash.nn import Supernet
@@ -244,6 +244,7 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
         raise ValueError(f"the {space.name} space expects 32x32 images")
     if recipe.batch_size % world:
         raise ValueError(f"batch size {recipe.batch_size} does not split over {world} processes")
+    check_classes(data, space.class_names, space.n_classes, f"space {space.name!r}")
     train_split, holdout = data.split_holdout()
     device = resolve_device(cfg.device)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()

@@ -48,6 +48,7 @@ class ValidationResult:
     supernet_version: str
     supernet_sha256: str | None
     data: str
+    data_fingerprint: str
     calib_images: int
     eval_threads: int
     measured_at: str
@@ -72,6 +73,7 @@ class ValidationResult:
             "supernet_version": self.supernet_version,
             "supernet_sha256": self.supernet_sha256,
             "data": self.data,
+            "data_fingerprint": self.data_fingerprint,
             "calib_images": self.calib_images,
             "per_class": self.per_class,
             "confusion": self.confusion,
@@ -203,6 +205,7 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         supernet_version=prepared.provenance.supernet_version,
         supernet_sha256=prepared.provenance.supernet_sha256,
         data=data.source,
+        data_fingerprint=data.fingerprint,
         calib_images=prepared.provenance.calib_images,
         eval_threads=score.threads,
         measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),

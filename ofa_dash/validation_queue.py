@@ -33,7 +33,9 @@ class ValidationQueue:
     def __init__(self, lock_path: str | os.PathLike | None = None, poll_s: float = 0.2):
         self._lock_path = Path(lock_path) if lock_path is not None else None
         self._thread_lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._local_holder: dict | None = None  # set as soon as a thread of this process takes the turn
+        self._waiting = 0  # threads of this process waiting for the turn
         self.poll_s = poll_s
 
     @property
@@ -57,6 +59,10 @@ class ValidationQueue:
             return json.loads(self.lock_path.read_text() or "null") or {"what": "unknown"}
         except (OSError, json.JSONDecodeError):
             return {"what": "unknown"}
+
+    def ahead(self) -> int:
+        """How many validations a new one would wait for: the one holding the turn and the others already waiting."""
+        return (1 if self.busy() else 0) + self._waiting
 
     def busy(self) -> bool:
         return self.holder() is not None
@@ -97,8 +103,14 @@ class ValidationQueue:
             if timeout_s is not None and time.monotonic() - start > timeout_s:
                 raise TimeoutError(f"another validation has held the turn for over {timeout_s:.0f} s")
 
-        while not self._thread_lock.acquire(timeout=self.poll_s):
-            waiting()
+        with self._count_lock:
+            self._waiting += 1
+        try:
+            while not self._thread_lock.acquire(timeout=self.poll_s):
+                waiting()
+        finally:
+            with self._count_lock:
+                self._waiting -= 1
         self._local_holder = {"what": what, "pid": os.getpid(), "since": time.strftime("%Y-%m-%dT%H:%M:%S")}
         try:
             fh = self._acquire_file(what, waiting)

@@ -5,6 +5,7 @@ import streamlit as st
 from ofa_dash.ui import figures, loaders, state
 from ofa_dash.ui.config import missing_official_message
 from ofa_dash.ui.devices_view import PROFILE_COMMAND, device_reports, meta_table, predictor_quality
+from ofa_dash.ui.text import plain
 
 ctx = state.sidebar()
 space, settings = ctx.space, ctx.settings
@@ -21,7 +22,7 @@ for rep in reports:
     with st.container(border=True):
         st.subheader(rep.name)
         if rep.problem:
-            st.warning(f"This profile cannot be used: {rep.problem}", icon=":material/warning:")
+            st.warning(plain(f"This profile cannot be used: {rep.problem}"), icon=":material/warning:")
             continue
         left, right = st.columns([2, 3])
         with left:
@@ -64,7 +65,7 @@ else:
     m[2].metric("measured subnets", r.get("n_measured") if r.get("n_measured") is not None else "n/a")
     st.caption(f"{r.get('name')}: {r.get('source')} · `{r.get('path')}`")
     if pq.problem:
-        st.warning(pq.problem)
+        st.warning(plain(pq.problem))
     if len(pq.points):
         fig = figures.estimate_vs_measured(
             pq.points["predicted"],

@@ -7,6 +7,7 @@ from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, sel
 from ofa_dash.ui.config import missing_official_message
 from ofa_dash.ui.fronts import distinct_subnets, front_view, rows_for_ids, slider_range
 from ofa_dash.ui.references import published_specialized, reference_markers
+from ofa_dash.ui.text import plain
 
 ctx = state.sidebar()
 space = ctx.space
@@ -45,7 +46,7 @@ sets = c3.multiselect(
 )
 cat = loaders.catalogue(ctx.settings, space.name, ctx.run_ids, tuple(sets or ["archive"]))
 for line in cat.problems:
-    st.warning(f"Skipped: {line}", icon=":material/warning:")
+    st.warning(plain(f"Skipped: {line}"), icon=":material/warning:")
 for line in cat.notes:
     st.info(line)
 points = cat.points

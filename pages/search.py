@@ -9,6 +9,7 @@ from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves
 from ofa_dash.ui.config import missing_official_message
 from ofa_dash.ui.search_view import default_objectives, label, objective_choices
+from ofa_dash.ui.text import plain
 
 ctx = state.sidebar()
 space, settings = ctx.space, ctx.settings
@@ -21,7 +22,7 @@ with new_tab:
     devices, dev_problems = loaders.devices(settings, space.name)
     predictor, why = loaders.predictor(settings, space.name)
     for line in dev_problems:
-        st.warning(line, icon=":material/warning:")
+        st.warning(plain(line), icon=":material/warning:")
     if predictor is None:
         st.info(f"No accuracy predictor for {space.name}, so `error` is not offered: {why}", icon=":material/info:")
     if space.needs_official_files and settings.official is None:
@@ -43,10 +44,11 @@ with new_tab:
             if len(objectives) < 2:
                 raise ValueError("choose at least two objectives")
             spec = RunSpec(space.name, algorithm, tuple(objectives), pop_size=int(pop), n_gen=int(gens), seed=int(seed))
-        except ValueError as exc:
-            st.error(str(exc))
-        else:
+            jobs.check_search_size(spec.pop_size, spec.n_gen)
             job = jobs.start_job("search", f"{algorithm} on {space.name} ({', '.join(objectives)})", jobs.search_work(settings, spec))
+        except ValueError as exc:
+            st.error(plain(exc))
+        else:
             ss["search_job"], running = job.id, True
 
     @st.fragment(run_every=1.0 if running else None)
@@ -69,7 +71,7 @@ with new_tab:
         if job.running:
             return
         if job.error:
-            st.error(f"Search failed: {job.error}")
+            st.error(f"Search failed: {plain(job.error)}")
         elif job.result and job.result.get("cancelled"):
             st.info("Search cancelled; nothing was saved.")
         elif job.result:
@@ -96,7 +98,7 @@ with compare_tab:
         entries = groups[key]
         hist, problems = loaders.histories(settings, space.name, entries)
         for line in problems:
-            st.warning(f"Skipped: {line}", icon=":material/warning:")
+            st.warning(plain(f"Skipped: {line}"), icon=":material/warning:")
         if len(hist):
             st.plotly_chart(figures.hv_comparison(hv_curves(hist), title=f"{space.name}: {key}"), width="stretch", key="cmp_fig")
         st.markdown("**Final hypervolume of the archive** (every non-dominated subnet a run saw)")

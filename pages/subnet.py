@@ -7,6 +7,7 @@ from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import missing_data_message
 from ofa_dash.ui.subnet_view import objectives_table, predicted_payload, runs_containing, validation_summary
+from ofa_dash.ui.text import plain
 from ofa_dash.validation import best_measurement
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 
@@ -29,7 +30,7 @@ if typed and typed.strip().lower() != (current or ""):
     try:
         arch = space.parse_arch(typed)
     except ValueError as exc:
-        st.error(f"Not a subnet of {space.name}: {exc}")
+        st.error(f"Not a subnet of {space.name}: {plain(exc)}")
         st.stop()
     state.set_subnet(arch.id)
     st.rerun()
@@ -107,12 +108,18 @@ if ready:
     c1.caption(f"data: `{settings.data}`")
     if c2.button("Validate now", type="primary", disabled=mine_running, key="val_go"):
         limit = QUICK_IMAGES if mode.startswith("quick") else None
-        job = jobs.start_job("validation", f"{space.name} {arch.id}", jobs.validation_work(settings, space, arch, settings.data, limit, VALIDATION_QUEUE))
-        ss["val_job"], ss["val_arch"] = job.id, arch.id
-        mine_running = True
+        try:
+            job = jobs.start_job("validation", f"{space.name} {arch.id}", jobs.validation_work(settings, space, arch, settings.data, limit, VALIDATION_QUEUE))
+        except jobs.JobRefused as exc:
+            st.error(plain(exc))
+        else:
+            ss["val_job"], ss["val_arch"] = job.id, arch.id
+            mine_running = True
     if not mine_running and VALIDATION_QUEUE.busy():
-        holder = VALIDATION_QUEUE.holder() or {}
-        st.warning(f"Another validation is running ({holder.get('what', 'unknown')}); a new one waits its turn.", icon=":material/hourglass_top:")
+        st.warning(
+            f"Another validation is running; {jobs.queue_message(VALIDATION_QUEUE.ahead()).split('; ')[0]} if you start one now.",
+            icon=":material/hourglass_top:",
+        )
 
     @st.fragment(run_every=1.0 if mine_running else None)
     def validation_panel() -> None:
@@ -121,7 +128,7 @@ if ready:
             return
         if job.running:
             if job.stage == "waiting":
-                st.warning(job.message or "waiting for the running validation…", icon=":material/hourglass_top:")
+                st.warning(plain(job.message) if job.message else "waiting for the running validation…", icon=":material/hourglass_top:")
             else:
                 st.progress(job.fraction(), text=f"{job.stage} {job.done:,}/{job.total:,}" if job.total else job.stage)
             if st.button("Cancel", key="val_cancel"):
@@ -130,7 +137,7 @@ if ready:
         if job.error == "cancelled":
             st.info("Validation cancelled; nothing was recorded.")
         elif job.error:
-            st.error(f"Validation failed: {job.error}")
+            st.error(f"Validation failed: {plain(job.error)}")
         elif job.result:
             show_result(job.result, "this validation")
             st.success("Recorded: the measured figures now appear next to the predictions here and on the Fronts page.")

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from ofa_dash.space import CIFAR10_CLASSES
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CIFAR_JPEG = SHARED / "datasets" / "cifar10-jpeg"
@@ -13,8 +15,8 @@ OFFICIAL = SHARED / "ofa-official"
 torch.set_num_threads(1)
 
 
-def make_image_folder(root: Path, per_class_train: int = 20, per_class_test: int = 5, size: int = 32, classes=("a", "b", "c")) -> Path:
-    """A small image-folder dataset of random PNGs (class-dependent colour so it is learnable)."""
+def make_image_folder(root: Path, per_class_train: int = 6, per_class_test: int = 2, size: int = 32, classes=CIFAR10_CLASSES) -> Path:
+    """A small image-folder dataset of random PNGs with CIFAR-10's class names (class-dependent colour so it is learnable)."""
     from PIL import Image
 
     rng = np.random.default_rng(0)

@@ -5,13 +5,14 @@ import pytest
 import torch
 
 from ofa_dash.data import DatasetError, augment, load_dataset, to_tensor_batch
+from ofa_dash.space import CIFAR10_CLASSES
 from tests.conftest import CIFAR_JPEG
 
 
 def test_image_folder_decodes_and_caches(tiny_folder, tmp_path):
     d = load_dataset(tiny_folder, cache_dir=tmp_path)
     assert d.train.images.shape == (60, 32, 32, 3) and d.train.images.dtype == np.uint8
-    assert d.classes == ("a", "b", "c")
+    assert d.classes == CIFAR10_CLASSES
     assert len(list(tmp_path.glob("dataset-*.npz"))) == 1
     again = load_dataset(tiny_folder, cache_dir=tmp_path)
     assert np.array_equal(again.train.images, d.train.images)
@@ -20,12 +21,12 @@ def test_image_folder_decodes_and_caches(tiny_folder, tmp_path):
 def test_cache_is_invalidated_when_source_changes(tmp_path):
     from tests.conftest import make_image_folder
 
-    root = make_image_folder(tmp_path / "ds", per_class_train=10)
+    root = make_image_folder(tmp_path / "ds", per_class_train=3)
     cache = tmp_path / "cache"
     assert len(load_dataset(root, cache_dir=cache).train) == 30
     from PIL import Image
 
-    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(root / "train" / "a" / "extra.png")
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(root / "train" / "airplane" / "extra.png")
     (root / "train").touch()
     import os
     import time
@@ -40,7 +41,7 @@ def test_zip_layout(tiny_folder, tmp_path):
             for f in sorted((tiny_folder / split).rglob("*.png")):
                 zf.write(f, f.relative_to(tiny_folder).as_posix())
     d = load_dataset(tmp_path, cache_dir=tmp_path / "c")
-    assert len(d.train) == 60 and len(d.test) == 15
+    assert len(d.train) == 60 and len(d.test) == 20
 
 
 def test_holdout_split_is_fixed(tiny_folder, tmp_path):

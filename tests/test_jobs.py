@@ -32,3 +32,49 @@ def test_run_at_background_priority_returns_and_raises_in_the_caller():
     with pytest.raises(ValueError, match="boom"):
         jobs.run_at_background_priority(lambda: (_ for _ in ()).throw(ValueError("boom")))
     assert _nice() == before
+
+
+def test_server_limits_refuse_oversize_searches_and_too_many_jobs(monkeypatch):
+    import threading
+
+    from ofa_dash.ui import jobs
+
+    monkeypatch.setenv("OFA_DASH_MAX_SEARCH_EVALS", "10000")
+    monkeypatch.setenv("OFA_DASH_MAX_JOBS", "1")
+    with pytest.raises(jobs.JobRefused, match=r"2000 x 5000 = 10,000,000 evaluations is larger than this server allows \(10,000\)"):
+        jobs.check_search_size(2000, 5000)
+    jobs.check_search_size(100, 100)
+    release = threading.Event()
+    first = jobs.start_job("search", "holds the only slot", lambda job: release.wait(30) and {})
+    try:
+        for _ in range(3):  # three sessions asking at once all get the limit message
+            with pytest.raises(jobs.JobRefused, match="already running 1 background job"):
+                jobs.start_job("search", "another", lambda job: {})
+    finally:
+        release.set()
+        first.thread.join(10)
+    assert not first.running
+
+
+def test_a_job_nobody_polls_any_more_is_cancelled():
+    import time
+
+    from ofa_dash.ui import jobs
+
+    limits = jobs.JobLimits(max_jobs=5, orphan_seconds=60)
+    job = jobs.start_job("search", "its tab was closed", lambda job: job.cancel.wait(30) and {"cancelled": True}, limits)
+    try:
+        assert jobs.reap_orphans(limits, now=time.time()) == []  # just started: its session is still there
+        assert jobs.get_job(job.id) is job  # a poll keeps it alive
+        assert jobs.reap_orphans(limits, now=time.time() + 61) == [job]
+        job.thread.join(10)
+        assert job.cancelled and not job.running and "tab was closed" in job.message
+    finally:
+        job.cancel.set()
+
+
+def test_the_queue_message_counts_and_never_names_another_visitors_subnet():
+    from ofa_dash.ui.jobs import queue_message
+
+    assert queue_message(1) == "1 validation ahead of yours; yours starts when it ends"
+    assert queue_message(2).startswith("2 validations ahead of yours")

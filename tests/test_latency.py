@@ -324,3 +324,21 @@ def test_report_lists_note10_with_official(tmp_path, capsys):
     assert out["devices"]["note10"]["n_validation"] == 0 and out["devices"]["note10"]["kendall_tau"] is None
     assert out["devices"]["note10"]["hardware"] == "Samsung Galaxy Note10"
     assert out["devices"]["note10"]["estimated_range_ms"] == pytest.approx([9.89, 92.40], abs=0.01)
+
+
+@needs_official
+def test_an_official_folder_without_note10_tables_is_said_not_dropped_silently(tmp_path, capsys):
+    import shutil
+
+    from ofa_dash.cli import main
+
+    partial = tmp_path / "official"
+    partial.mkdir()
+    shutil.copy(OFFICIAL / "acc_predictor.pth", partial / "acc_predictor.pth")
+    code = main(["predict", "--space", "ofa-mbv3-w1.2", "--arch", "smallest", "--official", str(partial), "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)
+    assert "note10" not in result["latency_ms"]
+    assert "lacks" in result["warnings"][0] and "download-official" in result["warnings"][0]
+    assert captured.err.startswith("warning: ") and "note10 device is left out" in captured.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ofa_dash.commands.common import emit
@@ -14,6 +15,7 @@ def predict_one(space, arch_text: str, official_dir=None, precomputed_dir: Path 
     """The ``predict --json`` object for one subnet (shared with the dashboard)."""
     # deferred: every command module is imported to build the parser; torch (predictors) and the latency tables wait until this command runs
     from ofa_dash.hardware import count, load_devices
+    from ofa_dash.hardware.devices import missing_official_tables
     from ofa_dash.predictors import load_predictor
 
     arch = space.parse_arch(arch_text)
@@ -22,6 +24,7 @@ def predict_one(space, arch_text: str, official_dir=None, precomputed_dir: Path 
     g = space.encode(arch)
     counts = count(space, g)
     devices = load_devices(space, official_dir, precomputed_dir)
+    missing = missing_official_tables(space, official_dir)
     return {
         "arch": arch.id,
         "space": space.name,
@@ -34,12 +37,15 @@ def predict_one(space, arch_text: str, official_dir=None, precomputed_dir: Path 
         "resolution": arch.r,
         "predictor": {"name": predictor.name, "version": predictor.version, "source": predictor.source},
         "arch_json": arch.to_dict(),
+        "warnings": [missing] if missing else [],
     }
 
 
 def run(args: argparse.Namespace) -> int:
-
-    emit(predict_one(get_space(args.space), args.arch, args.official, args.precomputed), args.json)
+    result = predict_one(get_space(args.space), args.arch, args.official, args.precomputed)
+    for line in result["warnings"]:
+        print(f"warning: {line}", file=sys.stderr)
+    emit(result, args.json)
     return 0
 
 

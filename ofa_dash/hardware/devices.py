@@ -29,6 +29,15 @@ def profile_path(space: SearchSpace, name: str, precomputed_dir: str | os.PathLi
     return Workspace.at(precomputed_dir).space(space).profile(name)
 
 
+def missing_official_tables(space: SearchSpace, official_dir: str | os.PathLike | None) -> str | None:
+    """Why an ``--official DIR`` given for a space that uses OFA's tables yields no ``note10`` device (None: it does, or none was asked for)."""
+    if official_dir is None or not space.needs_official_files or _has_note10(space, official_dir):
+        return None
+    folder = Path(official_dir) / NOTE10_DIR
+    missing = [f"{r}_lookup_table.yaml" for r in space.resolutions if not (folder / f"{r}_lookup_table.yaml").is_file()]
+    return f"{folder} lacks {missing}, so the note10 device is left out; `python -m ofa_dash download-official {official_dir}` fetches them"
+
+
 def _has_note10(space: SearchSpace, official_dir: str | os.PathLike | None) -> bool:
     if official_dir is None:
         return False

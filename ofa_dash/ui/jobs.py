@@ -15,6 +15,7 @@ later callers wait and reuse the first one's file.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -23,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ofa_dash.files import sha256_bytes
 from ofa_dash.progress import Cancelled
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.ui.config import Settings
+from ofa_dash.validation_queue import VALIDATION_QUEUE
 
 # Model, export and search code (torch, ONNX, pymoo) is imported inside the functions that need it,
 # on purpose: every dashboard page imports this module, most never run a job.
@@ -49,6 +52,7 @@ class Job:
     finished: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    last_seen: float = field(default_factory=time.time)  # the owning session's last poll (see reap_orphans)
 
     @property
     def running(self) -> bool:
@@ -65,6 +69,52 @@ class Job:
 
     def fraction(self) -> float:
         return min(1.0, self.done / self.total) if self.total else 0.0
+
+
+class JobRefused(ValueError):
+    """The server's limits do not allow this job now (the message says which limit and how to proceed)."""
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """What one server allows, from its environment, so a shared dashboard cannot be swamped by its visitors.
+
+    ``OFA_DASH_MAX_JOBS`` background jobs at once (searches and validations of
+    every session together), ``OFA_DASH_MAX_SEARCH_EVALS`` evaluations
+    (population x generations) per search, and ``OFA_DASH_JOB_ORPHAN_S``
+    seconds after which a job whose session stopped polling it (the tab was
+    closed) is cancelled.
+    """
+
+    max_jobs: int = 2
+    max_search_evals: int = 200_000
+    orphan_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> JobLimits:
+        import os
+
+        env = os.environ if environ is None else environ
+        d = cls()
+        try:
+            return cls(
+                max_jobs=int(env.get("OFA_DASH_MAX_JOBS", d.max_jobs)),
+                max_search_evals=int(env.get("OFA_DASH_MAX_SEARCH_EVALS", d.max_search_evals)),
+                orphan_seconds=float(env.get("OFA_DASH_JOB_ORPHAN_S", d.orphan_seconds)),
+            )
+        except ValueError as exc:
+            raise ValueError(f"OFA_DASH_MAX_JOBS, OFA_DASH_MAX_SEARCH_EVALS and OFA_DASH_JOB_ORPHAN_S must be numbers: {exc}") from None
+
+
+def check_search_size(pop_size: int, n_gen: int, limits: JobLimits | None = None) -> None:
+    """Refuse a dashboard search larger than the server allows (the CLI has only the hard bounds of ``RunSpec``)."""
+    limits = limits or JobLimits.from_env()
+    evals = int(pop_size) * int(n_gen)
+    if evals > limits.max_search_evals:
+        raise JobRefused(
+            f"a search of {pop_size} x {n_gen} = {evals:,} evaluations is larger than this server allows ({limits.max_search_evals:,}); "
+            "use fewer generations or a smaller population, or run it with the command line (`python -m ofa_dash search`)"
+        )
 
 
 _JOBS: dict[str, Job] = {}
@@ -110,8 +160,45 @@ def run_at_background_priority(fn: Callable[[], object]) -> object:
     return out.get("value")
 
 
-def start_job(kind: str, label: str, work: Callable[[Job], dict | None]) -> Job:
-    """Run ``work(job)`` in a daemon thread; its return value becomes ``job.result``, an exception ``job.error``."""
+def reap_orphans(limits: JobLimits | None = None, now: float | None = None) -> list[Job]:
+    """Cancel running jobs whose session has not polled them for ``orphan_seconds`` (their tab is gone)."""
+    limits = limits or JobLimits.from_env()
+    now = time.time() if now is None else now
+    with _JOBS_LOCK:
+        orphans = [j for j in _JOBS.values() if j.running and not j.cancelled and now - j.last_seen > limits.orphan_seconds]
+    for job in orphans:
+        job.message = f"cancelled: nobody had looked at it for {limits.orphan_seconds:.0f} s (its browser tab was closed)"
+        job.cancel.set()
+    return orphans
+
+
+def _reaper_loop() -> None:
+    while True:
+        time.sleep(5.0)
+        with contextlib.suppress(Exception):  # a bad limit in the environment is reported where jobs start; the reaper keeps going
+            reap_orphans()
+
+
+_reaper: threading.Thread | None = None
+
+
+def _ensure_reaper() -> None:
+    global _reaper
+    if _reaper is None or not _reaper.is_alive():
+        _reaper = threading.Thread(target=_reaper_loop, name="ofa-dash-job-reaper", daemon=True)
+        _reaper.start()
+
+
+def start_job(kind: str, label: str, work: Callable[[Job], dict | None], limits: JobLimits | None = None) -> Job:
+    """Run ``work(job)`` in a daemon thread; its return value becomes ``job.result``, an exception ``job.error``.
+
+    Refused (:class:`JobRefused`) when the server already runs its maximum of
+    jobs; a started job is cancelled once its session stops polling it.
+    """
+    limits = limits or JobLimits.from_env()
+    reap_orphans(limits)
+    if len(running_jobs()) >= limits.max_jobs:
+        raise JobRefused(f"this server is already running {limits.max_jobs} background job(s), its limit; try again when one has finished")
     job = Job(kind, label)
 
     def body() -> None:
@@ -134,19 +221,29 @@ def start_job(kind: str, label: str, work: Callable[[Job], dict | None]) -> Job:
         for old in finished[:-MAX_FINISHED]:
             _JOBS.pop(old.id, None)
     job.thread.start()
+    _ensure_reaper()
     return job
 
 
 def get_job(job_id: str | None) -> Job | None:
+    """The job, marked as seen: the owning session's polling keeps it alive (see :func:`reap_orphans`)."""
     if not job_id:
         return None
     with _JOBS_LOCK:
-        return _JOBS.get(job_id)
+        job = _JOBS.get(job_id)
+    if job is not None:
+        job.last_seen = time.time()
+    return job
 
 
 def running_jobs(kind: str | None = None) -> list[Job]:
     with _JOBS_LOCK:
         return [j for j in _JOBS.values() if j.running and (kind is None or j.kind == kind)]
+
+
+def queue_message(ahead: int) -> str:
+    """How long the wait is, never whose: other visitors' subnets are theirs."""
+    return f"{ahead} validation{'s' if ahead != 1 else ''} ahead of yours; yours starts when {'it ends' if ahead == 1 else 'they end'}"
 
 
 # --------------------------------------------------------------------------- search
@@ -211,8 +308,7 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
         data = shared_dataset(data_path)
 
         def on_wait(holder: dict | None) -> None:
-            what = (holder or {}).get("what", "another validation")
-            job.update("waiting", message=f"waiting for the running validation ({what})")
+            job.update("waiting", message=queue_message(max(1, (queue or VALIDATION_QUEUE).ahead() - 1)))
 
         result = validate_subnet(
             space,
@@ -240,16 +336,28 @@ _export_locks_guard = threading.Lock()
 _EXPORT_TURN = threading.Lock()
 
 
-def export_dir(cache_root: Path, space: str, arch_id: str, supernet_sha: str) -> Path:
-    """Exports are cached per (space, subnet, supernet content): new weights give new files."""
-    return cache_root / "exports" / f"{space}-{arch_id}-{supernet_sha[:12]}"
+def export_dir(cache_root: Path, space: str, arch_id: str, supernet_sha: str, data_key: str = "nodata") -> Path:
+    """Exports are cached per (space, subnet, supernet content, calibration data): new weights or other data give new files."""
+    return cache_root / "exports" / f"{space}-{arch_id}-{supernet_sha[:12]}-{data_key}"
 
 
-def export_path(cache_root: Path, space: str, arch_id: str, supernet_sha: str, fmt: str) -> Path:
+def data_key(path: str | Path | None) -> str:
+    """A short key of the dataset folder an export calibrates on (its resolved path and modification time).
+
+    BN statistics and int8 scales come from that data, so an export made on one
+    dataset is never served to a session that uses another.
+    """
+    if path is None:
+        return "nodata"
+    p = Path(path).resolve()
+    return sha256_bytes(f"{p}:{p.stat().st_mtime_ns}".encode())[:12]
+
+
+def export_path(cache_root: Path, space: str, arch_id: str, supernet_sha: str, fmt: str, data: str = "nodata") -> Path:
     """Where the cache keeps ``fmt``'s file: the registry's file name (``ofa_dash.export.FORMATS``) in :func:`export_dir`."""
     from ofa_dash.export import FORMATS  # deferred: the export package loads torch (see the module docstring)
 
-    return export_dir(cache_root, space, arch_id, supernet_sha) / FORMATS[fmt].file_for(f"{space}-{arch_id}")
+    return export_dir(cache_root, space, arch_id, supernet_sha, data) / FORMATS[fmt].file_for(f"{space}-{arch_id}")
 
 
 def _lock_for(path: Path) -> threading.Lock:
@@ -269,7 +377,7 @@ def export_cached(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, 
     from ofa_dash.subnets import load_supernet, prepare
 
     loaded = load_supernet(space, settings.supernet_path(space))
-    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt)
+    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, data_key(settings.data))
     with _lock_for(out):
         if out.is_file():
             return out
@@ -291,5 +399,5 @@ def cached_export(settings: Settings, space: SearchSpace, arch: Arch, fmt: str) 
         loaded = load_supernet(space, settings.supernet_path(space))
     except (OSError, ValueError):
         return None
-    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt)
+    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, data_key(settings.data))
     return out if out.is_file() else None
