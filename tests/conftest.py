@@ -39,3 +39,15 @@ def tiny_folder(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
     os.environ["OFA_DASH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest runs a page as ``sys.modules["__main__"]`` and leaves it there; a later test
+    that spawns worker processes (``measure --workers``) would then make every worker run that page."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
