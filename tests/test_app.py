@@ -259,6 +259,23 @@ def test_search_from_the_browser_joins_the_catalogue(env):
     assert len(at.multiselect(key="sb_runs").options) == 4  # the sidebar lists the new run
 
 
+def test_three_sessions_asking_for_oversize_searches_get_the_limit_and_start_nothing(env, monkeypatch):
+    from ofa_dash.ui import jobs
+
+    monkeypatch.setenv("OFA_DASH_MAX_SEARCH_EVALS", "50000")
+    before = len(jobs.running_jobs())
+    for _ in range(3):
+        at = _page("search").run()
+        _ok(at)
+        at.number_input(key="s_pop").set_value(2000)
+        at.number_input(key="s_gen").set_value(5000)
+        next(b for b in at.button if b.label == "Start search").click().run()
+        _ok(at)
+        assert any("larger than this server allows" in e.value for e in at.error), [e.value for e in at.error]
+    assert len(jobs.running_jobs()) == before
+    assert len(RunStore(env).list_runs("cifar10")[0]) == 3  # nothing was stored
+
+
 def test_sidebar_choices_survive_page_changes(env):
     """Streamlit forgets a page's widgets when another page runs; the view must not."""
     at = _app().run()
