@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from ofa_dash.files import staged
 from ofa_dash.progress import progress, progress_bar
+from ofa_dash.space import SearchSpace
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -82,23 +83,23 @@ class Dataset:
         return self.train.subset(np.sort(order[holdout:])), self.train.subset(np.sort(order[:holdout]))
 
 
-def check_classes(data: Dataset, names: tuple[str, ...], n_classes: int, what: str) -> None:
-    """Refuse a dataset whose classes are not the model's: its accuracy would be recorded as if it were.
+def check_classes(data: Dataset, space: SearchSpace) -> None:
+    """Refuse a dataset whose classes are not the space's: its accuracy would be recorded as if it were.
 
     With class names (CIFAR-10) the dataset must hold exactly those classes, in
     that order (image folders sort their class folders, which gives CIFAR-10's
-    order); without names, exactly ``n_classes`` of them.
+    order); without names, exactly ``space.n_classes`` of them.
     """
-    got = tuple(data.classes)
-    if names and got != tuple(names):
+    got, names, what = tuple(data.classes), tuple(space.class_names), f"space {space.name!r}"
+    if names and got != names:
         missing, extra = sorted(set(names) - set(got)), sorted(set(got) - set(names))
         detail = f"missing {missing}" if missing else ""
         detail += (", " if detail and extra else "") + (f"unexpected {extra}" if extra else "")
         raise DatasetError(
             f"the dataset's {len(got)} classes are not {what}'s {len(names)} classes ({detail or 'same names, other order'}); expected {list(names)}"
         )
-    if not names and len(got) != n_classes:
-        raise DatasetError(f"the dataset has {len(got)} classes, {what} has {n_classes} outputs")
+    if not names and len(got) != space.n_classes:
+        raise DatasetError(f"the dataset has {len(got)} classes, {what} has {space.n_classes} outputs")
 
 
 def default_cache_dir() -> Path:

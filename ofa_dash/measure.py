@@ -150,7 +150,7 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
             f"measure into a new --out (or move the old file away) so accuracies of different weights never mix"
         )
     data = load_dataset(cfg.data_dir, cache_dir=cfg.cache_dir)
-    check_classes(data, space.class_names, space.n_classes, f"space {space.name!r}")
+    check_classes(data, space)
     calib, holdout = data.split_holdout()
 
     done = set(existing["id"])

@@ -169,7 +169,7 @@ def prepare(
         raise ValueError(f"supernet {str(loaded.path)!r} is for space {loaded.net.space.name!r}, not {space.name!r}")
     calib = None
     if data is not None:
-        _check_classes(space, data)
+        check_classes(data, space)
         calib, _ = data.split_holdout()
         net = recalibrated_subnet(loaded, arch, calib, n_calib, use_cache)
     else:
@@ -193,7 +193,3 @@ def from_module(space: SearchSpace, arch: Arch, net: torch.nn.Module, version: s
     space.validate(arch)
     prov = Provenance(space.name, arch.id, arch.to_dict(), None, version, None, False, 0, data)
     return PreparedSubnet(net.to(memory_format=torch.contiguous_format).eval(), space, arch, prov)
-
-
-def _check_classes(space: SearchSpace, data: Dataset) -> None:
-    check_classes(data, space.class_names, space.n_classes, f"space {space.name!r}")

@@ -244,7 +244,7 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
         raise ValueError(f"the {space.name} space expects 32x32 images")
     if recipe.batch_size % world:
         raise ValueError(f"batch size {recipe.batch_size} does not split over {world} processes")
-    check_classes(data, space.class_names, space.n_classes, f"space {space.name!r}")
+    check_classes(data, space)
     train_split, holdout = data.split_holdout()
     device = resolve_device(cfg.device)
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()

@@ -117,7 +117,7 @@ if ready:
             mine_running = True
     if not mine_running and VALIDATION_QUEUE.busy():
         st.warning(
-            f"Another validation is running; {jobs.queue_message(VALIDATION_QUEUE.ahead()).split('; ')[0]} if you start one now.",
+            f"Another validation is running; {jobs.validations_ahead(VALIDATION_QUEUE.ahead())} if you start one now.",
             icon=":material/hourglass_top:",
         )
 

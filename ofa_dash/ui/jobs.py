@@ -241,9 +241,13 @@ def running_jobs(kind: str | None = None) -> list[Job]:
         return [j for j in _JOBS.values() if j.running and (kind is None or j.kind == kind)]
 
 
-def queue_message(ahead: int) -> str:
+def validations_ahead(ahead: int) -> str:
     """How long the wait is, never whose: other visitors' subnets are theirs."""
-    return f"{ahead} validation{'s' if ahead != 1 else ''} ahead of yours; yours starts when {'it ends' if ahead == 1 else 'they end'}"
+    return f"{ahead} validation{'s' if ahead != 1 else ''} ahead of yours"
+
+
+def queue_message(ahead: int) -> str:
+    return f"{validations_ahead(ahead)}; yours starts when {'it ends' if ahead == 1 else 'they end'}"
 
 
 # --------------------------------------------------------------------------- search
@@ -272,7 +276,7 @@ def search_work(settings: Settings, spec) -> Callable[[Job], dict]:
 
 
 # --------------------------------------------------------------------------- the dataset, once per process
-_datasets: dict[tuple, object] = {}
+_datasets: dict[str, object] = {}
 _datasets_lock = threading.Lock()
 
 
@@ -287,8 +291,7 @@ def shared_dataset(path: str | Path):
     from ofa_dash.data import load_dataset
 
     p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_mtime_ns)
+    key = data_key(p)
     with _datasets_lock:
         if key not in _datasets:
             _datasets.clear()  # one dataset in memory at a time (CIFAR-10 is ~180 MB decoded)
@@ -308,6 +311,7 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
         data = shared_dataset(data_path)
 
         def on_wait(holder: dict | None) -> None:
+            # ahead() counts this job too: it is one of the waiters
             job.update("waiting", message=queue_message(max(1, (queue or VALIDATION_QUEUE).ahead() - 1)))
 
         result = validate_subnet(
