@@ -234,8 +234,16 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
 
     A run stops cleanly (checkpointed, resumable) at ``time_limit_min``, on
     SIGTERM or SIGINT, and at a failed go/no-go check; ``manifest["stopped"]``
-    says why it returned early.
+    says why it returned early. The caller's signal handlers are back afterwards.
     """
+    stop_signal = _StopOnSignal()
+    try:
+        return _train(cfg, data, stop_signal)
+    finally:
+        stop_signal.restore()
+
+
+def _train(cfg: TrainConfig, data: Dataset, stop_signal: _StopOnSignal) -> dict:
     rank, world = dist_info()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -262,7 +270,6 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
 
     started = time.time()
     deadline = started + cfg.time_limit_min * 60 if cfg.time_limit_min else None
-    stop_signal = _StopOnSignal()
     torch.manual_seed(recipe.seed)
     net = Supernet(space)
     if manifest["phases_done"]:
@@ -490,11 +497,16 @@ class _StopOnSignal:
 
     def __init__(self) -> None:
         self.raised = False
+        self._previous: dict = {}
         try:
             for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, self._handle)
+                self._previous[sig] = signal.signal(sig, self._handle)
         except ValueError:  # not the main thread (tests calling train() from a worker)
             pass
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
     def _handle(self, signum, frame) -> None:
         self.raised = True
