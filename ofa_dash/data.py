@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -83,7 +84,13 @@ class Dataset:
         return self.train.subset(np.sort(order[holdout:])), self.train.subset(np.sort(order[:holdout]))
 
 
-def check_classes(data: Dataset, space: SearchSpace) -> None:
+class HasClasses(Protocol):
+    """A dataset or anything drawn from one (e.g. a calibration sample): what ``check_classes`` reads."""
+
+    classes: tuple[str, ...]
+
+
+def check_classes(data: HasClasses, space: SearchSpace) -> None:
     """Refuse a dataset whose classes are not the space's: its accuracy would be recorded as if it were.
 
     With class names (CIFAR-10) the dataset must hold exactly those classes, in
