@@ -38,9 +38,12 @@ class CalibrationError(DatasetError):
     """No calibration images can be had, or the sample file is not one."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Calibration:
-    """The images BN statistics are re-estimated on (exactly those, in order) and where they come from."""
+    """The images BN statistics are re-estimated on (exactly those, in order) and where they come from.
+
+    Compared by identity (its arrays have no single truth value); ``fingerprint`` compares content.
+    """
 
     images: Split
     classes: tuple[str, ...]

@@ -165,8 +165,9 @@ def prepare(
 ) -> PreparedSubnet:
     """The subnet ``arch`` with its provenance; BN re-estimated when training images are given.
 
-    The images are ``data``'s seeded calibration draw, or ``calibration`` (e.g. the
-    shipped sample: the same images, hence the same weights). Without either the
+    The images are ``data``'s seeded calibration draw (``data`` wins when both are
+    given), or ``calibration`` (e.g. the shipped sample: the same images, hence the
+    same weights). Without either the
     supernet's own running statistics are kept (they fit the largest subnet best
     and smaller ones poorly); the provenance says so.
     """
