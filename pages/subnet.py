@@ -162,8 +162,8 @@ else:
     st.caption(
         "The first download of each format builds and verifies it (int8 and the bundle take longest); later downloads reuse the file."
         + (
-            " No dataset is set: BN statistics are re-estimated on the shipped calibration sample, the same 2,000 training images "
-            "validation uses, so the model is the validated one (its files report no test accuracy)."
+            " No dataset is set: BN statistics are re-estimated on the shipped calibration sample, the very training images "
+            "validation re-estimates them on, so the model is the validated one (its files report no test accuracy)."
             if settings.data is None
             else ""
         )

@@ -45,7 +45,7 @@ def int8_note(verdict: dict | None, devices: dict | None = None, genome: np.ndar
         if twin is None or genome is None:
             continue
         fp32, int8 = float(table.estimate(genome)[0]), float(twin.estimate(genome)[0])
-        source = f"predicted from the {name} and {name}{INT8_SUFFIX} latency tables; the int8 download measures it"
+        source = f"{name} and {name}{INT8_SUFFIX} latency tables; the int8 download measures it"
         if int8 > fp32:
             return Int8Note(True, f"int8 is predicted slower than fp32 for this subnet: {int8:.3f} ms against {fp32:.3f} ms ({source}).")
         return Int8Note(False, f"int8 is predicted at {int8 / fp32:.2f}x fp32's time: {int8:.3f} ms against {fp32:.3f} ms ({source}).")
