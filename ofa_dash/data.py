@@ -9,16 +9,19 @@ batches: the 2-core CPU spends its time in the network, not in Pillow.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import os
 import pickle
 import tarfile
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -30,6 +33,9 @@ from ofa_dash.space import SearchSpace
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR10_CHECKSUM = f"md5:{CIFAR10_MD5}"  # the official archive's, as published with it
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+CHECKSUM_ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
 HOLDOUT_SIZE = 5000
 SPLIT_SEED = 0
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -83,7 +89,13 @@ class Dataset:
         return self.train.subset(np.sort(order[holdout:])), self.train.subset(np.sort(order[:holdout]))
 
 
-def check_classes(data: Dataset, space: SearchSpace) -> None:
+class HasClasses(Protocol):
+    """A dataset or anything drawn from one (e.g. a calibration sample): what ``check_classes`` reads."""
+
+    classes: tuple[str, ...]
+
+
+def check_classes(data: HasClasses, space: SearchSpace) -> None:
     """Refuse a dataset whose classes are not the space's: its accuracy would be recorded as if it were.
 
     With class names (CIFAR-10) the dataset must hold exactly those classes, in
@@ -285,30 +297,72 @@ def _decode_folders(root: Path, sources: list[Path]) -> Dataset:
     return Dataset(out["train"], out["test"], tuple(classes), f"image folders at {root.name}/ ({', '.join(s.name for s in sources)})")
 
 
-def download_cifar10(dest: str | os.PathLike) -> Path:
-    """Fetch the official archive into ``dest`` with a progress bar and MD5 check."""
-    dest = Path(dest)
+def download_cifar10(dest: str | os.PathLike, url: str = CIFAR10_URL, checksum: str = CIFAR10_CHECKSUM, timeout: float = 60.0) -> Path:
+    """Fetch the CIFAR-10 archive into ``dest``: progress in bytes, checksum-verified, atomic.
+
+    ``url`` may point at a mirror; ``checksum`` is ``ALGORITHM:HEX`` (default: the
+    official archive's MD5). The bytes go to a temporary file beside the target and
+    replace it only when they are complete and match the checksum: a short,
+    damaged or failed download leaves nothing behind. Every failure is a
+    :class:`DatasetError` with a one-line message.
+    """
+    algorithm, expected = parse_checksum(checksum)
+    dest = Path(dest).expanduser()
     dest.mkdir(parents=True, exist_ok=True)
-    target = dest / "cifar-10-python.tar.gz"
-    if target.exists() and _md5(target) == CIFAR10_MD5:
+    target = dest / CIFAR10_ARCHIVE
+    if target.exists() and _digest(target, algorithm) == expected:
         return target
+    by_hand = f"Download it by hand into {dest}, or pass --url with a mirror."
     try:
         with staged(target) as tmp:
-            with open(tmp, "wb") as out, urllib.request.urlopen(CIFAR10_URL, timeout=60) as resp:
-                total = int(resp.headers.get("Content-Length", 0)) or None
-                with progress_bar(total=total, desc="CIFAR-10", unit="B", unit_scale=True) as bar:
-                    while chunk := resp.read(1 << 20):
-                        out.write(chunk)
-                        bar.update(len(chunk))
-            if _md5(tmp) != CIFAR10_MD5:
-                raise DatasetError("downloaded CIFAR-10 archive failed its MD5 check; try again")
-    except OSError as exc:
-        raise DatasetError(f"could not download {CIFAR10_URL}: {exc}. Download it by hand into {dest}.") from None
+            received, total = _fetch(url, tmp, timeout)
+            if total is not None and received != total:
+                raise DatasetError(f"the download of {url} stopped after {received:,} of {total:,} bytes; nothing was kept. Try again. {by_hand}")
+            got = _digest(tmp, algorithm)
+            if got != expected:
+                raise DatasetError(
+                    f"the archive from {url} failed its {algorithm} check (got {got}, expected {expected}): damaged or not CIFAR-10; nothing was kept. {by_hand}"
+                )
+    except urllib.error.HTTPError as exc:
+        raise DatasetError(f"could not download {url}: HTTP {exc.code} {_one_line(exc.reason)}. {by_hand}") from None
+    except urllib.error.URLError as exc:
+        raise DatasetError(f"could not download {url}: {_one_line(exc.reason)} (offline or unreachable). {by_hand}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise DatasetError(f"could not download {url}: {_one_line(exc) or type(exc).__name__}. {by_hand}") from None
     return target
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
+def parse_checksum(checksum: str) -> tuple[str, str]:
+    """``ALGORITHM:HEX`` (e.g. ``md5:c58f...`` or ``sha256:...``) -> (algorithm, lower-case hex); a clear error otherwise."""
+    algorithm, _, digest = checksum.partition(":")
+    algorithm, digest = algorithm.strip().lower(), digest.strip().lower()
+    if algorithm not in CHECKSUM_ALGORITHMS or not digest or any(c not in "0123456789abcdef" for c in digest):
+        raise DatasetError(f"checksum {checksum!r} is not ALGORITHM:HEX with ALGORITHM one of {', '.join(CHECKSUM_ALGORITHMS)}, e.g. {CIFAR10_CHECKSUM}")
+    size = hashlib.new(algorithm).digest_size
+    if len(digest) != 2 * size:
+        raise DatasetError(f"checksum {checksum!r}: a {algorithm} digest has {2 * size} hex digits, not {len(digest)}")
+    return algorithm, digest
+
+
+def _fetch(url: str, out: Path, timeout: float) -> tuple[int, int | None]:
+    """Stream ``url`` into ``out`` with a byte progress bar; (bytes received, bytes announced or None)."""
+    received = 0
+    with open(out, "wb") as fh, urllib.request.urlopen(url, timeout=timeout) as resp:
+        total = int(resp.headers.get("Content-Length") or 0) or None
+        with progress_bar(total=total, desc="CIFAR-10", unit="B", unit_scale=True, unit_divisor=1024) as bar:
+            while chunk := resp.read(1 << 20):
+                fh.write(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    return received, total
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
             h.update(chunk)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ofa_dash.calibration import Calibration, from_dataset
 from ofa_dash.checkpoints import load_weights, weights_version
 from ofa_dash.data import Dataset, Split, check_classes, default_cache_dir
 from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet
@@ -45,6 +46,8 @@ class Provenance:
     bn_recalibrated: bool
     calib_images: int
     data: str | None  # the data copy used for BN recalibration (and evaluation)
+    calibration: str | None = None  # which images BN was re-estimated on, in words (dataset draw or shipped sample)
+    calibration_fingerprint: str | None = None  # their SHA-256 (16 hex): equal fingerprints, equal BN statistics
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -56,6 +59,7 @@ class PreparedSubnet:
     space: SearchSpace
     arch: Arch
     provenance: Provenance
+    calibration: Calibration | None = None  # the images BN was re-estimated on (int8 draws its activation ranges from them)
 
 
 def default_supernet_path(space: SearchSpace) -> Path:
@@ -157,21 +161,26 @@ def prepare(
     data: Dataset | None = None,
     n_calib: int = BN_CALIB_IMAGES,
     use_cache: bool = True,
+    calibration: Calibration | None = None,
 ) -> PreparedSubnet:
     """The subnet ``arch`` with its provenance; BN re-estimated when training images are given.
 
-    Without ``data`` the supernet's own running statistics are kept (they fit
-    the largest subnet best and smaller ones poorly); the provenance says so.
+    The images are ``data``'s seeded calibration draw (``data`` wins when both are
+    given), or ``calibration`` (e.g. the shipped sample: the same images, hence the
+    same weights). Without either the
+    supernet's own running statistics are kept (they fit the largest subnet best
+    and smaller ones poorly); the provenance says so.
     """
     space.validate(arch)
     loaded = supernet if isinstance(supernet, LoadedSupernet) else load_supernet(space, supernet)
     if loaded.net.space != space:
         raise ValueError(f"supernet {str(loaded.path)!r} is for space {loaded.net.space.name!r}, not {space.name!r}")
-    calib = None
     if data is not None:
         check_classes(data, space)
-        calib, _ = data.split_holdout()
-        net = recalibrated_subnet(loaded, arch, calib, n_calib, use_cache)
+        calibration = from_dataset(data, n_calib)
+    if calibration is not None:
+        check_classes(calibration, space)
+        net = recalibrated_subnet(loaded, arch, calibration.images, len(calibration), use_cache)
     else:
         net = loaded.net.extract(arch).eval()
     prov = Provenance(
@@ -181,11 +190,13 @@ def prepare(
         supernet_path=str(loaded.path),
         supernet_version=loaded.version,
         supernet_sha256=loaded.sha256,
-        bn_recalibrated=calib is not None,
-        calib_images=min(n_calib, len(calib)) if calib is not None else 0,
-        data=data.source if data is not None else None,
+        bn_recalibrated=calibration is not None,
+        calib_images=len(calibration) if calibration is not None else 0,
+        data=data.source if data is not None else (calibration.source if calibration is not None else None),
+        calibration=calibration.describe() if calibration is not None else None,
+        calibration_fingerprint=calibration.fingerprint if calibration is not None else None,
     )
-    return PreparedSubnet(net, space, arch, prov)
+    return PreparedSubnet(net, space, arch, prov, calibration)
 
 
 def from_module(space: SearchSpace, arch: Arch, net: torch.nn.Module, version: str = "random-init", data: str | None = None) -> PreparedSubnet:

@@ -3,7 +3,7 @@
 ``precomputed/<space>/`` holds what the dashboard and the CLI load by
 default: the trained supernet and its teacher, the training manifest and
 log, the measured subnets, the fitted predictor, live-validation records,
-the device profiles and the search runs. :class:`Workspace` is the root
+the device profiles, the search runs and the BN calibration sample. :class:`Workspace` is the root
 (``OFA_DASH_PRECOMPUTED`` or the repository's ``precomputed/``);
 :class:`SpaceFolder` is one space's folder. Nothing else spells these names.
 """
@@ -27,6 +27,7 @@ TRAIN_LOG_FILE = "train_log.jsonl"
 MEASURED_FILE = "measured.parquet"
 PREDICTOR_FILE = "predictor.pt"
 MEASUREMENTS_FILE = "measurements.jsonl"
+CALIBRATION_FILE = "calibration.npz"
 RUNS_DIR = "runs"
 DEVICES_DIR = "devices"
 PROFILE_SUFFIX = ".json"
@@ -71,6 +72,11 @@ class SpaceFolder:
     @property
     def measurements(self) -> Path:
         return self.path / MEASUREMENTS_FILE
+
+    @property
+    def calibration(self) -> Path:
+        """The shipped BN calibration sample (``ofa_dash.calibration``): exports re-estimate BN on it without the dataset."""
+        return self.path / CALIBRATION_FILE
 
     @property
     def runs(self) -> Path:

@@ -6,6 +6,7 @@ from ofa_dash.export import FORMATS
 from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import missing_data_message
+from ofa_dash.ui.int8_note import int8_note
 from ofa_dash.ui.subnet_view import objectives_table, predicted_payload, runs_containing, validation_summary
 from ofa_dash.ui.text import plain
 from ofa_dash.validation import best_measurement
@@ -150,10 +151,23 @@ if ready:
         show_result(measured, "last recorded validation")
 
 st.header("Download")
-if not ready:
-    st.caption("Exports need the supernet and the dataset (BN recalibration uses the same 2,000 training images as validation).")
+# Exports calibrate BN on the dataset, or without one on the space's shipped calibration sample (the same images).
+calib_key = jobs.calibration_key(settings, space)
+if not settings.has_supernet(space) or calib_key is None:
+    st.caption(
+        "Exports need the supernet and calibration images: the dataset, or the space's shipped calibration sample "
+        "(BN recalibration uses the same 2,000 training images as validation)."
+    )
 else:
-    st.caption("The first download of each format builds and verifies it (int8 and the bundle take longest); later downloads reuse the file.")
+    st.caption(
+        "The first download of each format builds and verifies it (int8 and the bundle take longest); later downloads reuse the file."
+        + (
+            " No dataset is set: BN statistics are re-estimated on the shipped calibration sample, the very training images "
+            "validation re-estimates them on, so the model is the validated one (its files report no test accuracy)."
+            if settings.data is None
+            else ""
+        )
+    )
     payload = predicted_payload(table, arch)
     cols = st.columns(len(FORMATS))
     for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
@@ -166,3 +180,9 @@ else:
         col.download_button(
             f"{spec.label}{' ✓' if cached else ''}", data=make, file_name=name, mime=spec.mime, key=f"dl_{fmt}", on_click="ignore", width="stretch"
         )
+        if fmt == "onnx-int8":
+            note = int8_note(jobs.int8_against_fp32(cached), devices, space.encode(arch))
+            if note is not None and note.slower:
+                col.warning(plain(note.text), icon=":material/speed:")
+            elif note is not None:
+                col.caption(plain(note.text))

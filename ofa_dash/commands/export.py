@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ofa_dash.calibration import resolve as resolve_calibration
 from ofa_dash.commands.common import add_subnet_arguments, emit
 from ofa_dash.data import load_dataset
 from ofa_dash.export import EVAL_IMAGES, FORMATS, check_destination, export
@@ -14,7 +15,7 @@ from ofa_dash.export.common import refuse_overwrite
 from ofa_dash.export.torchscript import torchscript_paths
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import get_space
-from ofa_dash.subnets import prepare
+from ofa_dash.subnets import prepare, resolve_supernet_path
 from ofa_dash.validation import best_measurement
 
 
@@ -40,11 +41,21 @@ def run(args: argparse.Namespace) -> int:
     out = check_destination(args.out)
     refuse_overwrite(list(torchscript_paths(out).values()) if args.format == "torchscript" else [out], args.force)
     predicted = _predicted(args.predicted)
+    resolve_supernet_path(space, args.supernet)  # a missing checkpoint is the first thing to say
+    if args.no_calibration and args.data:
+        raise ValueError("--no-calibration and --data contradict each other: give one")
     data = load_dataset(args.data, cache_dir=args.cache) if args.data else None
-    if data is None:
-        print("warning: no --data: BN statistics are not re-estimated for this subnet and parity is checked on random inputs", file=sys.stderr)
+    calibration = None if args.no_calibration else resolve_calibration(space, data)
+    if args.no_calibration:
+        print(
+            "warning: --no-calibration: BN statistics are NOT re-estimated for this subnet (labelled bn_recalibrated: false); "
+            "its accuracy may be far below the validated one",
+            file=sys.stderr,
+        )
+    elif data is None:
+        print(f"no --data: BN statistics re-estimated on the shipped calibration sample: {calibration.describe()}", file=sys.stderr)
     with torch_threads(args.threads or auto_threads()):
-        prepared = prepare(space, arch, args.supernet, data)
+        prepared = prepare(space, arch, args.supernet, data, calibration=calibration)
         measured = best_measurement(space.name, prepared.provenance.supernet_version, arch.id, args.store) if args.format == "bundle" else None
         result = export(prepared, args.format, args.out, data, predicted=predicted, measured=measured, eval_images=args.eval_images)
     if args.json:
@@ -59,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
         if "latency" in result:
             lat = result["latency"]
             summary["latency_ms"] = f"fp32 {lat['fp32']['median_ms']:.3f}, int8 {lat['int8']['median_ms']:.3f} (x{lat['speedup']:.2f})"
+        if result.get("int8_vs_fp32"):
+            summary["int8_vs_fp32"] = result["int8_vs_fp32"]["summary"]
+        prov = result["provenance"]
+        summary["bn_recalibrated"] = f"yes, on {prov['calibration']}" if prov["bn_recalibrated"] else "no (--no-calibration)"
         summary["seconds"] = f"{result['seconds']:.1f}"
         emit(summary, False)
     return 0
@@ -75,7 +90,16 @@ def register(sub) -> None:
     add_subnet_arguments(e)
     e.add_argument("--format", required=True, help=format_help())
     e.add_argument("--out", required=True, help="output file (torchscript also writes NAME.state.pt and NAME.json beside it)")
-    e.add_argument("--data", help="dataset root: BN recalibration, parity on real test images, int8 calibration and accuracy")
+    e.add_argument(
+        "--data",
+        help="dataset root: BN recalibration, parity on real test images, int8 calibration and accuracy "
+        "(default: BN and int8 calibrated on the space's shipped calibration sample, the same images; no test accuracy)",
+    )
+    e.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="write the model without re-estimating BN statistics (labelled bn_recalibrated: false; accuracy may be far lower)",
+    )
     e.add_argument("--eval-images", type=int, default=EVAL_IMAGES, help="test images for reported accuracies (0: all)")
     e.add_argument("--predicted", help="predicted figures for the model card: `predict --json` output, inline or a file")
     e.add_argument("--store", help="store root holding live-validation records (default precomputed/)")

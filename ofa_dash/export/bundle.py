@@ -9,12 +9,15 @@ import time
 import zipfile
 from pathlib import Path
 
+import torch
+
 from ofa_dash.data import Dataset
 from ofa_dash.export import model_card
 from ofa_dash.export.common import EVAL_IMAGES, ExportError, check_destination, model_config, staged
-from ofa_dash.export.int8 import INT8_CALIB_IMAGES, build_int8, int8_report, verify_int8
+from ofa_dash.export.int8 import INT8_CALIB_IMAGES, build_int8, int8_report, verify_int8, with_verdict
 from ofa_dash.export.onnx import build_onnx, verify_onnx
 from ofa_dash.export.parity import parity_inputs
+from ofa_dash.runtime.ort import ort_session
 from ofa_dash.runtime.quantize import DEFAULT_INT8, Int8Settings
 from ofa_dash.subnets import PreparedSubnet
 
@@ -43,16 +46,18 @@ def export_bundle(
     out = check_destination(out)
     x, inputs = parity_inputs(prepared, data, parity_images)
     fp32 = build_onnx(prepared)
-    int8, calib_desc = build_int8(prepared, fp32, data, settings, calib_images)
+    int8, calib_desc = build_int8(prepared, fp32, settings, calib_images)
     config = model_config(prepared)
     config["files"] = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
     with tempfile.TemporaryDirectory(prefix="ofa-dash-bundle-") as work:
         work = Path(work)
         (work / "model.onnx").write_bytes(fp32)
-        (work / "model-int8.onnx").write_bytes(int8)
         parity, fp32_session = verify_onnx(work / "model.onnx", prepared, x, inputs)
-        agreement, int8_session = verify_int8(work / "model-int8.onnx", fp32_session, x, inputs)
-        report = int8_report(prepared, fp32, int8, data, eval_images, (fp32_session, int8_session))
+        report = int8_report(prepared, fp32, int8, data, eval_images, (fp32_session, ort_session(int8, threads=torch.get_num_threads())))
+        if report.get("int8_vs_fp32"):
+            int8 = with_verdict(int8, report["int8_vs_fp32"])  # the measured comparison travels in the int8 file too
+        (work / "model-int8.onnx").write_bytes(int8)
+        agreement, _ = verify_int8(work / "model-int8.onnx", fp32_session, x, inputs)
         card = model_card.build(
             prepared,
             config,

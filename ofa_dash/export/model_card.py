@@ -93,17 +93,18 @@ def build(
         "provenance": prov.to_dict(),
         "parity": {"onnx_vs_pytorch": parity, "int8_vs_fp32": int8_agreement},
         "quantization": quantization,
+        "int8_vs_fp32": report.get("int8_vs_fp32"),
         "files": {
             "model.onnx": "fp32 ONNX (opset 17, dynamic batch); preprocessing in metadata_props",
             "model-int8.onnx": "int8 ONNX (static quantization)",
             "config.json": "architecture, preprocessing and provenance; ofa_dash.export.load_exported rebuilds PyTorch models from such configs",
             "predict.py": "stand-alone inference: python predict.py IMAGE [IMAGE ...] [--int8] [--json] (needs onnxruntime, numpy, Pillow)",
         },
-        "limitations": _limitations(prov.bn_recalibrated, bool(report.get("accuracy"))),
+        "limitations": _limitations(prov.bn_recalibrated, bool(report.get("accuracy")), report.get("int8_vs_fp32")),
     }
 
 
-def _limitations(recalibrated: bool, has_accuracy: bool) -> list[str]:
+def _limitations(recalibrated: bool, has_accuracy: bool, int8_vs_fp32: dict | None = None) -> list[str]:
     out = [
         "Accuracy figures hold for images like the evaluation data (same source, size and class set); other inputs are out of distribution.",
         "Latency depends on the CPU, thread count and background load; the interquartile range shows the spread seen while measuring.",
@@ -111,7 +112,9 @@ def _limitations(recalibrated: bool, has_accuracy: bool) -> list[str]:
     if not recalibrated:
         out.append("Batch-norm statistics were NOT re-estimated for this subnet (no training images given): accuracy may be far below the supernet's.")
     if not has_accuracy:
-        out.append("No test data was given to the export: the int8 model's accuracy was not measured.")
+        out.append("No test data was given to the export: the int8 model's accuracy was not measured on a test set.")
+    if int8_vs_fp32 and int8_vs_fp32.get("int8_slower"):
+        out.append("On the machine that exported it, the int8 model ran slower than fp32 for this subnet: measure on your target before choosing int8.")
     return out
 
 
@@ -168,6 +171,10 @@ def render_markdown(card: dict) -> str:
         f"- int8 ONNX vs fp32 ONNX on {agr['inputs']}: top-1 agreement {agr['top1_agreement']:.1f} %, max |diff| {agr['max_abs_diff']:.3f}",
         f"- quantization: {card['quantization']['method']}; calibrated on {card['quantization']['calibration']}",
         "",
+        "## int8 against fp32",
+        "",
+        f"{card['int8_vs_fp32']['summary'] if card.get('int8_vs_fp32') else 'not measured'}",
+        "",
         "## Preprocessing",
         "",
         f"- input `{pre['input_name']}`, shape {pre['input_shape']}, {pre['layout']}, {pre['dtype']}, {pre['color']}",
@@ -178,7 +185,7 @@ def render_markdown(card: dict) -> str:
         "## Provenance",
         "",
         f"- space `{prov['space']}`, supernet version `{prov['supernet_version']}` (sha256 {(prov['supernet_sha256'] or '-')[:16]})",
-        f"- BN statistics re-estimated: {'yes, on ' + str(prov['calib_images']) + ' training images' if prov['bn_recalibrated'] else 'no'}",
+        f"- BN statistics re-estimated: {_recalibration(prov)}",
         f"- data copy: {prov['data'] or '-'}",
         f"- exported by ofa-dash {card['ofa_dash_version']} at {card['created']}",
         "",
@@ -196,6 +203,14 @@ def render_markdown(card: dict) -> str:
     lines += [f"- `{name}`: {what}" for name, what in card["files"].items()]
     lines += ["", "## Limitations", ""] + [f"- {item}" for item in card["limitations"]]
     return "\n".join(lines) + "\n"
+
+
+def _recalibration(prov: dict) -> str:
+    if not prov["bn_recalibrated"]:
+        return "no (bn_recalibrated: false): the supernet's own statistics, which fit smaller subnets poorly"
+    what = prov.get("calibration") or f"{prov['calib_images']} training images"
+    fingerprint = f" (images sha256 {prov['calibration_fingerprint']})" if prov.get("calibration_fingerprint") else ""
+    return f"yes, on {what}{fingerprint}"
 
 
 def _compact(arch: dict) -> str:

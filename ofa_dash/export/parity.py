@@ -26,12 +26,16 @@ def parity_count(prepared: PreparedSubnet) -> int:
 
 
 def parity_inputs(prepared: PreparedSubnet, data: Dataset | None, n: int | None = None, seed: int = 0) -> tuple[torch.Tensor, str]:
-    """Real test images (a fixed class-balanced subset) when data is at hand, else seeded random inputs."""
+    """Real images (a fixed class-balanced subset): test images when data is at hand, else the BN calibration images; else seeded random inputs."""
     n = n or parity_count(prepared)
     space, r = prepared.space, prepared.arch.r
     if data is not None:
         idx = balanced_subset(data.test.labels, n)
         return to_tensor_batch(data.test.images[idx], space.mean, space.std, r).contiguous(), f"{len(idx)} test images ({data.source})"
+    if prepared.calibration is not None:
+        cal = prepared.calibration.images
+        idx = balanced_subset(cal.labels, n)
+        return to_tensor_batch(cal.images[idx], space.mean, space.std, r).contiguous(), f"{len(idx)} BN calibration images ({prepared.calibration.source})"
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, 3, r, r, generator=g), f"{n} random normal inputs (no dataset given)"
 

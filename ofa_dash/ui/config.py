@@ -95,10 +95,10 @@ def resolve_settings(official: str | None = None, data: str | None = None, envir
 
 
 def missing_data_message(settings: Settings) -> str:
-    """Markdown that says why live validation cannot run and how to get CIFAR-10."""
+    """Markdown that says why live validation cannot run and how to get CIFAR-10 (exports calibrate on the shipped sample without it)."""
     where = f"`{settings.data_wanted}` does not exist" if settings.data_wanted else "no dataset folder is set"
     return (
-        f"Live validation and export need the CIFAR-10 images ({where}). Get the official archive with\n\n"
+        f"Live validation needs the CIFAR-10 images ({where}). Get the official archive with\n\n"
         f"```bash\n{DOWNLOAD_DATA_COMMAND}\n```\n\n"
         f"then set the folder in the sidebar (**Settings → dataset folder**) or start the app with `{ENV_DATA}=data/cifar10`. "
         "An image-folder root with `train/` and `test/` (folders or zips of `<class>/<image>` files) works too."

@@ -16,6 +16,8 @@ later callers wait and reuse the first one's file.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import threading
 import time
 import traceback
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ofa_dash.files import sha256_bytes
+from ofa_dash.files import file_sha256, sha256_bytes
 from ofa_dash.progress import Cancelled
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.ui.config import Settings
@@ -357,6 +359,30 @@ def data_key(path: str | Path | None) -> str:
     return sha256_bytes(f"{p}:{p.stat().st_mtime_ns}".encode())[:12]
 
 
+def calibration_key(settings: Settings, space: SearchSpace | str) -> str | None:
+    """Which BN calibration images an export of ``space`` uses here, as a short key; None when it cannot calibrate.
+
+    The dataset of ``settings.data`` when one is set (its stamp, :func:`data_key`), else the
+    space's shipped calibration sample (its content). Both hold the same 2,000 images for
+    CIFAR-10, but the keys stay apart: only a dataset gives test accuracies. ``c2``: int8
+    ranges come from the BN calibration images since the sample shipped, so older files are rebuilt.
+    """
+    if settings.data is not None:
+        return f"c2-{data_key(settings.data)}"
+    sample = settings.folder(space).calibration
+    return f"c2-sample-{_content_key(sample)}" if sample.is_file() else None
+
+
+def _content_key(path: Path) -> str:
+    st = path.stat()
+    return _hash_file(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _hash_file(path: str, mtime_ns: int, size: int) -> str:
+    return file_sha256(path)[:12]
+
+
 def export_path(cache_root: Path, space: str, arch_id: str, supernet_sha: str, fmt: str, data: str = "nodata") -> Path:
     """Where the cache keeps ``fmt``'s file: the registry's file name (``ofa_dash.export.FORMATS``) in :func:`export_dir`."""
     from ofa_dash.export import FORMATS  # deferred: the export package loads torch (see the module docstring)
@@ -372,24 +398,30 @@ def _lock_for(path: Path) -> threading.Lock:
 def export_cached(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, predicted: dict | None = None, measured: dict | None = None) -> Path:
     """The exported file of ``arch`` in ``fmt`` (built and verified by :func:`ofa_dash.export.export` once, then reused).
 
-    BN statistics are re-estimated on the dataset of ``settings.data`` exactly as in live
-    validation (same images, same cache), so the file holds the network that was measured.
+    BN statistics are re-estimated exactly as in live validation (same images, same cache):
+    on the dataset of ``settings.data``, or without one on the space's shipped calibration
+    sample, which holds those very images. So the file holds the network that was measured.
     """
     # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
+    from ofa_dash.calibration import resolve
     from ofa_dash.data import default_cache_dir
     from ofa_dash.export import export
     from ofa_dash.subnets import load_supernet, prepare
 
+    key = calibration_key(settings, space)
     loaded = load_supernet(space, settings.supernet_path(space))
-    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, data_key(settings.data))
+    data = shared_dataset(settings.data) if settings.data is not None else None
+    calibration = resolve(space, data, settings.precomputed)  # refuses (nothing written) when key is None
+    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, key)
     with _lock_for(out):
         if out.is_file():
             return out
         out.parent.mkdir(parents=True, exist_ok=True)
-        data = shared_dataset(settings.data)
         with _EXPORT_TURN:
             # the download callback's thread belongs to Streamlit: do the work in one of ours
-            run_at_background_priority(lambda: export(prepare(space, arch, loaded, data), fmt, out, data, predicted=predicted, measured=measured))
+            run_at_background_priority(
+                lambda: export(prepare(space, arch, loaded, data, calibration=calibration), fmt, out, data, predicted=predicted, measured=measured)
+            )
     return out
 
 
@@ -399,9 +431,34 @@ def cached_export(settings: Settings, space: SearchSpace, arch: Arch, fmt: str) 
     from ofa_dash.data import default_cache_dir
     from ofa_dash.subnets import load_supernet
 
+    key = calibration_key(settings, space)
+    if key is None:
+        return None
     try:
         loaded = load_supernet(space, settings.supernet_path(space))
     except (OSError, ValueError):
         return None
-    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, data_key(settings.data))
+    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, key)
     return out if out.is_file() else None
+
+
+def int8_against_fp32(path: Path | None) -> dict | None:
+    """The measured int8-vs-fp32 comparison an int8 export wrote into its metadata (None before the first int8 export)."""
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _read_int8_verdict(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_int8_verdict(path: str, mtime_ns: int, size: int) -> dict | None:
+    from ofa_dash.runtime.onnx import read_metadata  # deferred: onnx loads only once an int8 file exists
+
+    try:
+        verdict = json.loads(read_metadata(path).get("int8_vs_fp32") or "null")
+    except Exception:  # an unreadable or foreign file (onnx raises its own decode errors): no verdict to show
+        return None
+    return verdict if isinstance(verdict, dict) else None

@@ -1,0 +1,57 @@
+"""The Subnet page without a dataset: downloads are offered when the space ships a calibration sample, explained when it does not."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ofa_dash.calibration import shipped_sample_path, write_sample
+from ofa_dash.data import load_dataset
+from ofa_dash.export import FORMATS
+from ofa_dash.testing.demo import ensure_demo
+
+TIMEOUT = 300
+SUBNET = "0000000000000000"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
+
+
+@pytest.fixture
+def no_data(demo, tmp_path, monkeypatch):
+    """A private copy of the demo root, no dataset, no OFA files."""
+    root = shutil.copytree(demo[0], tmp_path / "precomputed")
+    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
+    monkeypatch.setenv("OFA_DASH_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
+    return root
+
+
+def _subnet_page() -> AppTest:
+    at = AppTest.from_file("../pages/subnet.py", default_timeout=TIMEOUT)
+    at.query_params["subnet"] = SUBNET
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _download_labels(at: AppTest) -> list[str]:
+    return [b.label for b in at.get("download_button")]
+
+
+def test_without_dataset_the_shipped_sample_makes_downloads_available(no_data, demo):
+    write_sample(load_dataset(demo[1]), shipped_sample_path("cifar10", no_data))
+    at = _subnet_page()
+    assert _download_labels(at) == [spec.label for spec in FORMATS.values()]
+    assert any("shipped calibration sample" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.label == "Validate now"]  # validation still needs the test images
+
+
+def test_without_dataset_or_sample_downloads_are_explained(no_data):
+    at = _subnet_page()
+    assert _download_labels(at) == []
+    assert any("Exports need the supernet and calibration images" in c.value for c in at.caption)
