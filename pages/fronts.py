@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ofa_dash.ui import figures, loaders, state
+from ofa_dash.ui import figures, loaders, point_click, state
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import missing_official_message
 from ofa_dash.ui.fronts import distinct_subnets, front_view, rows_for_ids, slider_range
@@ -70,6 +70,14 @@ def subnet_table(rows, tag: str) -> None:
     picked = figures.event_selection(ev).get("rows") or []
     if picked:
         state.open_subnet(str(table.iloc[picked[0]]["id"]))
+
+
+def picks_table(picks, tag: str) -> None:
+    """The decision aids' picks; picking a row opens that subnet."""
+    ev = st.dataframe(picks, key=f"picks_{tag}", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch")
+    picked = point_click.selected_row_value(ev, picks)
+    if picked:
+        state.open_subnet(picked)
 
 
 # ---- constraints (live filters)
@@ -144,14 +152,14 @@ if mode == "2D front":
     )
     if len(view.picks):
         with st.expander(f"Decision aids' picks ({len(view.picks)})", expanded=False):
-            st.dataframe(view.picks, hide_index=True, width="stretch")
+            picks_table(view.picks, "2d")
 
     @st.fragment
     def front_and_selection(fig, df) -> None:
         """The chart and its table in a fragment: a brush reruns only this, not the whole page."""
-        event = st.plotly_chart(fig, key="front2d", on_select="rerun", selection_mode=("points", "box", "lasso"), width="stretch")
+        event, clicked = point_click.plotly_chart(fig, key="front2d", on_select="rerun", selection_mode=("box", "lasso"), width="stretch")
         selection = figures.event_selection(event)
-        one = figures.single_subnet(selection)
+        one = clicked or figures.single_subnet(selection)
         if one:
             state.open_subnet(one)
         chosen = rows_for_ids(df, figures.selected_ids(selection))
@@ -162,7 +170,7 @@ if mode == "2D front":
         if not len(chosen):
             st.info(
                 "Drag a box (or pick the lasso in the chart's toolbar) over the front to list subnets here. "
-                "Selecting a single subnet (a small box around a point, or a click in zoom/pan mode) opens it; so does picking a row below.",
+                "A click on a point opens its subnet (in every drag mode); so does picking a row below.",
                 icon=":material/touch_app:",
             )
         subnet_table(chosen, "2d")
@@ -177,11 +185,13 @@ else:
     weights = [w_acc, (1 - w_acc) / 2, (1 - w_acc) / 2] if use_w else None
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
     fig = figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks)
-    st.caption(f"{int(view.df['pareto'].sum())} of {len(view.df)} subnets are on the 3D Pareto front. Pick one in the table below to open it.")
-    st.plotly_chart(fig, key="front3d", width="stretch")
+    st.caption(f"{int(view.df['pareto'].sum())} of {len(view.df)} subnets are on the 3D Pareto front. Click a marker or a row below to open it.")
+    _, clicked = point_click.plotly_chart(fig, key="front3d", width="stretch")
+    if clicked:
+        state.open_subnet(clicked)
     if len(view.picks):
         st.markdown("**Decision aids' picks** (marked on the plot)")
-        st.dataframe(view.picks, hide_index=True, width="stretch")
+        picks_table(view.picks, "3d")
     chosen = view.df[view.df["pareto"]].sort_values("top1", ascending=False)
     st.subheader(f"3D Pareto set ({chosen['id'].nunique()})")
     subnet_table(chosen, "3d")

@@ -77,10 +77,10 @@ def selected_ids(selection) -> list[str]:
 def single_subnet(selection) -> str | None:
     """The subnet id when a selection holds exactly one subnet (a click, or a small box or lasso around one point).
 
-    Streamlit turns a click on a scatter point into a selection only while the
-    chart is in zoom or pan mode; in box-select mode (the default here, so that
-    dragging brushes) a click sends nothing. So "one subnet selected, however"
-    is what opens a subnet; the same subnet found by several runs counts once.
+    A plain click on a marker is reported by :mod:`ofa_dash.ui.point_click`
+    (Streamlit sends no selection for it in box-select mode, the default here);
+    this covers a small box or lasso around one point. The same subnet found by
+    several runs counts once.
     """
     ids = selected_ids(selection)
     return ids[0] if len(ids) == 1 else None
@@ -290,7 +290,7 @@ def _legend_below(fig: go.Figure) -> go.Figure:
 
 
 def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], pareto: str = "pareto3", marks: dict | None = None, height: int = 680) -> go.Figure:
-    """Accuracy against two costs: the 3D Pareto set per algorithm, the rest faded (picks go through the table)."""
+    """Accuracy against two costs: the 3D Pareto set per algorithm, the rest faded, decision-aid marks last (on top, with their own ids)."""
     fig = go.Figure()
     is_front = df[pareto].to_numpy(dtype=bool) if pareto in df else np.ones(len(df), dtype=bool)
     for algorithm, part in df.groupby("algorithm", sort=True):
@@ -316,6 +316,7 @@ def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], paret
         rows = [rows] if isinstance(rows, int | np.integer) else list(rows)
         if rows:
             sub = df.iloc[rows]
+            data, template = _hover_frame(sub, devices, {x: "x", y: "y", z: "z"})
             s = MARK_STYLES[name]
             fig.add_trace(
                 go.Scatter3d(
@@ -324,9 +325,9 @@ def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], paret
                     z=sub[z],
                     mode="markers",
                     name=s["label"],
+                    customdata=data,  # the pick's own id: a click on the mark opens this subnet
+                    hovertemplate=f"<b>{s['label']}</b><br>" + template,
                     marker={"symbol": "diamond", "size": 9, "color": s["color"]},
-                    hovertext=sub["id"],
-                    hoverinfo="text",
                 )
             )
     fig.update_layout(

@@ -1,0 +1,229 @@
+"""Clicks in real Chromium: one plain click on a marker opens its subnet, whatever the drag mode.
+
+The Fronts chart starts in box-select mode (dragging brushes the table), where
+Streamlit reports no click; :mod:`ofa_dash.ui.point_click` listens to plotly's
+own ``plotly_click``. Each test compares the subnet the Subnet page shows with
+the clicked marker's ``customdata`` id read from the drawn chart
+(:mod:`ofa_dash.testing.plot_dom`). Runs on the synthetic demo root, like
+``tests/test_browser.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ofa_dash.testing import browser as bh
+from ofa_dash.testing import plot_dom
+from ofa_dash.testing.demo import ensure_demo
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(bh.CHROMIUM).is_file(), reason=f"Debian's chromium is not installed at {bh.CHROMIUM} (apt-get install chromium)"),
+]
+CHART = "front2d"
+# what a page without the listener would do: plotly's click events go nowhere (Streamlit ignores them in box mode)
+DISABLE_LISTENER_JS = """(key) => {
+    const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+    gd._ev.removeListener('plotly_click', gd._ofaClickListener);
+    const on = gd.on;
+    gd.on = (name, fn) => (name === 'plotly_click' ? gd : on(name, fn));  // keep the listener from attaching again
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = bh.launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    shared_root, data = ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
+    work = tmp_path_factory.mktemp("browser-click")
+    root = shutil.copytree(shared_root, work / "precomputed")
+    env = {"OFA_DASH_PRECOMPUTED": str(root), "OFA_DASH_DATA": str(data), "OFA_DASH_OFFICIAL": str(work / "no-official-files")}
+    with bh.streamlit_server(env, log=work / "streamlit.log") as base:
+        yield base
+
+
+def _fronts(browser, base: str):
+    """A fresh Fronts page with its chart drawn, scrolled into view, and the click listener attached."""
+    page = browser.new_page(viewport=bh.VIEWPORT)
+    page.goto(base)
+    bh.wait_ready(page, "Fronts")
+    page.wait_for_selector(f".st-key-{CHART} .js-plotly-plot", timeout=120_000)
+    page.locator(f".st-key-{CHART}").scroll_into_view_if_needed()
+    page.wait_for_function(f"() => !!document.querySelector('.st-key-{CHART} .js-plotly-plot')._ofaClickListener", timeout=60_000)
+    return page
+
+
+def _opened(page) -> str:
+    """The subnet id the Subnet page shows (its heading) once it has loaded; it must match the URL."""
+    bh.wait_ready(page, "Subnet")
+    heading = page.get_by_role("heading", level=3).filter(has_text=re.compile(r"^[0-9a-z]+ · ")).first
+    shown = heading.inner_text().split(" · ")[0].strip()
+    assert re.search(r"subnet=([0-9a-z]+)", page.url)[1] == shown
+    return shown
+
+
+def _isolated_subnet_marker(page) -> dict:
+    points = plot_dom.inside_plot(page, CHART, plot_dom.markers(page, CHART))
+    plain = [p for p in plot_dom.isolated(points) if p["name"].endswith(("(Pareto)", "(dominated)"))]  # not a decision aid
+    assert plain, "no isolated marker to click"
+    return plain[0]
+
+
+def _hovered_id(page, key: str, x: float, y: float) -> str | None:
+    """The subnet plotly's own hover names at a page pixel (its nearest-centre rule, not the listener's)."""
+    page.mouse.move(x, y)
+    return page.evaluate(
+        "(key) => { const h = document.querySelector('.st-key-' + key + ' .js-plotly-plot')._hoverdata;"
+        " return h && h.length && h[0].customdata ? h[0].customdata[0] : null; }",
+        key,
+    )
+
+
+@pytest.mark.parametrize("mode", [None, "Lasso Select", "Zoom", "Pan"])
+def test_plain_click_opens_the_clicked_marker_in_every_drag_mode(browser, demo_app, mode):
+    page = _fronts(browser, demo_app)
+    gd = f"document.querySelector('.st-key-{CHART} .js-plotly-plot')"
+    if mode is None:
+        assert page.evaluate(f"() => {gd}._fullLayout.dragmode") == "select"  # the default: box select
+    else:
+        page.locator(f".st-key-{CHART} .modebar-btn[data-title='{mode}']").click()
+        page.wait_for_function(f"() => {gd}._fullLayout.dragmode === {{'Lasso Select': 'lasso', 'Zoom': 'zoom', 'Pan': 'pan'}}['{mode}']")
+    target = _isolated_subnet_marker(page)
+    page.mouse.click(target["x"], target["y"])
+    assert _opened(page) == target["id"]
+    page.close()
+
+
+def test_without_the_listener_a_plain_click_opens_nothing(browser, demo_app):
+    """The control for the test above: the same click with the listener removed leaves the Fronts page as it was."""
+    page = _fronts(browser, demo_app)
+    page.evaluate(DISABLE_LISTENER_JS, CHART)
+    target = _isolated_subnet_marker(page)
+    page.mouse.click(target["x"], target["y"])
+    page.wait_for_timeout(8_000)  # generous on a busy machine: with the listener this click navigates within a second or two
+    assert "subnet=" not in page.url
+    assert page.get_by_role("heading", name="Fronts", level=1).is_visible()
+    page.close()
+
+
+def test_box_drag_still_brushes_and_opens_nothing(browser, demo_app):
+    page = _fronts(browser, demo_app)
+    bh.box_select(page, 0.05, 0.6)
+    page.get_by_text(re.compile(r"Selected subnets \(\d+\)")).wait_for(timeout=60_000)
+    bh.wait_ready(page, "Fronts")
+    count = int(re.search(r"\((\d+)\)", page.get_by_text(re.compile(r"Selected subnets \(\d+\)")).inner_text())[1])
+    assert count > 1 and "subnet=" not in page.url
+    page.close()
+
+
+def test_click_on_a_knee_diamond_opens_the_knee_not_its_neighbour(browser, demo_app):
+    """A click inside the diamond where plotly's own nearest-centre rule names another subnet still opens the knee.
+
+    Zooming out crowds the demo's front the way a dense real front is crowded
+    at full size, so such a spot exists; the test first proves it does.
+    """
+    page = _fronts(browser, demo_app)
+    for _ in range(2):
+        page.locator(f".st-key-{CHART} .modebar-btn[data-title='Zoom out']").click()
+        page.wait_for_timeout(500)
+    points = plot_dom.inside_plot(page, CHART, plot_dom.markers(page, CHART))
+    aids = [p for p in points if not p["name"].endswith(("(Pareto)", "(dominated)"))]
+    spot = None
+    for knee in [p for p in aids if p["name"].startswith("knee")]:
+        for radius in (0.45, 0.7):
+            for angle in range(0, 360, 30):
+                x = knee["x"] + radius * knee["radius"] * math.cos(math.radians(angle))
+                y = knee["y"] + radius * knee["radius"] * math.sin(math.radians(angle))
+                if any(a["curve"] > knee["curve"] and math.hypot(a["x"] - x, a["y"] - y) <= a["radius"] + 2 for a in aids):
+                    continue  # under a mark drawn above the knee
+                hovered = _hovered_id(page, CHART, x, y)
+                if hovered and hovered != knee["id"]:
+                    spot = (x, y, knee)
+                    break
+            if spot:
+                break
+        if spot:
+            break
+    assert spot, "no spot inside a knee diamond where plotly's own pick names another subnet"
+    x, y, knee = spot
+    page.mouse.click(x, y)
+    assert _opened(page) == knee["id"]
+    page.close()
+
+
+def _open_picks(page, tag: str) -> dict:
+    """Pixel box of the picks table (the 2D page keeps it in a collapsed expander)."""
+    if tag == "2d":
+        page.get_by_text(re.compile(r"Decision aids' picks \(\d+\)")).click()
+    grid = page.locator(f".st-key-picks_{tag} [data-testid='stDataFrame']")
+    grid.wait_for(timeout=60_000)
+    grid.scroll_into_view_if_needed()
+    page.wait_for_timeout(1_000)
+    return grid.bounding_box()
+
+
+def _click_first_row(page, box: dict) -> None:
+    # glide-data-grid draws on a canvas: the row-marker column comes first; the header row and each data row are 35 px high
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
+
+
+def test_a_row_of_the_picks_table_opens_its_subnet(browser, demo_app):
+    page = _fronts(browser, demo_app)
+    first_knee = next(p for p in plot_dom.markers(page, CHART) if p["name"].startswith("knee"))  # the picks table lists the knees first, in the same order
+    _click_first_row(page, _open_picks(page, "2d"))
+    assert _opened(page) == first_knee["id"]
+    page.close()
+
+
+def _fronts_3d(browser, base: str):
+    page = browser.new_page(viewport=bh.VIEWPORT)
+    page.goto(base)
+    bh.wait_ready(page, "Fronts")
+    page.get_by_text("3D front", exact=True).click()
+    page.wait_for_selector(".st-key-front3d .js-plotly-plot", timeout=120_000)
+    bh.wait_ready(page, "Fronts")
+    page.locator(".st-key-front3d").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('.st-key-front3d .js-plotly-plot'); return !!gd._ofaClickListener && !!gd._fullLayout.scene._scene; }"
+    )
+    page.wait_for_timeout(1_500)  # the scene's first frame
+    return page
+
+
+def test_3d_click_on_a_knee_opens_it(browser, demo_app):
+    page = _fronts_3d(browser, demo_app)
+    knee = next(p for p in plot_dom.markers_3d(page, "front3d") if p["name"].startswith("knee"))
+    page.evaluate(
+        "() => { window.__hovered = null; document.querySelector('.st-key-front3d .js-plotly-plot').on('plotly_hover', e => { window.__hovered = e.points[0].customdata[0]; }); }"
+    )
+    page.mouse.move(knee["x"] - 20, knee["y"] - 20)
+    page.mouse.move(knee["x"], knee["y"])
+    page.wait_for_function("() => window.__hovered !== null", timeout=30_000)
+    assert page.evaluate("() => window.__hovered") == knee["id"]  # the projection found the knee's marker
+    # plotly's 3D scene sees a click in its render loop: hold the button for a few frames on a busy machine
+    page.mouse.down()
+    page.wait_for_timeout(400)
+    page.mouse.up()
+    assert _opened(page) == knee["id"]
+    page.close()
+
+
+def test_3d_picks_table_row_opens_its_subnet(browser, demo_app):
+    page = _fronts_3d(browser, demo_app)
+    first_knee = next(p for p in plot_dom.markers_3d(page, "front3d") if p["name"].startswith("knee"))
+    _click_first_row(page, _open_picks(page, "3d"))
+    assert _opened(page) == first_knee["id"]
+    page.close()
