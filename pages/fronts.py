@@ -35,7 +35,7 @@ if not ctx.view.devices:
     st.stop()
 
 # ---- the page's controls live in the sidebar, so the front is the first thing on screen
-side = st.sidebar
+side = ctx.controls
 side.markdown("**Front**")
 mode = side.segmented_control("view", ["2D front", "3D front"], default="2D front", key="fr_mode") or "2D front"
 axis_slot = side.container()  # the axis pickers, filled once the catalogue says which axes exist
@@ -134,12 +134,12 @@ if mode == "2D front":
     )
     fig = for_audience(fig, ctx.view.present)
     # one short line above the chart; where the numbers come from is one click away
-    line, more = st.columns([5, 1], vertical_alignment="center")
+    line, more = st.columns([3, 1], vertical_alignment="center")
     line.caption(
         f"{view.df['id'].nunique()} subnets ({view.df.loc[view.df['pareto'], 'id'].nunique()} on the Pareto front) from {len(cat.runs)} run(s)"
         + (f"; {view.hidden} hidden by constraints" if view.hidden else "")
     )
-    with more.popover("Sources", width="stretch"):
+    with more.popover("Sources"):
         st.caption(f"Space **{space.name}**: {space.description}")
         st.caption(
             f"Accuracy: {cat.accuracy_source}. Latency on {x_dev}: {cat.devices[x_dev].source}."

@@ -1,5 +1,7 @@
 """Search: launch a multi-objective search with live progress, and compare algorithms on stored runs."""
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
@@ -82,7 +84,7 @@ with new_tab:
             )
             if st.button("Show on the Fronts page", key="s_show"):
                 ss.pop("sb_runs", None)
-                ss["view"] = state.View(space.name, ctx.view.devices, None, ctx.view.subnet)
+                ss["view"] = dataclasses.replace(ctx.view, runs=None)  # every run, the new one included; the rest of the view (presentation mode too) stays
                 st.switch_page(state.PAGES["fronts"])
         if ss.get("search_refreshed") != job.id:
             ss["search_refreshed"] = job.id

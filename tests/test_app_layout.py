@@ -128,3 +128,14 @@ def test_no_page_shows_an_absolute_path(env, page, monkeypatch, tmp_path):
         assert any("data from `precomputed`" in c.value for c in at.sidebar.caption)
     if page == "subnet":
         assert any("`no-data` does not exist" in t for t in texts)
+
+
+@pytest.mark.parametrize("page", ["search", "devices"])
+def test_the_other_pages_render_in_presentation_mode_without_run_chips(env, page):
+    at = _page(page)
+    at.query_params.update({"space": "cifar10", "present": "1"})
+    at.run()
+    _ok(at)
+    assert at.toggle(key="sb_present").value is True
+    assert not [m for m in at.sidebar.multiselect if m.key in ("sb_run_groups", "sb_runs")]
+    assert _query(at).get("present") == "1"

@@ -162,6 +162,10 @@ def test_projector_figures_have_larger_ink_axis_labels():
     big = for_projector(fig)
     assert big.layout.xaxis.tickfont.size > normal_tick and big.layout.font.size == PROJECTOR_FONT_SIZE
     assert big.layout.yaxis.title.font.size > PROJECTOR_FONT_SIZE and big.layout.xaxis.linewidth == 2
+    below = style(go.Figure(go.Scatter(x=[1], y=[2])))
+    below.update_layout(legend={"y": -0.14}, margin={"b": 140})
+    below = for_projector(below)
+    assert below.layout.legend.y < -0.14 and below.layout.margin.b > 140  # a legend under the plot clears the larger axis title
     scene = for_projector(style(go.Figure(go.Scatter3d(x=[1], y=[2], z=[3]))))
     assert scene.layout.scene.zaxis.tickfont.color == INK and scene.layout.scene.zaxis.tickfont.size > normal_tick
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ofa_dash.space import SPACES, SearchSpace, get_space
 from ofa_dash.ui.config import SHARED_MODE_NOTE, Settings, hide_absolute_paths, local_mode, resolve_settings, shown_path
@@ -132,6 +133,7 @@ class Context:
     run_problems: list[str]
     devices: list[str]  # device names with a latency column (tables, or values stored by runs)
     notes: list[str] = field(default_factory=list)
+    controls: Any = None  # a sidebar container for the page's own controls: below the run picker, above the footer
 
     @property
     def run_ids(self) -> list[str] | None:
@@ -268,6 +270,8 @@ def sidebar() -> Context:
         st.sidebar.caption(summary)
     else:
         _run_picker(view, groups, runs, run_ids, summary)
+    controls = st.sidebar.container()
+    if not view.present:
         st.sidebar.caption(f"data from `{shown_path(settings.precomputed)}`")
     ss["sb_present"] = view.present
     st.sidebar.toggle(
@@ -281,7 +285,7 @@ def sidebar() -> Context:
     view = replace(view, present=bool(ss["sb_present"]))
     ss["view"] = view
     sync_query_params(view)
-    return Context(settings, view, space, runs, run_problems, devices, notes)
+    return Context(settings, view, space, runs, run_problems, devices, notes, controls)
 
 
 def _run_picker(view: View, groups: list, runs: list[dict], run_ids: list[str], summary: str) -> None:

@@ -86,6 +86,9 @@ def for_projector(fig: go.Figure) -> go.Figure:
     margin = fig.layout.margin
     if margin.l is not None and margin.l > 0:  # room for the larger tick labels (3D scenes keep their zero margins)
         fig.update_layout(margin={"l": margin.l + 30, "b": (margin.b or 0) + 30})
+    legend_y = fig.layout.legend.y
+    if legend_y is not None and legend_y < 0:  # a legend under the plot moves below the larger axis title
+        fig.update_layout(legend_y=legend_y - 0.1, margin_b=(fig.layout.margin.b or 0) + 40)
     return fig
 
 
@@ -94,12 +97,15 @@ def for_audience(fig: go.Figure, present: bool) -> go.Figure:
     return for_projector(fig) if present else fig
 
 
-# Always: less empty space above the page title (Streamlit leaves 6rem) and run/device chips that wrap instead
-# of ending in "...", so a long label is read in full.
+# Always: less empty space above the page title (Streamlit leaves 6rem); run/device chips that wrap instead of
+# ending in "..."; the run pickers' option lists as wide as their labels (the sidebar is narrower than a run's
+# label; the list's rows have a fixed height, so they widen rather than wrap).
 BASE_CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 [data-testid="stSidebar"] [data-baseweb="tag"] { height: auto; max-width: 100%; }
 [data-testid="stSidebar"] [data-baseweb="tag"] span { white-space: normal; overflow: visible; text-overflow: clip; max-width: none; }
+[data-testid="stMultiSelectDropdown"]:has([role="listbox"][aria-label^="runs"]) { min-width: min(44rem, 90vw) !important; }
+[data-testid="stMultiSelectDropdown"]:has([role="listbox"][aria-label^="runs"]) [role="listbox"] { width: 100% !important; max-width: none !important; }
 """
 # Presentation mode: no toolbar, menu or deploy button; larger text; captions and labels in ink, not pale grey.
 PRESENTATION_CSS = """
