@@ -51,7 +51,7 @@ cat = loaders.catalogue(ctx.settings, space.name, ctx.run_ids, tuple(sets or ["a
 for line in cat.problems:
     st.warning(plain(f"Skipped: {hide_absolute_paths(line)}"), icon=":material/warning:")
 for line in cat.notes:
-    st.info(line)
+    st.info(hide_absolute_paths(line))
 points = cat.points
 devices = [d for d in ctx.view.devices if LATENCY_PREFIX + d in points]
 if not len(points) or not devices:

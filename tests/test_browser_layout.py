@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ofa_dash.store import RunStore
 from ofa_dash.testing import browser as bh
 from ofa_dash.testing.demo import ensure_demo
 
@@ -89,4 +90,23 @@ def test_presentation_mode_hides_toolbar_paths_and_run_chips_and_enlarges_the_ch
     page.wait_for_function("() => !new URL(location.href).searchParams.has('present')", timeout=120_000)
     bh.wait_ready(page, "Fronts")
     page.locator("[data-testid='stToolbar']").wait_for(state="visible", timeout=60_000)
+    page.close()
+
+
+def test_a_chosen_run_group_reads_in_full_in_the_sidebar(browser, demo_app):
+    base, root = demo_app
+    runs, _ = RunStore(root).list_runs("cifar10")
+    nsga2 = ",".join(r["run_id"] for r in runs if r["algorithm"] == "nsga2")
+    page = _open_fronts(browser, f"{base}/?space=cifar10&run={nsga2}")
+    chip = (
+        page.get_by_test_id("stSidebar")
+        .get_by_test_id("stMultiSelectTagsContainer")
+        .get_by_text("NSGA-II · error + latency:demo-cpu · 16×6 · seeds 1-2", exact=True)
+    )
+    chip.wait_for(timeout=60_000)
+    # no part of the chip is cut off: every element inside it shows all of its content
+    clipped = chip.evaluate(
+        "(el) => [el, ...el.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1 || getComputedStyle(e).textOverflow === 'ellipsis')"
+    )
+    assert not clipped
     page.close()

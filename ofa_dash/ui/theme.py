@@ -102,8 +102,10 @@ def for_audience(fig: go.Figure, present: bool) -> go.Figure:
 # label; the list's rows have a fixed height, so they widen rather than wrap).
 BASE_CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
-[data-testid="stSidebar"] [data-baseweb="tag"] { height: auto; max-width: 100%; }
-[data-testid="stSidebar"] [data-baseweb="tag"] span { white-space: normal; overflow: visible; text-overflow: clip; max-width: none; }
+[data-testid="stSidebar"] div:has(> [data-testid="stMultiSelectTagsContainer"]), [data-testid="stSidebar"] [data-testid="stMultiSelectTagsContainer"] { max-height: none !important; }
+[data-testid="stSidebar"] [data-testid="stMultiSelectTagsContainer"] > span, [data-testid="stSidebar"] [data-testid="stMultiSelectTagsContainer"] > span span { height: auto !important; max-height: none !important; }
+[data-testid="stSidebar"] [data-testid="stMultiSelectTagsContainer"] > span { max-width: 100%; padding-top: 0.2rem; padding-bottom: 0.2rem; }
+[data-testid="stSidebar"] [data-testid="stMultiSelectTagsContainer"] > span span { white-space: normal !important; text-overflow: clip !important; overflow: visible !important; }
 [data-testid="stMultiSelectDropdown"]:has([role="listbox"][aria-label^="runs"]) { min-width: min(44rem, 90vw) !important; }
 [data-testid="stMultiSelectDropdown"]:has([role="listbox"][aria-label^="runs"]) [role="listbox"] { width: 100% !important; max-width: none !important; }
 """
