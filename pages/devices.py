@@ -3,9 +3,10 @@
 import streamlit as st
 
 from ofa_dash.ui import figures, loaders, state
-from ofa_dash.ui.config import missing_official_message
+from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
 from ofa_dash.ui.devices_view import PROFILE_COMMAND, device_reports, meta_table, predictor_quality
 from ofa_dash.ui.text import plain
+from ofa_dash.ui.theme import for_audience
 
 ctx = state.sidebar()
 space, settings = ctx.space, ctx.settings
@@ -17,12 +18,12 @@ if space.needs_official_files and settings.official is None:
 st.header("Latency tables")
 reports = device_reports(space, settings.precomputed, settings.official)
 if not reports:
-    st.info(f"No device profiles for {space.name} in `{settings.precomputed / space.name / 'devices'}` yet (see below for how to make one).")
+    st.info(f"No device profiles for {space.name} in `{shown_path(settings.folder(space).devices)}` yet (see below for how to make one).")
 for rep in reports:
     with st.container(border=True):
         st.subheader(rep.name)
         if rep.problem:
-            st.warning(plain(f"This profile cannot be used: {rep.problem}"), icon=":material/warning:")
+            st.warning(plain(f"This profile cannot be used: {hide_absolute_paths(rep.problem)}"), icon=":material/warning:")
             continue
         left, right = st.columns([2, 3])
         with left:
@@ -37,7 +38,7 @@ for rep in reports:
                 )
             st.dataframe(meta_table(rep.meta), hide_index=True, width="stretch")
             if rep.path:
-                st.caption(f"file: `{rep.path}`")
+                st.caption(f"file: `{shown_path(rep.path)}`")
         with right:
             if len(rep.points):
                 fig = figures.estimate_vs_measured(
@@ -48,7 +49,7 @@ for rep in reports:
                     f"{rep.name}: estimated vs measured whole subnets",
                     list(rep.points["id"]),
                 )
-                st.plotly_chart(fig, width="stretch", key=f"dev_{rep.name}")
+                st.plotly_chart(for_audience(fig, ctx.view.present), width="stretch", key=f"dev_{rep.name}")
             else:
                 st.info("Published tables: no whole-subnet measurements come with them, so their accuracy cannot be shown here.")
 
@@ -56,16 +57,16 @@ st.header("Accuracy predictor")
 predictor, why = loaders.predictor(settings, space.name)
 pq = predictor_quality(space, settings.precomputed, settings.official, predictor)
 if pq.report is None:
-    st.info(f"No accuracy predictor for {space.name}: {pq.problem or why}")
+    st.info(f"No accuracy predictor for {space.name}: {plain(hide_absolute_paths(pq.problem or why))}")
 else:
     r = pq.report
     m = st.columns(3)
     m[0].metric("held-out RMSE", f"{r['rmse']:.2f} points" if r.get("rmse") is not None else "n/a")
     m[1].metric("Kendall tau", f"{r['kendall_tau']:.3f}" if r.get("kendall_tau") is not None else "n/a")
     m[2].metric("measured subnets", r.get("n_measured") if r.get("n_measured") is not None else "n/a")
-    st.caption(f"{r.get('name')}: {r.get('source')} · `{r.get('path')}`")
+    st.caption(f"{r.get('name')}: {r.get('source')} · `{shown_path(r.get('path'))}`")
     if pq.problem:
-        st.warning(plain(pq.problem))
+        st.warning(plain(hide_absolute_paths(pq.problem)))
     if len(pq.points):
         fig = figures.estimate_vs_measured(
             pq.points["predicted"],
@@ -76,7 +77,7 @@ else:
             list(pq.points["id"]),
         )
         fig.update_layout(yaxis_title="predicted top-1 (%)", xaxis_title="measured top-1 (%)")
-        st.plotly_chart(fig, width="stretch", key="pred_scatter")
+        st.plotly_chart(for_audience(fig, ctx.view.present), width="stretch", key="pred_scatter")
     elif r.get("rmse") is None:
         st.info("OFA's published predictor: its quality on this project's measurements is unknown (no ImageNet measurements here).")
     if r.get("comparison"):
@@ -92,7 +93,7 @@ st.markdown(
 ```
 
 It times every distinct layer and about 100 whole subnets, fits the affine correction on some of them and reports
-Kendall tau and MAPE on the rest. The table is written to `{settings.precomputed / space.name / "devices" / "my-cpu.json"}`
+Kendall tau and MAPE on the rest. The table is written to `{shown_path(settings.folder(space).devices / "my-cpu.json")}`
 (`--runtime` is `ort`, `ort-int8`, `torch` or `cuda`). Copy that file into the same folder of the dashboard's
 precomputed root and it joins everywhere by itself: as a device in the sidebar, a latency column on the fronts, and an
 objective (`latency:my-cpu`) on the Search page."""

@@ -4,22 +4,22 @@ import streamlit as st
 
 from ofa_dash.ui import figures, loaders, point_click, state
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
-from ofa_dash.ui.config import missing_official_message
-from ofa_dash.ui.fronts import distinct_subnets, front_view, rows_for_ids, slider_range
+from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
+from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, rows_for_ids, slider_range
 from ofa_dash.ui.references import published_specialized, reference_markers
 from ofa_dash.ui.text import plain
+from ofa_dash.ui.theme import for_audience
 
 ctx = state.sidebar()
 space = ctx.space
 st.title("Fronts")
-st.caption(f"Space **{space.name}**: {space.description}")
 state.show_problems(ctx)
 if space.needs_official_files and ctx.settings.official is None:
     st.info(missing_official_message(ctx.settings), icon=":material/info:")
 
 if not ctx.runs:
     st.info(
-        f"No stored search runs for **{space.name}** in `{ctx.settings.precomputed / space.name / 'runs'}` yet. "
+        f"No stored search runs for **{space.name}** in `{shown_path(ctx.settings.space_dir(space) / 'runs')}` yet. "
         "Start one on the **Search** page, or from the command line: "
         f"`python -m ofa_dash search --space {space.name} --algorithm nsga2 --objectives error,latency:DEVICE --json`. "
         + (
@@ -34,10 +34,13 @@ if not ctx.view.devices:
     st.info("Choose at least one device in the sidebar (its latency is the x-axis).", icon=":material/speed:")
     st.stop()
 
-c1, c2, c3 = st.columns([1, 1, 2])
-mode = c1.segmented_control("view", ["2D front", "3D front"], default="2D front", key="fr_mode") or "2D front"
-prefer_measured = c2.toggle("measured top-1 where available", key="fr_measured", help="Live validations replace the prediction for subnets that have one.")
-sets = c3.multiselect(
+# ---- the page's controls live in the sidebar, so the front is the first thing on screen
+side = ctx.controls
+side.markdown("**Front**")
+mode = side.segmented_control("view", ["2D front", "3D front"], default="2D front", key="fr_mode") or "2D front"
+axis_slot = side.container()  # the axis pickers, filled once the catalogue says which axes exist
+prefer_measured = side.toggle("measured top-1 where available", key="fr_measured", help="Live validations replace the prediction for subnets that have one.")
+sets = side.multiselect(
     "sets",
     ["archive", "final"],
     default=["archive"],
@@ -46,15 +49,14 @@ sets = c3.multiselect(
 )
 cat = loaders.catalogue(ctx.settings, space.name, ctx.run_ids, tuple(sets or ["archive"]))
 for line in cat.problems:
-    st.warning(plain(f"Skipped: {line}"), icon=":material/warning:")
+    st.warning(plain(f"Skipped: {hide_absolute_paths(line)}"), icon=":material/warning:")
 for line in cat.notes:
-    st.info(line)
+    st.info(hide_absolute_paths(line))
 points = cat.points
 devices = [d for d in ctx.view.devices if LATENCY_PREFIX + d in points]
 if not len(points) or not devices:
     st.info("The chosen runs hold no subnets with a latency on the chosen devices.")
     st.stop()
-x_dev = st.session_state.get("fr_x") if st.session_state.get("fr_x") in devices else devices[0]
 
 
 def subnet_table(rows, tag: str) -> None:
@@ -82,35 +84,33 @@ def picks_table(picks, tag: str) -> None:
 
 # ---- constraints (live filters)
 constraints = Constraints()
-with st.expander("Constraints", expanded=False):
-    cols = st.columns(min(4, len(devices) + 3))
-    for i, dev in enumerate(devices):
+with side.expander("Constraints", expanded=False):
+    for dev in devices:
         col = LATENCY_PREFIX + dev
         rng = slider_range(points[col])
         if rng:
-            v = cols[i % len(cols)].slider(f"max latency on {dev} (ms)", rng[0], rng[1], rng[1], key=f"fr_c_{space.name}_{dev}_{rng}")
+            v = st.slider(f"max latency on {dev} (ms)", rng[0], rng[1], rng[1], key=f"fr_c_{space.name}_{dev}_{rng}")
             if v < rng[1]:
                 constraints.max_latency[col] = v
     extra = [("top1_pred", "min top-1 (%)", "min_top1"), ("macs", "max MACs (M)", "max_macs"), ("params", "max params (M)", "max_params")]
-    for j, (col, label, attr) in enumerate(extra):
+    for col, label, attr in extra:
         rng = slider_range(points[col])
         if not rng:
             continue
-        slot = cols[(len(devices) + j) % len(cols)]
         if attr == "min_top1":
-            v = slot.slider(label, rng[0], rng[1], rng[0], key=f"fr_c_{space.name}_{attr}_{rng}")
+            v = st.slider(label, rng[0], rng[1], rng[0], key=f"fr_c_{space.name}_{attr}_{rng}")
             constraints.min_top1 = v if v > rng[0] else None
         else:
-            v = slot.slider(label, rng[0], rng[1], rng[1], key=f"fr_c_{space.name}_{attr}_{rng}")
+            v = st.slider(label, rng[0], rng[1], rng[1], key=f"fr_c_{space.name}_{attr}_{rng}")
             setattr(constraints, attr, v if v < rng[1] else None)
 
 # ---- decision aids
-with st.expander("Decision aids (pymoo)", expanded=True):
-    a1, a2, a3 = st.columns([1, 2, 2])
-    knees = a1.checkbox("knee points", value=True, key="fr_knee", help="High trade-off points: a small gain costs a large loss elsewhere.")
-    use_w = a2.checkbox("pseudo-weights preference", value=True, key="fr_pw")
-    w_acc = a2.slider("weight on accuracy (rest on latency)", 0.0, 1.0, 0.5, 0.05, key="fr_w", disabled=not use_w)
-    use_ref = a3.checkbox(
+aids = side.expander("Decision aids (pymoo)", expanded=False)
+with aids:
+    knees = st.checkbox("knee points", value=True, key="fr_knee", help="High trade-off points: a small gain costs a large loss elsewhere.")
+    use_w = st.checkbox("pseudo-weights preference", value=True, key="fr_pw")
+    w_acc = st.slider("weight on accuracy (rest on latency)", 0.0, 1.0, 0.5, 0.05, key="fr_w", disabled=not use_w)
+    use_ref = st.checkbox(
         "reference point (ASF)",
         value=False,
         key="fr_ref",
@@ -118,14 +118,14 @@ with st.expander("Decision aids (pymoo)", expanded=True):
     )
 
 if mode == "2D front":
-    x_dev = st.selectbox("latency axis", devices, index=devices.index(x_dev), key="fr_x") if len(devices) > 1 else x_dev
+    # keyed per space: an axis chosen on one space must not carry over to another (the OFA space opens on its first device)
+    x_dev = axis_slot.selectbox("latency axis", devices, index=0, key=f"fr_x_{space.name}") if len(devices) > 1 else devices[0]
     x = LATENCY_PREFIX + x_dev
     reference = None
     if use_ref:
-        r1, r2 = st.columns(2)
         top = float(points["top1_pred"].max())
-        ref_top1 = r1.number_input("aspiration top-1 (%)", value=round(top, 1), step=0.5, key="fr_ref_top1")
-        ref_lat = r2.number_input(f"aspiration latency on {x_dev} (ms)", value=round(float(points[x].median()), 2), step=0.1, key=f"fr_ref_lat_{x_dev}")
+        ref_top1 = aids.number_input("aspiration top-1 (%)", value=round(top, 1), step=0.5, key="fr_ref_top1")
+        ref_lat = aids.number_input(f"aspiration latency on {x_dev} (ms)", value=round(float(points[x].median()), 2), step=0.1, key=f"fr_ref_lat_{x_dev}")
         reference = [ref_top1, ref_lat]
     view = front_view(points, ["top1", x], constraints, prefer_measured, knees, [w_acc, 1 - w_acc] if use_w else None, reference)
     refs = None
@@ -140,19 +140,23 @@ if mode == "2D front":
         aspiration=tuple(reference[::-1]) if reference else None,
         title=f"{space.name}: {column_label('top1')} vs {column_label(x)}",
     )
-    st.caption(
+    fig = for_audience(fig, ctx.view.present)
+    # one short line above the chart; where the numbers come from is one click away
+    line, more = st.columns([3, 1], vertical_alignment="center")
+    line.caption(
         f"{view.df['id'].nunique()} subnets ({view.df.loc[view.df['pareto'], 'id'].nunique()} on the Pareto front) from {len(cat.runs)} run(s)"
         + (f"; {view.hidden} hidden by constraints" if view.hidden else "")
-        + f". Accuracy: {cat.accuracy_source}. Latency on {x_dev}: {cat.devices[x_dev].source}."
-        + (
-            " Triangles: OFA's published specialized Note10 subnets at their published fine-tuned ImageNet top-1 (w1.0 space)."
-            if refs is not None and len(refs)
-            else ""
-        )
     )
-    if len(view.picks):
-        with st.expander(f"Decision aids' picks ({len(view.picks)})", expanded=False):
-            picks_table(view.picks, "2d")
+    with more.popover("Sources"):
+        st.caption(f"Space **{space.name}**: {space.description}")
+        st.caption(
+            f"Accuracy: {cat.accuracy_source}. Latency on {x_dev}: {cat.devices[x_dev].source}."
+            + (
+                " Triangles: OFA's published specialized Note10 subnets at their published fine-tuned ImageNet top-1 (w1.0 space)."
+                if refs is not None and len(refs)
+                else ""
+            )
+        )
 
     @st.fragment
     def front_and_selection(fig, df) -> None:
@@ -176,15 +180,23 @@ if mode == "2D front":
         subnet_table(chosen, "2d")
 
     front_and_selection(fig, view.df)
+    if len(view.picks):
+        with st.expander(f"Decision aids' picks ({len(view.picks)})", expanded=False):
+            picks_table(view.picks, "2d")
 else:
     other = [LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in points]
     axes = [*other, "macs", "params"]
-    b1, b2 = st.columns(2)
-    ya = b1.selectbox("axis 2", axes, index=0, format_func=column_label, key="fr_3d_a")
-    zb = b2.selectbox("axis 3", [a for a in axes if a != ya], index=0, format_func=column_label, key="fr_3d_b")
+    # default: the two cost axes that agree least (two CPU latencies would draw a thin sliver); keyed per space and axis set
+    first, second = default_3d_axes(points, axes)
+    with axis_slot:
+        ya = st.selectbox("axis 2", axes, index=axes.index(first), format_func=column_label, key=f"fr_3d_a_{space.name}_{'+'.join(axes)}")
+        rest = [a for a in axes if a != ya]
+        zb = st.selectbox(
+            "axis 3", rest, index=rest.index(second) if second in rest else 0, format_func=column_label, key=f"fr_3d_b_{space.name}_{'+'.join(axes)}"
+        )
     weights = [w_acc, (1 - w_acc) / 2, (1 - w_acc) / 2] if use_w else None
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
-    fig = figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks)
+    fig = for_audience(figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks), ctx.view.present)
     st.caption(f"{int(view.df['pareto'].sum())} of {len(view.df)} subnets are on the 3D Pareto front. Click a marker or a row below to open it.")
     _, clicked = point_click.plotly_chart(fig, key="front3d", width="stretch")
     if clicked:

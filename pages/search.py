@@ -1,5 +1,7 @@
 """Search: launch a multi-objective search with live progress, and compare algorithms on stored runs."""
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
@@ -7,9 +9,10 @@ from ofa_dash.search.algorithms import REGISTRY
 from ofa_dash.search.run import RunSpec
 from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves
-from ofa_dash.ui.config import missing_official_message
+from ofa_dash.ui.config import hide_absolute_paths, missing_official_message
 from ofa_dash.ui.search_view import default_objectives, label, objective_choices
 from ofa_dash.ui.text import plain
+from ofa_dash.ui.theme import for_audience
 
 ctx = state.sidebar()
 space, settings = ctx.space, ctx.settings
@@ -22,9 +25,9 @@ with new_tab:
     devices, dev_problems = loaders.devices(settings, space.name)
     predictor, why = loaders.predictor(settings, space.name)
     for line in dev_problems:
-        st.warning(plain(line), icon=":material/warning:")
+        st.warning(plain(hide_absolute_paths(line)), icon=":material/warning:")
     if predictor is None:
-        st.info(f"No accuracy predictor for {space.name}, so `error` is not offered: {why}", icon=":material/info:")
+        st.info(f"No accuracy predictor for {space.name}, so `error` is not offered: {plain(hide_absolute_paths(why))}", icon=":material/info:")
     if space.needs_official_files and settings.official is None:
         st.info(missing_official_message(settings), icon=":material/info:")
     choices = objective_choices(list(devices), predictor is not None)
@@ -67,11 +70,11 @@ with new_tab:
             if st.button("Cancel search", key="s_cancel"):
                 job.cancel.set()
         if len(hist):
-            st.plotly_chart(figures.hv_progress(hist), width="stretch", key="s_hv")
+            st.plotly_chart(for_audience(figures.hv_progress(hist), ctx.view.present), width="stretch", key="s_hv")
         if job.running:
             return
         if job.error:
-            st.error(f"Search failed: {plain(job.error)}")
+            st.error(f"Search failed: {plain(hide_absolute_paths(job.error))}")
         elif job.result and job.result.get("cancelled"):
             st.info("Search cancelled; nothing was saved.")
         elif job.result:
@@ -81,7 +84,7 @@ with new_tab:
             )
             if st.button("Show on the Fronts page", key="s_show"):
                 ss.pop("sb_runs", None)
-                ss["view"] = state.View(space.name, ctx.view.devices, None, ctx.view.subnet)
+                ss["view"] = dataclasses.replace(ctx.view, runs=None)  # every run, the new one included; the rest of the view (presentation mode too) stays
                 st.switch_page(state.PAGES["fronts"])
         if ss.get("search_refreshed") != job.id:
             ss["search_refreshed"] = job.id
@@ -98,8 +101,9 @@ with compare_tab:
         entries = groups[key]
         hist, problems = loaders.histories(settings, space.name, entries)
         for line in problems:
-            st.warning(plain(f"Skipped: {line}"), icon=":material/warning:")
+            st.warning(plain(f"Skipped: {hide_absolute_paths(line)}"), icon=":material/warning:")
         if len(hist):
-            st.plotly_chart(figures.hv_comparison(hv_curves(hist), title=f"{space.name}: {key}"), width="stretch", key="cmp_fig")
+            comparison = figures.hv_comparison(hv_curves(hist), title=f"{space.name}: {key}")
+            st.plotly_chart(for_audience(comparison, ctx.view.present), width="stretch", key="cmp_fig")
         st.markdown("**Final hypervolume of the archive** (every non-dominated subnet a run saw)")
         st.dataframe(final_hv_table(entries), hide_index=True, width="stretch")

@@ -5,10 +5,11 @@ import streamlit as st
 from ofa_dash.export import FORMATS
 from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
-from ofa_dash.ui.config import missing_data_message
+from ofa_dash.ui.config import hide_absolute_paths, missing_data_message, shown_path
 from ofa_dash.ui.int8_note import int8_note
 from ofa_dash.ui.subnet_view import objectives_table, predicted_payload, runs_containing, validation_summary
 from ofa_dash.ui.text import plain
+from ofa_dash.ui.theme import for_audience
 from ofa_dash.validation import best_measurement
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 
@@ -50,7 +51,7 @@ table = objectives_table(space, arch, predictor, devices, rows, cat.devices, mea
 st.subheader(f"{arch.id} · {arch.r}×{arch.r} · depths {list(arch.d)}")
 left, right = st.columns([3, 2])
 with left:
-    st.plotly_chart(arch_figure(space, arch), width="stretch", key="arch")
+    st.plotly_chart(for_audience(arch_figure(space, arch), ctx.view.present), width="stretch", key="arch")
 with right:
     st.markdown("**Objectives and where each comes from**")
     st.dataframe(table, hide_index=True, width="stretch")
@@ -76,17 +77,20 @@ def show_result(result: dict, title: str) -> None:
     m[3].metric("test images", f"{s['n_images']:,}")
     if result.get("per_class"):
         c1, c2 = st.columns(2)
-        c1.plotly_chart(figures.per_class_bars(result["per_class"]), width="stretch", key=f"pc_{title}")
+        c1.plotly_chart(for_audience(figures.per_class_bars(result["per_class"]), ctx.view.present), width="stretch", key=f"pc_{title}")
         if result.get("confusion"):
-            c2.plotly_chart(figures.confusion_heatmap(result["confusion"], list(result["per_class"])), width="stretch", key=f"cm_{title}")
-    st.caption(f"supernet {result.get('supernet_version')} · data {result.get('data')} · BN recalibrated on {result.get('calib_images')} training images")
+            confusion = figures.confusion_heatmap(result["confusion"], list(result["per_class"]))
+            c2.plotly_chart(for_audience(confusion, ctx.view.present), width="stretch", key=f"cm_{title}")
+    st.caption(
+        f"supernet {result.get('supernet_version')} · data {shown_path(result.get('data'))} · BN recalibrated on {result.get('calib_images')} training images"
+    )
 
 
 st.header("Live validation")
 ready = False
 if not settings.has_supernet(space):
     st.info(
-        f"Validation and export need the supernet weights of **{space.name}** (`{settings.supernet_path(space)}` does not exist). "
+        f"Validation and export need the supernet weights of **{space.name}** (`{shown_path(settings.supernet_path(space))}` does not exist). "
         + (
             f"Training publishes them with `python -m ofa_dash train --space {space.name} --data DIR`."
             if space.trained_here
@@ -106,7 +110,7 @@ if ready:
     mode = c1.radio(
         "mode", [f"quick ({QUICK_IMAGES:,} test images, class-balanced)", "full (every test image: 10,000 for CIFAR-10)"], horizontal=True, key="val_mode"
     )
-    c1.caption(f"data: `{settings.data}`")
+    c1.caption(f"data: `{shown_path(settings.data)}`")
     if c2.button("Validate now", type="primary", disabled=mine_running, key="val_go"):
         limit = QUICK_IMAGES if mode.startswith("quick") else None
         try:
@@ -138,7 +142,7 @@ if ready:
         if job.error == "cancelled":
             st.info("Validation cancelled; nothing was recorded.")
         elif job.error:
-            st.error(f"Validation failed: {plain(job.error)}")
+            st.error(f"Validation failed: {plain(hide_absolute_paths(job.error))}")
         elif job.result:
             show_result(job.result, "this validation")
             st.success("Recorded: the measured figures now appear next to the predictions here and on the Fronts page.")

@@ -16,6 +16,7 @@ The sidebar may override the last two per browser session.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,9 +95,45 @@ def resolve_settings(official: str | None = None, data: str | None = None, envir
     )
 
 
+# --------------------------------------------------------------------------- paths on screen
+# An absolute path: "/" then at least two name segments ("/srv/x", "/home/me/repo/precomputed/cifar10/runs").
+# Not preceded by a name character, ":" or "/" (so "ms/subnet" and "http://host/page" are left alone).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.@+~-]+/)+[\w.@+~-]*")
+
+
+def shown_path(path: str | os.PathLike | None, repo: Path = REPO) -> str:
+    """How a path appears on a page: relative to the repository root, else just its last name.
+
+    Absolute paths say where a server keeps its files (a visitor has no use for
+    them, a projector shows them to a room) and are too long to read. Inside the
+    repository the relative path says everything (``precomputed/cifar10/runs``);
+    a sibling of the repository keeps the ``../`` form the README uses
+    (``../shared/ofa-official``); anything else shows its folder or file name.
+    """
+    if path is None or str(path) == "":
+        return ""
+    p = Path(path).expanduser()
+    if not p.is_absolute():
+        return str(p)
+    for base, prefix in ((repo, ""), (repo.parent, "../")):
+        if base == Path(base.anchor):  # never relative to "/": that is the absolute path again
+            continue
+        try:
+            rel = p.relative_to(base)
+        except ValueError:
+            continue
+        return prefix + str(rel) if str(rel) != "." else (prefix.rstrip("/") or ".")
+    return p.name or str(p)
+
+
+def hide_absolute_paths(text: object, repo: Path = REPO) -> str:
+    """``text`` with every absolute path in it replaced by :func:`shown_path` (messages from lower layers name files in full)."""
+    return _ABSOLUTE_PATH.sub(lambda m: shown_path(m.group(0), repo), str(text))
+
+
 def missing_data_message(settings: Settings) -> str:
     """Markdown that says why live validation cannot run and how to get CIFAR-10 (exports calibrate on the shipped sample without it)."""
-    where = f"`{settings.data_wanted}` does not exist" if settings.data_wanted else "no dataset folder is set"
+    where = f"`{shown_path(settings.data_wanted)}` does not exist" if settings.data_wanted else "no dataset folder is set"
     return (
         f"Live validation needs the CIFAR-10 images ({where}). Get the official archive with\n\n"
         f"```bash\n{DOWNLOAD_DATA_COMMAND}\n```\n\n"
@@ -106,7 +143,7 @@ def missing_data_message(settings: Settings) -> str:
 
 
 def missing_official_message(settings: Settings) -> str:
-    where = f"`{settings.official_wanted}` does not exist" if settings.official_wanted else "no folder is set"
+    where = f"`{shown_path(settings.official_wanted)}` does not exist" if settings.official_wanted else "no folder is set"
     return (
         f"OFA's published files (accuracy predictor, Samsung Note10 latency tables, specialized subnets) were not found ({where}). "
         f"Fetch them with `{DOWNLOAD_OFFICIAL_COMMAND}` (or copy them by hand), then set the folder in the sidebar "

@@ -8,6 +8,7 @@ which are on the front, where the knee is) is tested here directly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -126,3 +127,27 @@ def slider_range(series: pd.Series, pad: float = 0.0) -> tuple[float, float] | N
         return None
     step = 10 ** np.floor(np.log10(hi - lo)) / 100
     return float(np.floor(lo / step) * step), float(np.ceil(hi / step) * step)
+
+
+def default_3d_axes(points: pd.DataFrame, axes: list[str]) -> tuple[str, str]:
+    """The two cost axes (of ``axes``, in their order) whose values agree least: smallest absolute Spearman rank correlation.
+
+    Two strongly correlated costs (two CPU latencies) put every subnet near
+    one diagonal plane, so the 3D front is a thin sliver; the least correlated
+    pair spreads it out. Computed over the distinct subnets of the catalogue;
+    axes without at least three distinct values are skipped; ties keep the
+    given order; fewer than two usable axes fall back to the first two.
+    """
+    if len(axes) < 2:
+        raise ValueError(f"a 3D front needs two cost axes, got {axes}")
+    distinct = points.drop_duplicates("id") if "id" in points else points
+    usable = [a for a in axes if a in distinct and distinct[a].nunique(dropna=True) >= 3]
+    if len(usable) < 2:
+        return axes[0], axes[1]
+    rho = distinct[usable].astype(float).corr(method="spearman", min_periods=3).abs()
+
+    def strength(pair: tuple[str, str]) -> float:
+        value = rho.loc[pair[0], pair[1]]
+        return float(value) if np.isfinite(value) else np.inf
+
+    return min(combinations(usable, 2), key=strength)

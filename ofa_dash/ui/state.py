@@ -2,7 +2,7 @@
 
 Talks and shared links need a URL that reproduces a view, so the view lives
 in two places: ``st.session_state["view"]`` (the truth while a session runs)
-and ``st.query_params`` (``?space=...&device=a,b&run=r1,r2&subnet=ID``),
+and ``st.query_params`` (``?space=...&device=a,b&run=r1,r2&subnet=ID&present=1``),
 written back after every sidebar render. A new session (a reload or a pasted
 link) starts from the query parameters. The pure round trip is
 :func:`view_from_query` / :func:`view_to_query`; :func:`sidebar` is the only
@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ofa_dash.space import SPACES, SearchSpace, get_space
-from ofa_dash.ui.config import SHARED_MODE_NOTE, Settings, local_mode, resolve_settings
+from ofa_dash.ui.config import SHARED_MODE_NOTE, Settings, hide_absolute_paths, local_mode, resolve_settings, shown_path
+from ofa_dash.ui.run_picker import chosen_groups, run_groups, run_labels
 from ofa_dash.ui.text import plain
+from ofa_dash.ui.theme import page_css
 
 DEFAULT_SPACE = "cifar10"
-QUERY_KEYS = ("space", "device", "run", "subnet")
+QUERY_KEYS = ("space", "device", "run", "subnet", "present")
 PAGES = {"fronts": "pages/fronts.py", "subnet": "pages/subnet.py", "search": "pages/search.py", "devices": "pages/devices.py"}
 
 
@@ -31,6 +34,7 @@ class View:
     devices: list[str] = field(default_factory=list)
     runs: list[str] | None = None
     subnet: str | None = None
+    present: bool = False  # presentation mode: a projector-friendly page (see ofa_dash.ui.theme)
 
 
 def _split(value) -> list[str]:
@@ -52,7 +56,8 @@ def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View
         space = default_space
     runs = [r.replace(" ", "+") for r in _split(params.get("run"))]
     subnet = str(params.get("subnet") or "").strip().lower() or None
-    return View(space=space, devices=_split(params.get("device")), runs=runs or None, subnet=subnet)
+    present = str(params.get("present") or "").strip().lower() in ("1", "true", "yes", "on")
+    return View(space=space, devices=_split(params.get("device")), runs=runs or None, subnet=subnet, present=present)
 
 
 def view_to_query(view: View) -> dict[str, str]:
@@ -64,17 +69,22 @@ def view_to_query(view: View) -> dict[str, str]:
         out["run"] = ",".join(view.runs)
     if view.subnet:
         out["subnet"] = view.subnet
+    if view.present:
+        out["present"] = "1"
     return out
 
 
-def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpace | None = None) -> tuple[View, list[str]]:
-    """Drop what the current data does not have (a stale link), saying what was dropped."""
+def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpace | None = None, preferred: list[str] | None = None) -> tuple[View, list[str]]:
+    """Drop what the current data does not have (a stale link), saying what was dropped.
+
+    ``preferred`` is the device order to start from when the view names none (see :func:`default_devices`).
+    """
     notes = []
     keep_devices = [d for d in view.devices if d in devices]
     if len(keep_devices) < len(view.devices):
         notes.append(f"device(s) {sorted(set(view.devices) - set(keep_devices))} are not available for {view.space}; available: {devices or 'none'}")
     if not keep_devices:
-        keep_devices = default_devices(devices)
+        keep_devices = default_devices(preferred if preferred is not None else devices)
     keep_runs = None
     if view.runs is not None:
         keep_runs = [r for r in view.runs if r in runs]
@@ -89,12 +99,26 @@ def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpac
         except ValueError as exc:
             notes.append(f"subnet id in the link: {exc}")
             subnet = None
-    return View(view.space, keep_devices, keep_runs, subnet), notes
+    return View(view.space, keep_devices, keep_runs, subnet, view.present), notes
 
 
 def default_devices(devices: list[str]) -> list[str]:
     """Two devices to start with (one for the 2D front, a second for the 3D front)."""
     return list(devices[:2])
+
+
+def devices_by_relevance(devices: list[str], runs: list[dict], tabled: set[str] | list[str]) -> list[str]:
+    """``devices`` in the order a space's front should open on: the device its story is told on first.
+
+    Read from the data, not from names: devices with a latency table here come
+    before devices known only from values runs stored (those cannot estimate
+    a subnet no run saw), then the device the stored runs searched on most
+    often (the OFA space's runs search Note10 latency, the cifar10 runs this
+    CPU's), then the given order.
+    """
+    searched = {d: sum(f"latency:{d}" in e.get("objectives", []) for e in runs) for d in devices}
+    order = {d: i for i, d in enumerate(devices)}
+    return sorted(devices, key=lambda d: (d not in set(tabled), -searched[d], order[d]))
 
 
 # --------------------------------------------------------------------------- Streamlit
@@ -109,6 +133,7 @@ class Context:
     run_problems: list[str]
     devices: list[str]  # device names with a latency column (tables, or values stored by runs)
     notes: list[str] = field(default_factory=list)
+    controls: Any = None  # a sidebar container for the page's own controls: below the run picker, above the footer
 
     @property
     def run_ids(self) -> list[str] | None:
@@ -117,11 +142,6 @@ class Context:
     @property
     def chosen_runs(self) -> list[dict]:
         return [e for e in self.runs if self.view.runs is None or e["run_id"] in self.view.runs]
-
-
-def _run_label(entry: dict) -> str:
-    objs = ", ".join(entry.get("objectives", []))
-    return f"{entry['algorithm']} · seed {entry['seed']} · {objs} · {entry.get('created', '')[:16]}"
 
 
 def _use_app_navigation() -> None:
@@ -151,7 +171,7 @@ def _on_space() -> None:
 
     ss = st.session_state
     if ss["sb_space"] != ss["view"].space:
-        ss["view"] = View(space=ss["sb_space"])  # devices, runs and subnet belong to the old space
+        ss["view"] = View(space=ss["sb_space"], present=ss["view"].present)  # devices, runs and subnet belong to the old space
 
 
 def _on_devices() -> None:
@@ -160,12 +180,33 @@ def _on_devices() -> None:
     st.session_state["view"] = replace(st.session_state["view"], devices=list(st.session_state["sb_devices"]))
 
 
+def _chosen_runs(chosen: list[str]) -> list[str] | None:
+    """The view's ``runs`` for a choice: None (every run) when nothing or everything is chosen."""
+    import streamlit as st
+
+    every = st.session_state.get("_all_runs", [])
+    return None if not chosen or set(chosen) >= set(every) else [r for r in every if r in set(chosen)]
+
+
 def _on_runs() -> None:
     import streamlit as st
 
     ss = st.session_state
-    chosen = list(ss["sb_runs"])
-    ss["view"] = replace(ss["view"], runs=None if set(chosen) >= set(ss.get("_all_runs", [])) else chosen)
+    ss["view"] = replace(ss["view"], runs=_chosen_runs(list(ss["sb_runs"])))
+
+
+def _on_run_groups() -> None:
+    import streamlit as st
+
+    ss = st.session_state
+    groups = ss.get("_run_groups", {})
+    ss["view"] = replace(ss["view"], runs=_chosen_runs([r for key in ss["sb_run_groups"] for r in groups.get(key, ())]))
+
+
+def _on_present() -> None:
+    import streamlit as st
+
+    st.session_state["view"] = replace(st.session_state["view"], present=bool(st.session_state["sb_present"]))
 
 
 def _on_settings() -> None:
@@ -184,6 +225,7 @@ def sidebar() -> Context:
     """
     import streamlit as st
 
+    from ofa_dash.hardware import device_names as table_names  # deferred: only the Streamlit part needs the device files
     from ofa_dash.ui import loaders  # deferred: like streamlit, the pure view functions above are used (and tested) without it
 
     _use_app_navigation()
@@ -191,18 +233,10 @@ def sidebar() -> Context:
     if "view" not in ss:
         ss["view"] = view_from_query(st.query_params.to_dict())
     view: View = ss["view"]
+    st.html(page_css(view.present))
 
     st.sidebar.markdown("### ofa-dash")
     override = ss.get("settings_override", {"official": "", "data": ""}) if local_mode() else {"official": "", "data": ""}
-    with st.sidebar.expander("Settings", expanded=False):
-        if local_mode():
-            ss["sb_official"], ss["sb_data"] = override["official"], override["data"]
-            st.text_input(
-                "OFA official files", key="sb_official", on_change=_on_settings, placeholder="default: env OFA_DASH_OFFICIAL or ../shared/ofa-official"
-            )
-            st.text_input("dataset folder", key="sb_data", on_change=_on_settings, placeholder="default: env OFA_DASH_DATA or ../shared/datasets/cifar10-jpeg")
-        else:
-            st.caption(SHARED_MODE_NOTE)
     settings = resolve_settings(official=override["official"] or None, data=override["data"] or None)
 
     names = list(SPACES)
@@ -215,7 +249,8 @@ def sidebar() -> Context:
     runs, run_problems = loaders.list_runs(settings, space.name)
     run_ids = [e["run_id"] for e in runs]
     devices = loaders.device_names(settings, space.name, runs)
-    view, notes = reconcile(replace(view, space=space.name), devices, run_ids, space)
+    preferred = devices_by_relevance(devices, runs, table_names(space, settings.official, settings.precomputed))
+    view, notes = reconcile(replace(view, space=space.name), devices, run_ids, space, preferred)
 
     ss["sb_devices"] = list(view.devices)
     st.sidebar.multiselect(
@@ -226,22 +261,76 @@ def sidebar() -> Context:
         help="The first device is the x-axis of the 2D front; the first two span the 3D front.",
         placeholder="no latency tables" if not devices else "choose devices",
     )
-    labels = {e["run_id"]: _run_label(e) for e in runs}
+    groups = run_groups(runs)
     ss["_all_runs"] = run_ids
-    ss["sb_runs"] = list(view.runs or run_ids)
-    st.sidebar.multiselect(
-        "runs",
-        run_ids,
-        key="sb_runs",
-        on_change=_on_runs,
-        format_func=lambda r: labels.get(r, r),
-        placeholder="no stored runs" if not runs else "choose runs",
-        help="No run chosen means every run.",
+    ss["_run_groups"] = {g.key: g.run_ids for g in groups}
+    n_chosen = len(view.runs or run_ids)
+    summary = f"{n_chosen} of {len(run_ids)} runs" + (f" in {len(chosen_groups(groups, view.runs))} of {len(groups)} groups" if groups else "")
+    if view.present:  # on stage: no run chips, one line
+        st.sidebar.caption(summary)
+    else:
+        _run_picker(view, groups, runs, run_ids, summary)
+    controls = st.sidebar.container()
+    if not view.present:
+        st.sidebar.caption(f"data from `{shown_path(settings.precomputed)}`")
+    ss["sb_present"] = view.present
+    st.sidebar.toggle(
+        "presentation mode",
+        key="sb_present",
+        on_change=_on_present,
+        help="For a projector: hides the toolbar, paths and run chips, enlarges text and chart labels. Also `present=1` in a link.",
     )
-    st.sidebar.caption(f"{len(view.runs or run_ids)} of {len(run_ids)} runs · data from `{settings.precomputed}`")
+    if not view.present:
+        _settings_panel(override)
+    view = replace(view, present=bool(ss["sb_present"]))
     ss["view"] = view
     sync_query_params(view)
-    return Context(settings, view, space, runs, run_problems, devices, notes)
+    return Context(settings, view, space, runs, run_problems, devices, notes, controls)
+
+
+def _run_picker(view: View, groups: list, runs: list[dict], run_ids: list[str], summary: str) -> None:
+    """Groups of seeds first (what people choose between), single runs one click further; labels wrap, never truncate."""
+    import streamlit as st
+
+    ss = st.session_state
+    ss["sb_run_groups"] = [g.key for g in chosen_groups(groups, view.runs)] if view.runs is not None else []
+    st.sidebar.multiselect(
+        "runs",
+        [g.key for g in groups],
+        key="sb_run_groups",
+        on_change=_on_run_groups,
+        format_func=lambda k: next((g.label for g in groups if g.key == k), k),
+        placeholder="no stored runs" if not runs else f"every run ({len(run_ids)})",
+        help="One entry per search setting (algorithm, objectives, population × generations), its seeds together. None chosen means every run.",
+    )
+    labels = run_labels(groups, runs)
+    with st.sidebar.expander(f"single runs · {summary}", expanded=False):
+        ss["sb_runs"] = list(view.runs or [])
+        st.multiselect(
+            "runs one by one",
+            run_ids,
+            key="sb_runs",
+            on_change=_on_runs,
+            format_func=lambda r: labels.get(r, r),
+            placeholder="every run",
+            help="Pick single seeds. None chosen means every run.",
+        )
+
+
+def _settings_panel(override: dict) -> None:
+    """Where the dataset and OFA's files come from (editable only in single-user mode)."""
+    import streamlit as st
+
+    ss = st.session_state
+    with st.sidebar.expander("Settings", expanded=False):
+        if local_mode():
+            ss["sb_official"], ss["sb_data"] = override["official"], override["data"]
+            st.text_input(
+                "OFA official files", key="sb_official", on_change=_on_settings, placeholder="default: env OFA_DASH_OFFICIAL or ../shared/ofa-official"
+            )
+            st.text_input("dataset folder", key="sb_data", on_change=_on_settings, placeholder="default: env OFA_DASH_DATA or ../shared/datasets/cifar10-jpeg")
+        else:
+            st.caption(SHARED_MODE_NOTE)
 
 
 def sync_query_params(view: View) -> None:
@@ -283,4 +372,5 @@ def show_problems(ctx: Context, extra: list[str] | None = None) -> None:
     import streamlit as st
 
     for line in [*ctx.run_problems, *ctx.notes, *(extra or [])]:
+        line = hide_absolute_paths(line)
         st.warning(plain(f"Skipped: {line}" if line.startswith(("run ", "run folder")) else line), icon=":material/warning:")
