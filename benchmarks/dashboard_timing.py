@@ -1,7 +1,7 @@
 """Dashboard timings in real Chromium: page navigation, brushing, and five sessions at once.
 
-    .venv/bin/python benchmarks/dashboard_timing.py                # all three parts
-    .venv/bin/python benchmarks/dashboard_timing.py --parts pages,brush --repeats 5
+    .venv/bin/python benchmarks/dashboard_timing.py                # pages, brush, concurrent
+    .venv/bin/python benchmarks/dashboard_timing.py --parts pages,brush,click --repeats 10
 
 1. pages: for each page, the time from clicking its link in the sidebar to the
    page being interactive (title drawn, script finished, chart drawn where there
@@ -10,7 +10,10 @@
    ``cifar10``; ``ofa-mbv3-w1.2`` with OFA's files in ``../shared/ofa-official``).
 2. brush: box selections on the 2D front (alternating boxes), from mouse-up to
    the table's heading showing the new count and the script finished.
-3. concurrent: five browser sessions on a copy of the shipped ``precomputed/``
+3. click: a plain click on an isolated marker of the 2D front (default
+   box-select mode) to the Subnet page interactive with that subnet's id in
+   the URL; the first click is a warm-up.
+4. concurrent: five browser sessions on a copy of the shipped ``precomputed/``
    with the cifar10 supernet and the real test split (a synthetic root with an
    untrained supernet where those are missing): one runs a full live
    validation; two brush and download ONNX / int8 exports; one brushes only;
@@ -106,6 +109,37 @@ def time_brush(base: str, query: str, repeats: int) -> dict[str, list[float]]:
             out["heading"].append(time.perf_counter() - t0)
             bh.wait_ready(page, "Fronts")
             out["idle"].append(time.perf_counter() - t0)
+        browser.close()
+    return out
+
+
+def time_click(base: str, query: str, repeats: int) -> dict[str, list[float]]:
+    """A plain click on a marker (default box-select mode) to the Subnet page interactive with that marker's subnet."""
+    from playwright.sync_api import sync_playwright
+
+    from ofa_dash.testing import plot_dom
+
+    out: dict[str, list[float]] = {"click": []}
+    with sync_playwright() as p:
+        browser = bh.launch(p)
+        page = browser.new_page(viewport=bh.VIEWPORT)
+        page.goto(base + "/" + query)
+        _interactive(page, "Fronts", True)
+        for i in range(repeats + 1):  # the first click warms the Subnet page's caches and is not counted
+            drawn = plot_dom.inside_plot(page, "front2d", plot_dom.markers(page, "front2d"))
+            targets = plot_dom.isolated(drawn, gap=8.0) or drawn  # the shipped front is dense: the top marker under the pointer wins
+            if not targets:
+                raise RuntimeError("no marker inside the plot to click")
+            target = targets[(i * 7) % len(targets)]
+            t0 = time.perf_counter()
+            page.mouse.click(target["x"], target["y"])
+            page.wait_for_url(re.compile(r"/subnet\?"), timeout=60_000)
+            _interactive(page, "Subnet", False)
+            if i:
+                out["click"].append(time.perf_counter() - t0)
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name="Fronts").click()
+            page.wait_for_timeout(50)
+            _interactive(page, "Fronts", True)
         browser.close()
     return out
 
@@ -245,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start")
 
-    if parts & {"pages", "brush"}:
+    if parts & {"pages", "brush", "click"}:
         from ofa_dash.ui.catalogue import build_catalogue
 
         shipped = REPO / "precomputed" / args.space / "runs" / "manifest.json"
@@ -276,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("  " + _summary("table heading updated", times["heading"]))
                 print("  " + _summary("rerun finished (idle)", times["idle"]))
                 print("  each brush, heading (s): " + " ".join(f"{v:.2f}" for v in times["heading"]))
+            if "click" in parts:
+                times = time_click(base, query, args.repeats)
+                print(f"\nplain click on a marker -> Subnet page interactive with that subnet ({what}):")
+                print("  " + _summary("click to Subnet page", times["click"]))
 
     if "concurrent" in parts:
         from ofa_dash.testing.demo import make_demo_root, make_image_folder
