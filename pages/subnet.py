@@ -6,7 +6,7 @@ from ofa_dash.export import FORMATS
 from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import missing_data_message
-from ofa_dash.ui.subnet_view import objectives_table, predicted_payload, runs_containing, validation_summary
+from ofa_dash.ui.subnet_view import measured_source, objectives_table, predicted_payload, runs_containing, validation_summary
 from ofa_dash.ui.text import plain
 from ofa_dash.validation import best_measurement
 from ofa_dash.validation_queue import VALIDATION_QUEUE
@@ -52,7 +52,7 @@ with left:
     st.plotly_chart(arch_figure(space, arch), width="stretch", key="arch")
 with right:
     st.markdown("**Objectives and where each comes from**")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", column_order=["quantity", "value", "unit", "source"])
     found = runs_containing(cat.points, arch.id)
     st.caption(f"In {len(found)} stored run(s)." if len(found) else "Not in any stored run (values computed here).")
 with st.expander("blocks", expanded=False):
@@ -70,9 +70,15 @@ def show_result(result: dict, title: str) -> None:
     m[2].metric(
         "latency here",
         f"{s['latency_ms']:.3f} ms" if s["latency_ms"] is not None else "n/a",
-        help=result.get("latency_source") or "ONNX Runtime, 1 thread, batch 1",
+        help=f"{s['latency_label']}: {measured_source(result)}" if s["latency_label"] else "not timed",
     )
     m[3].metric("test images", f"{s['n_images']:,}")
+    if s["latency_label"]:
+        st.caption(f"Latency {plain(s['latency_label'])}; the table estimates above are for their devices, not for this machine.")
+    if s["latency_busy"]:
+        st.warning(
+            f"This machine was busy while timing ({plain(s['latency_busy'])}): the measured latency is higher than on a quiet machine.", icon=":material/speed:"
+        )
     if result.get("per_class"):
         c1, c2 = st.columns(2)
         c1.plotly_chart(figures.per_class_bars(result["per_class"]), width="stretch", key=f"pc_{title}")
@@ -130,7 +136,7 @@ if ready:
             if job.stage == "waiting":
                 st.warning(plain(job.message) if job.message else "waiting for the running validation…", icon=":material/hourglass_top:")
             else:
-                st.progress(job.fraction(), text=f"{job.stage} {job.done:,}/{job.total:,}" if job.total else job.stage)
+                st.progress(job.fraction(), text=jobs.progress_text(job))
             if st.button("Cancel", key="val_cancel"):
                 job.cancel.set()
             return
@@ -153,16 +159,50 @@ st.header("Download")
 if not ready:
     st.caption("Exports need the supernet and the dataset (BN recalibration uses the same 2,000 training images as validation).")
 else:
-    st.caption("The first download of each format builds and verifies it (int8 and the bundle take longest); later downloads reuse the file.")
+    st.caption(
+        "Each format is built and verified once (a minute or two; int8 and the bundle take longest), in the background with its steps shown; "
+        "then its download button appears, and later downloads reuse the file."
+    )
     payload = predicted_payload(table, arch)
-    cols = st.columns(len(FORMATS))
-    for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
+    export_jobs = {fmt: jobs.get_job(ss.get(f"export_job_{space.name}_{arch.id}_{fmt}")) for fmt in FORMATS}
+    building = any(j is not None and j.running for j in export_jobs.values())
 
-        def make(fmt=fmt):
-            return jobs.export_cached(settings, space, arch, fmt, predicted=payload, measured=measured).read_bytes()
+    @st.fragment(run_every=1.0 if building else None)
+    def downloads() -> None:
+        cols = st.columns(len(FORMATS))
+        for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
+            key = f"export_job_{space.name}_{arch.id}_{fmt}"
+            job = jobs.get_job(ss.get(key))
+            cached = jobs.cached_export(settings, space, arch, fmt)
+            if cached is not None:
+                col.download_button(
+                    f"{spec.label} ✓",
+                    data=lambda path=cached: path.read_bytes(),
+                    file_name=spec.file_for(f"{space.name}-{arch.id}"),
+                    mime=spec.mime,
+                    key=f"dl_{fmt}",
+                    on_click="ignore",
+                    width="stretch",
+                )
+            elif job is not None and job.running:
+                col.progress(job.fraction(), text=jobs.progress_text(job))
+                if col.button("Cancel", key=f"export_cancel_{fmt}", width="stretch"):
+                    job.cancel.set()
+            else:
+                if job is not None and job.error:
+                    col.error("cancelled" if job.error == "cancelled" else f"Export failed: {plain(job.error)}")
+                if col.button(f"Build {spec.label}", key=f"build_{fmt}", width="stretch", help="builds and verifies the file in the background"):
+                    try:
+                        job = jobs.start_job(
+                            "export", f"{spec.label} of {space.name} {arch.id}", jobs.export_work(settings, space, arch, fmt, payload, measured)
+                        )
+                    except jobs.JobRefused as exc:
+                        col.error(plain(exc))
+                    else:
+                        ss[key] = job.id
+                        st.rerun()  # the whole page: the fragment starts polling now that a build is running
+        finished = [j for j in (jobs.get_job(ss.get(f"export_job_{space.name}_{arch.id}_{f}")) for f in FORMATS) if j is not None and not j.running]
+        if building and len(finished) == sum(j is not None for j in export_jobs.values()):
+            st.rerun()  # every build ended: stop polling
 
-        cached = jobs.cached_export(settings, space, arch, fmt)
-        name = spec.file_for(f"{space.name}-{arch.id}")
-        col.download_button(
-            f"{spec.label}{' ✓' if cached else ''}", data=make, file_name=name, mime=spec.mime, key=f"dl_{fmt}", on_click="ignore", width="stretch"
-        )
+    downloads()

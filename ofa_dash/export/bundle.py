@@ -7,6 +7,7 @@ import os
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ofa_dash.data import Dataset
@@ -31,8 +32,11 @@ def export_bundle(
     calib_images: int = INT8_CALIB_IMAGES,
     eval_images: int = EVAL_IMAGES,
     parity_images: int | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> dict:
     """A zip with fp32 and int8 ONNX, config, model card (Markdown + JSON) and a stand-alone ``predict.py``.
+
+    ``step("verify")`` is called as the models are checked (parity, int8 agreement, accuracy and latency).
 
     ``predicted``: the ``predict`` command's JSON (``top1``, ``latency_ms`` per
     device, optional ``source``/``sources``) for the card. ``measured``: a
@@ -50,6 +54,8 @@ def export_bundle(
         work = Path(work)
         (work / "model.onnx").write_bytes(fp32)
         (work / "model-int8.onnx").write_bytes(int8)
+        if step is not None:
+            step("verify")
         parity, fp32_session = verify_onnx(work / "model.onnx", prepared, x, inputs)
         agreement, int8_session = verify_int8(work / "model-int8.onnx", fp32_session, x, inputs)
         report = int8_report(prepared, fp32, int8, data, eval_images, (fp32_session, int8_session))

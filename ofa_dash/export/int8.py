@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -116,8 +117,12 @@ def export_onnx_int8(
     calib_images: int = INT8_CALIB_IMAGES,
     eval_images: int = EVAL_IMAGES,
     parity_images: int | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> dict:
-    """Statically quantized int8 ONNX, calibrated on training images; accuracy and latency reported next to fp32."""
+    """Statically quantized int8 ONNX, calibrated on training images; accuracy and latency reported next to fp32.
+
+    ``step("verify")`` is called as the checks against fp32 (and the report) start.
+    """
     start = time.perf_counter()
     out = check_destination(out)
     x, inputs = parity_inputs(prepared, data, parity_images)
@@ -125,6 +130,8 @@ def export_onnx_int8(
     int8, calib_desc = build_int8(prepared, fp32, data, settings, calib_images)
     with staged(out) as tmp:
         tmp.write_bytes(int8)
+        if step is not None:
+            step("verify")
         fp32_session = ort_session(fp32, threads=torch.get_num_threads())
         agreement, int8_session = verify_int8(tmp, fp32_session, x, inputs)
         report = int8_report(prepared, fp32, int8, data, eval_images, (fp32_session, int8_session))
