@@ -5,7 +5,7 @@ import streamlit as st
 from ofa_dash.hardware.latency import estimate_label
 from ofa_dash.ui import loaders, state
 from ofa_dash.ui.catalogue import LATENCY_PREFIX
-from ofa_dash.ui.story import front_story, headline_run, learning_curve_figure, no_training_text, searches_table, training_story
+from ofa_dash.ui.story import front_figure, front_story, headline_run, learning_curve_figure, no_training_text, searches_table, training_story
 from ofa_dash.ui.text import plain
 from ofa_dash.workspace import Workspace
 
@@ -25,7 +25,11 @@ else:
     m[1].metric("epochs", training.epochs)
     m[2].metric("training time", f"{training.minutes / 60:.1f} h" if training.minutes is not None else "n/a")
     last = training.phases.iloc[-1] if len(training.phases) else None
-    m[3].metric("largest / smallest subnet, holdout top-1", f"{last['largest top-1 %']:.1f} / {last['smallest top-1 %']:.1f} %" if last is not None else "n/a")
+    m[3].metric(
+        "top-1 largest / smallest",
+        f"{last['largest top-1 %']:.1f} / {last['smallest top-1 %']:.1f} %" if last is not None else "n/a",
+        help="holdout top-1 of the largest and the smallest subnet at the end of the last phase",
+    )
     st.markdown(
         "Progressive shrinking: the full network first, then smaller kernels, depths and widths are sampled in turn, "
         "so that every subnet works without training it again."
@@ -46,8 +50,9 @@ else:
     runs = searches_table(ctx.runs)
     algorithms = sorted(set(runs["algorithm"].dropna()))
     st.markdown(
-        f"{len(runs)} runs of {len(algorithms)} algorithms ({', '.join(algorithms)}) searched the space with the accuracy predictor and the latency tables; "
-        "hypervolume (HV) measures how much of the objective space a run's front covers, and compares only runs of the same objectives and reference point."
+        f"{len(ctx.runs)} runs of {len(algorithms)} algorithms ({', '.join(algorithms)}) searched the space with the accuracy predictor and the latency tables; "
+        "hypervolume (HV) measures how much of the objective space a run's front covers, and compares only runs of the same objectives and reference point. "
+        "Seeds of one algorithm and budget share a row."
     )
     st.dataframe(runs, hide_index=True, width="stretch")
 st.page_link(state.PAGES["search"], label="Next: compare the algorithms on the Search page", icon=":material/arrow_forward:")
@@ -65,10 +70,11 @@ else:
     device = lat.removeprefix(LATENCY_PREFIX)
     st.markdown(
         f"The best run of the largest comparable group ({plain(headline['algorithm'])}, seed {headline['seed']}, HV {float(headline['hv']):.4g}) "
-        f"found **{len(story.front)} subnets** that no other subnet beats on both predicted top-1 and latency on {plain(device)} "
-        f"({estimate_label(device)}): from {story.front[acc].min():.1f} % at {story.front[lat].min():.3g} ms "
+        f"found **{len(story.front)} subnets** that no other subnet beats on both predicted top-1 and latency, {estimate_label(device)}: "
+        f"from {story.front[acc].min():.1f} % at {story.front[lat].min():.3g} ms "
         f"to {story.front[acc].max():.1f} % at {story.front[lat].max():.3g} ms."
     )
+    st.plotly_chart(front_figure(story), width="stretch", key="story_front")
     st.page_link(state.PAGES["fronts"], label="Next: explore the front on the Fronts page", icon=":material/arrow_forward:")
     if story.knee:
         knee = story.front[story.front["id"] == story.knee].iloc[0] if (story.front["id"] == story.knee).any() else None

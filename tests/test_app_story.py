@@ -48,11 +48,13 @@ def test_story_of_the_shipped_cifar10_folder(shipped):
     metrics = {m.label: m.value for m in at.metric}
     manifest = json.loads((shipped / "cifar10" / "train_manifest.json").read_text())
     assert metrics["phases"] == str(len(manifest["phases_done"])) and int(metrics["epochs"]) > 0
-    assert at.get("plotly_chart")  # the learning curves
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert any("holdout top-1" in spec for spec in charts) and any("predicted top-1" in spec for spec in charts)  # learning curves, front
     phases = next(df.value for df in at.dataframe if "phase" in df.value)
     assert phases["phase"].tolist()[: len(manifest["phases_done"])] == manifest["phases_done"]
-    runs = next(df.value for df in at.dataframe if "HV" in df.value)
-    assert len(runs) == len(json.loads((shipped / "cifar10" / "runs" / "manifest.json").read_text())["runs"])
+    runs = next(df.value for df in at.dataframe if "HV mean" in df.value)
+    stored = json.loads((shipped / "cifar10" / "runs" / "manifest.json").read_text())["runs"]
+    assert sum(len(seeds.split(", ")) for seeds in runs["seeds"]) == len(stored)  # every stored run counted once
     links = _links(at)
     # each section links to the next step: the Search page, the Fronts page, then the knee's Subnet page
     assert [link.split(" on the ")[-1] for link in links] == ["Search page", "Fronts page", "Subnet page"]
@@ -65,7 +67,9 @@ def test_story_of_a_space_without_training_logs(shipped):
     at = _story("ofa-mbv3-w1.2")
     text = " ".join(i.value for i in at.info)
     assert "trained once by its authors" in text and "no training phases" in text
-    assert not at.get("plotly_chart") and "phases" not in {m.label for m in at.metric}  # no curves, no training figures
+    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    assert not any("holdout top-1" in spec for spec in charts) and "phases" not in {m.label for m in at.metric}  # no curves, no training figures
+    assert any("predicted top-1" in spec for spec in charts)  # the front still is drawn
     assert any("no other subnet beats" in md.value for md in at.markdown)  # the searches and the front still tell their part
 
 
@@ -112,10 +116,11 @@ def test_headline_run_is_the_best_hv_of_the_largest_comparable_group():
 
     runs = [run(1, 5.0), run(2, 7.0), run(3, 99.0, ("error", "params")), run(4, 6.0)]
     assert headline_run(runs)["run_id"] == "r2" and headline_run([]) is None
-    table = searches_table(list(reversed(runs)))
-    assert table["seed"].tolist() == [1, 2, 3, 4]  # oldest first
-    assert table["budget (population × generations)"].tolist() == ["100 × 10", "100 × 20", "100 × 30", "100 × 40"]
-    assert table["comparable as"].nunique() == 2  # HVs of other objectives are marked as not comparable
+    # seeds of one algorithm and budget share a row; another budget is its own row, never averaged in
+    same = [{**run(i, hv), "n_gen": 10} for i, hv in ((1, 5.0), (2, 7.0))] + [{**run(5, 1.0), "n_gen": 3}]
+    table = searches_table([*same, run(3, 99.0, ("error", "params"))])
+    assert table["budget (population × generations)"].tolist() == ["100 × 10", "100 × 3", "100 × 30"]
+    assert table["seeds"].tolist() == ["1, 2", "5", "3"] and table["HV mean"].tolist() == [6.0, 1.0, 99.0] and table["HV best"].iloc[0] == 7.0
 
 
 def test_front_story_picks_the_runs_front_and_its_knee():

@@ -21,10 +21,10 @@ import plotly.graph_objects as go
 
 from ofa_dash.space import SearchSpace
 from ofa_dash.ui.catalogue import LATENCY_PREFIX
-from ofa_dash.ui.comparison import comparison_groups, group_key
+from ofa_dash.ui.comparison import comparison_groups
 from ofa_dash.ui.fronts import front_view
 from ofa_dash.ui.search_view import label as objective_label
-from ofa_dash.ui.theme import PALETTE, style
+from ofa_dash.ui.theme import HIGHLIGHT, PALETTE, style
 from ofa_dash.workspace import SpaceFolder
 
 # The log's holdout accuracies, in the order the chart's legend lists them; a log may hold any of them.
@@ -151,9 +151,21 @@ def learning_curve_figure(curve: pd.DataFrame, height: int = 380) -> go.Figure:
             )
         )
     starts = curve.drop_duplicates("phase", keep="first") if len(curve) else curve
-    for _, row in starts.iterrows():
+    for i, (_, row) in enumerate(starts.iterrows()):
         fig.add_vline(x=row["step"] - 0.5, line={"width": 1, "dash": "dot", "color": "#888"})
-        fig.add_annotation(x=row["step"] - 0.5, y=1.0, yref="paper", text=str(row["phase"]), textangle=-90, xanchor="left", yanchor="top", showarrow=False)
+        # short phases sit close together: their names alternate between the top and the bottom of the chart
+        top = i % 2 == 0
+        fig.add_annotation(
+            x=row["step"] - 0.5,
+            y=1.0 if top else 0.0,
+            yref="paper",
+            text=str(row["phase"]),
+            textangle=-90,
+            xanchor="left",
+            yanchor="top" if top else "bottom",
+            showarrow=False,
+            font={"size": 13, "color": "#444"},
+        )
     style(fig, height)
     fig.update_layout(xaxis_title="epoch (all phases, in training order)", yaxis_title="holdout top-1 (%)")
     return fig
@@ -161,28 +173,36 @@ def learning_curve_figure(curve: pd.DataFrame, height: int = 380) -> go.Figure:
 
 # --------------------------------------------------------------------------- searches
 def searches_table(runs: list[dict]) -> pd.DataFrame:
-    """One row per stored run, oldest first: algorithm, seed, objectives, budget, evaluations, HV, front size, seconds.
+    """One row per algorithm and budget within each group of comparable runs (same objectives and reference point).
 
-    HVs compare only within one objective set and reference point (``comparable as``).
+    Seeds of one algorithm with one budget (population x generations) are one
+    row (HV mean and best over them); a run with another budget is its own row,
+    so a small run is never averaged into the seeds of a large one.
     """
-    columns = ["algorithm", "seed", "objectives", "budget (population × generations)", "evaluations", "HV", "front size", "seconds", "comparable as"]
-    rows = [
-        {
-            "algorithm": e.get("algorithm"),
-            "seed": e.get("seed"),
-            "objectives": ", ".join(objective_label(o) for o in e.get("objectives", [])),
-            "budget (population × generations)": f"{e.get('pop_size')} × {e.get('n_gen')}",
-            "evaluations": e.get("n_evals"),
-            "HV": round(float(e["hv"]), 4) if e.get("hv") is not None else None,
-            "front size": e.get("front_size"),
-            "seconds": round(float(e["seconds"]), 1) if e.get("seconds") is not None else None,
-            "comparable as": group_key(e),
-            "_created": e.get("created", ""),
-        }
-        for e in runs
-    ]
-    df = pd.DataFrame(rows, columns=[*columns, "_created"])
-    return df.sort_values("_created", kind="stable").drop(columns="_created").reset_index(drop=True)
+    columns = ["objectives", "algorithm", "budget (population × generations)", "seeds", "evaluations per run", "HV mean", "HV best", "front size (median)"]
+    rows = []
+    for key, group in comparison_groups(runs).items():
+        budgets: dict[tuple, list[dict]] = {}
+        for e in group:
+            budgets.setdefault((e.get("algorithm"), e.get("pop_size"), e.get("n_gen")), []).append(e)
+        part = []
+        for (algorithm, pop, gens), members in budgets.items():
+            hv = [float(e["hv"]) for e in members if e.get("hv") is not None]
+            part.append(
+                {
+                    "objectives": ", ".join(objective_label(o) for o in members[0].get("objectives", [])),
+                    "algorithm": algorithm,
+                    "budget (population × generations)": f"{pop} × {gens}",
+                    "seeds": ", ".join(str(s) for s in sorted({e.get("seed") for e in members}, key=str)),
+                    "evaluations per run": int(np.median([e["n_evals"] for e in members if e.get("n_evals") is not None] or [0])),
+                    "HV mean": round(float(np.mean(hv)), 4) if hv else None,
+                    "HV best": round(max(hv), 4) if hv else None,
+                    "front size (median)": int(np.median([e["front_size"] for e in members if e.get("front_size") is not None] or [0])),
+                    "_group": key,
+                }
+            )
+        rows += sorted(part, key=lambda r: -(r["HV mean"] if r["HV mean"] is not None else -np.inf))
+    return pd.DataFrame(rows, columns=[*columns, "_group"]).drop(columns="_group")
 
 
 def headline_run(runs: list[dict]) -> dict | None:
@@ -218,3 +238,37 @@ def front_story(points: pd.DataFrame, run: dict, devices: list[str]) -> FrontSto
     knees = view.marks.get("knee") or []
     knee = str(view.df.iloc[knees[len(knees) // 2]]["id"]) if knees else None
     return FrontStory(run, columns, front, knee)
+
+
+def front_figure(story: FrontStory, height: int = 420) -> go.Figure:
+    """The headline run's front as a step line of predicted top-1 against the latency estimate, its knee marked."""
+    acc, lat = story.columns
+    front = story.front.sort_values(lat)
+    fig = go.Figure(
+        go.Scatter(
+            x=front[lat],
+            y=front[acc],
+            mode="lines+markers",
+            line={"shape": "hv", "color": PALETTE[0]},
+            name="front",
+            customdata=front[["id"]].to_numpy(),
+            hovertemplate="%{customdata[0]}<br>%{y:.1f} %, %{x:.3g} ms<extra></extra>",
+        )
+    )
+    if story.knee is not None and (front["id"] == story.knee).any():
+        k = front[front["id"] == story.knee].iloc[0]
+        fig.add_trace(
+            go.Scatter(
+                x=[k[lat]],
+                y=[k[acc]],
+                mode="markers+text",
+                marker={"symbol": "diamond", "size": 16, "color": HIGHLIGHT},
+                text=["knee"],
+                textposition="bottom right",
+                name="knee",
+                hoverinfo="skip",
+            )
+        )
+    style(fig, height)
+    fig.update_layout(xaxis_title=f"latency on {lat.removeprefix(LATENCY_PREFIX)}, lookup-table estimate (ms)", yaxis_title="predicted top-1 (%)")
+    return fig
