@@ -54,7 +54,7 @@ else:
         "hypervolume (HV) measures how much of the objective space a run's front covers, and compares only runs of the same objectives and reference point. "
         "Seeds of one algorithm and budget share a row."
     )
-    st.dataframe(runs, hide_index=True, width="stretch")
+    st.dataframe(runs, hide_index=True, width="stretch", column_config={"objectives": st.column_config.TextColumn(width="medium")})
 st.page_link(state.PAGES["search"], label="Next: compare the algorithms on the Search page", icon=":material/arrow_forward:")
 
 st.header("3 · The front, and a subnet picked from it")
