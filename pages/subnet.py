@@ -77,7 +77,8 @@ def show_result(result: dict, title: str) -> None:
         st.caption(f"Latency {plain(s['latency_label'])}; the table estimates above are for their devices, not for this machine.")
     if s["latency_busy"]:
         st.warning(
-            f"This machine was busy while timing ({plain(s['latency_busy'])}): the measured latency is higher than on a quiet machine.", icon=":material/speed:"
+            f"This machine was busy while timing ({plain(s['latency_busy'])}): the measured latency is likely higher than on a quiet machine.",
+            icon=":material/speed:",
         )
     if result.get("per_class"):
         c1, c2 = st.columns(2)
@@ -164,14 +165,14 @@ else:
         "then its download button appears, and later downloads reuse the file."
     )
     payload = predicted_payload(table, arch)
-    export_jobs = {fmt: jobs.get_job(ss.get(f"export_job_{space.name}_{arch.id}_{fmt}")) for fmt in FORMATS}
+    export_jobs = {fmt: jobs.get_job(ss.get(jobs.export_job_key(space, arch, fmt))) for fmt in FORMATS}
     building = any(j is not None and j.running for j in export_jobs.values())
 
     @st.fragment(run_every=1.0 if building else None)
     def downloads() -> None:
         cols = st.columns(len(FORMATS))
         for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
-            key = f"export_job_{space.name}_{arch.id}_{fmt}"
+            key = jobs.export_job_key(space, arch, fmt)
             job = jobs.get_job(ss.get(key))
             cached = jobs.cached_export(settings, space, arch, fmt)
             if cached is not None:
@@ -201,7 +202,7 @@ else:
                     else:
                         ss[key] = job.id
                         st.rerun()  # the whole page: the fragment starts polling now that a build is running
-        finished = [j for j in (jobs.get_job(ss.get(f"export_job_{space.name}_{arch.id}_{f}")) for f in FORMATS) if j is not None and not j.running]
+        finished = [j for j in (jobs.get_job(ss.get(jobs.export_job_key(space, arch, f))) for f in FORMATS) if j is not None and not j.running]
         if building and len(finished) == sum(j is not None for j in export_jobs.values()):
             st.rerun()  # every build ended: stop polling
 

@@ -8,6 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ofa_dash.space import get_space
 from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui import jobs
 
@@ -37,7 +38,7 @@ def test_build_button_runs_an_export_job_then_the_download_appears(env):
     assert not at.get("download_button")
     at.button(key="build_onnx").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    job_id = at.session_state["export_job_cifar10_0000000000000000_onnx"]
+    job_id = at.session_state[jobs.export_job_key(get_space("cifar10"), get_space("cifar10").arch_from_id("0000000000000000"), "onnx")]
     job = jobs.get_job(job_id)
     assert job is not None and job.kind == "export"
     job.thread.join(240)

@@ -449,6 +449,11 @@ def export_cached(
     return out
 
 
+def export_job_key(space: SearchSpace, arch: Arch, fmt: str) -> str:
+    """The session-state key under which a session keeps its export job of one subnet and format."""
+    return f"export_job_{space.name}_{arch.id}_{fmt}"
+
+
 def export_work(
     settings: Settings, space: SearchSpace, arch: Arch, fmt: str, predicted: dict | None = None, measured: dict | None = None
 ) -> Callable[[Job], dict]:
