@@ -255,8 +255,11 @@ def _decode_archive(root: Path, source: Path, report: Progress = _no_progress) -
     if missing:
         raise DatasetError(f"{source} lacks {missing}. {_HELP}")
     classes = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-    total = 60_000  # CIFAR-10: 5 training batches and one test batch of 10,000 images each
-    return Dataset(batches(names[:5]), batches(names[5:]), classes, f"CIFAR-10 official python archive ({source.name})")
+    total = 10_000 * len(names)  # CIFAR-10's batches hold 10,000 images each; the count is only known once a batch is unpickled
+    train, test = batches(names[:5]), batches(names[5:])
+    if decoded != total:  # a smaller archive of the same format: the last report gives the true count
+        report("decoding", decoded, decoded)
+    return Dataset(train, test, classes, f"CIFAR-10 official python archive ({source.name})")
 
 
 def _iter_image_files(source: Path, split: str) -> Iterator[tuple[str, str, bytes]]:
