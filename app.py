@@ -6,6 +6,7 @@ st.set_page_config(page_title="ofa-dash", page_icon=":material/explore:", layout
 st.navigation(
     [
         st.Page("pages/fronts.py", title="Fronts", icon=":material/scatter_plot:", default=True),
+        st.Page("pages/story.py", title="Story", icon=":material/auto_stories:"),
         st.Page("pages/subnet.py", title="Subnet", icon=":material/memory:"),
         st.Page("pages/search.py", title="Search", icon=":material/travel_explore:"),
         st.Page("pages/devices.py", title="Devices & predictors", icon=":material/speed:"),

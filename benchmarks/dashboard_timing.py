@@ -196,8 +196,14 @@ def _brush_and_export(page, base: str, subnet: str, formats: list[str], work: Pa
         for fmt in formats:
             label = {"onnx": r"^ONNX \(fp32\)", "onnx-int8": r"^int8 ONNX"}[fmt]
             t0 = time.perf_counter()
+            # built as a background job ("Build <format>"), then downloaded from the button that replaces it
+            build = page.get_by_role("button", name=re.compile(label.replace("^", "^Build ")))
+            if build.count():
+                build.first.click()
+            ready = page.get_by_role("button", name=re.compile(label + ".* ✓"))
+            ready.wait_for(timeout=300_000)
             with page.expect_download(timeout=300_000) as dl:
-                page.get_by_role("button", name=re.compile(label)).click()
+                ready.click()
             path = work / f"{threading.get_ident()}-{fmt}.onnx"
             dl.value.save_as(path)
             import onnxruntime as ort

@@ -4,6 +4,10 @@ Images are decoded a single time into a uint8 array cached on disk (the
 cache is keyed by the source files' size and modification time, so a changed
 source is decoded again). Everything after that is tensor work on whole
 batches: the 2-core CPU spends its time in the network, not in Pillow.
+
+That first decode takes minutes on a busy machine, so :func:`load_dataset`
+reports it through an optional ``progress(stage, done, total)`` callback
+(stages in :data:`LOAD_STAGES`), which the dashboard's jobs show as counts.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import tarfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +49,20 @@ _HELP = (
     "`python -m ofa_dash download-data cifar10 DIR` fetches it), or an image folder with "
     "train/ and test/ (folders or train.zip/test.zip) of <class>/<image> files."
 )
+
+
+# The stages load_dataset reports to its progress callback, and what each one counts.
+LOAD_STAGES = {
+    "reading": "files read from the source (total: files to read, 0 when unknown)",
+    "decoding": "images decoded (total: images in both splits)",
+    "loading cache": "the decoded copy read back from the cache (0 of 1, then 1 of 1)",
+}
+DECODE_REPORT_EVERY = 500  # images between two progress reports while decoding image files
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """The default progress callback: report nowhere."""
 
 
 class DatasetError(ValueError):
@@ -118,8 +136,14 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("OFA_DASH_CACHE", Path.home() / ".cache" / "ofa-dash"))
 
 
-def load_dataset(root: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Dataset:
-    """Load CIFAR-10-like data from ``root`` (see the module doc for layouts), decoding once."""
+def load_dataset(root: str | os.PathLike, cache_dir: str | os.PathLike | None = None, progress: Progress | None = None) -> Dataset:
+    """Load CIFAR-10-like data from ``root`` (see the module doc for layouts), decoding once.
+
+    ``progress(stage, done, total)`` hears how far the load is (stages and what
+    they count: :data:`LOAD_STAGES`), so a page can show "decoding i of n images"
+    instead of minutes of silence.
+    """
+    report = progress or _no_progress
     root = Path(root).expanduser()
     if not root.exists():
         raise DatasetError(f"dataset folder {str(root)!r} does not exist. {_HELP}")
@@ -129,6 +153,7 @@ def load_dataset(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
     cache = cache_dir / f"dataset-{signature}.npz"
     if cache.exists():
         try:
+            report("loading cache", 0, 1)
             with np.load(cache, allow_pickle=False) as z:
                 return Dataset(
                     Split(z["train_x"], z["train_y"]),
@@ -138,7 +163,7 @@ def load_dataset(root: str | os.PathLike, cache_dir: str | os.PathLike | None = 
                 )
         except (OSError, KeyError, ValueError):
             pass  # a damaged cache is rebuilt below
-    data = _decode_archive(root, sources[0]) if kind == "archive" else _decode_folders(root, sources)
+    data = _decode_archive(root, sources[0], report) if kind == "archive" else _decode_folders(root, sources, report)
     try:
         with staged(cache) as tmp, open(tmp, "wb") as fh:
             np.savez(
@@ -203,8 +228,11 @@ def _load_batch(raw: bytes) -> dict:
     return d
 
 
-def _decode_archive(root: Path, source: Path) -> Dataset:
+def _decode_archive(root: Path, source: Path, report: Progress = _no_progress) -> Dataset:
+    decoded = 0
+
     def batches(names: list[str]) -> Split:
+        nonlocal decoded
         xs, ys = [], []
         for name in names:
             raw = members[name]
@@ -214,27 +242,36 @@ def _decode_archive(root: Path, source: Path) -> Dataset:
                 ys.append(np.asarray(d[b"labels"], dtype=np.int64))
             except Exception as exc:
                 raise DatasetError(f"{name} in {source} is not a CIFAR-10 batch ({exc}). {_HELP}") from None
+            decoded += len(ys[-1])
+            report("decoding", decoded, total)
         return Split(np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ys))
 
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     members: dict[str, bytes] = {}
     try:
+        report("reading", 0, len(names))
         if source.is_dir():
             for n in names:
                 members[n] = (source / n).read_bytes()
+                report("reading", len(members), len(names))
         else:
             with tarfile.open(source, "r:gz") as tar:
-                for m in tar.getmembers():
+                for m in tar:  # streamed: members are reported as the archive is decompressed
                     base = m.name.rsplit("/", 1)[-1]
                     if base in names and m.isfile():
                         members[base] = tar.extractfile(m).read()
+                        report("reading", len(members), len(names))
     except (OSError, tarfile.TarError) as exc:
         raise DatasetError(f"cannot read {source}: {exc}. {_HELP}") from None
     missing = [n for n in names if n not in members]
     if missing:
         raise DatasetError(f"{source} lacks {missing}. {_HELP}")
     classes = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-    return Dataset(batches(names[:5]), batches(names[5:]), classes, f"CIFAR-10 official python archive ({source.name})")
+    total = 10_000 * len(names)  # CIFAR-10's batches hold 10,000 images each; the count is only known once a batch is unpickled
+    train, test = batches(names[:5]), batches(names[5:])
+    if decoded != total:  # a smaller archive of the same format: the last report gives the true count
+        report("decoding", decoded, decoded)
+    return Dataset(train, test, classes, f"CIFAR-10 official python archive ({source.name})")
 
 
 def _iter_image_files(source: Path, split: str) -> Iterator[tuple[str, str, bytes]]:
@@ -260,13 +297,19 @@ def _iter_image_files(source: Path, split: str) -> Iterator[tuple[str, str, byte
         raise DatasetError(f"{source} is not a readable zip file ({exc}). {_HELP}") from None
 
 
-def _decode_folders(root: Path, sources: list[Path]) -> Dataset:
+def _decode_folders(root: Path, sources: list[Path], report: Progress = _no_progress) -> Dataset:
     from PIL import Image  # imported here: only image folders need Pillow
 
     splits = {}
     classes_seen: dict[str, list[str]] = {}
+    read = 0
     for split, source in zip(("train", "test"), sources, strict=True):
-        items = list(_iter_image_files(source, split))
+        items = []
+        for item in _iter_image_files(source, split):
+            items.append(item)
+            read += 1
+            if read % DECODE_REPORT_EVERY == 0:
+                report("reading", read, 0)
         if not items:
             raise DatasetError(f"{source} holds no images laid out as <class>/<image>. {_HELP}")
         classes_seen[split] = sorted({c for c, _, _ in items})
@@ -276,6 +319,9 @@ def _decode_folders(root: Path, sources: list[Path]) -> Dataset:
         raise DatasetError(f"train classes {classes} differ from test classes {classes_seen['test']} in {root}")
     index = {c: i for i, c in enumerate(classes)}
     out = {}
+    total = sum(len(items) for items in splits.values())
+    decoded = 0
+    report("decoding", 0, total)
     for split, items in splits.items():
         images, labels = [], []
         size = None
@@ -293,6 +339,9 @@ def _decode_folders(root: Path, sources: list[Path]) -> Dataset:
                 )
             images.append(arr)
             labels.append(index[cls])
+            decoded += 1
+            if decoded % DECODE_REPORT_EVERY == 0 or decoded == total:
+                report("decoding", decoded, total)
         out[split] = Split(np.stack(images), np.asarray(labels, dtype=np.int64))
     return Dataset(out["train"], out["test"], tuple(classes), f"image folders at {root.name}/ ({', '.join(s.name for s in sources)})")
 

@@ -20,7 +20,7 @@ import numpy as np
 from ofa_dash.data import Dataset, load_dataset
 from ofa_dash.evaluate import BN_CALIB_IMAGES, balanced_subset, score_onnx
 from ofa_dash.progress import Cancelled
-from ofa_dash.runtime.ort import auto_threads, torch_threads
+from ofa_dash.runtime.ort import auto_threads, measured_label, torch_threads
 from ofa_dash.runtime.ort import measure_latency as time_latency  # validate_subnet's measure_latency flag shadows the name
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.store import RunStore
@@ -41,7 +41,7 @@ class ValidationResult:
     subset: str  # "test (all 10000 images)" or "test, balanced subset of N"
     per_class: dict[str, float | None]
     confusion: list[list[int]]
-    latency: dict | None  # LatencyStats.to_dict(): ONNX Runtime, 1 thread, batch 1
+    latency: dict | None  # LatencyStats.to_dict(): ONNX Runtime, 1 thread, batch 1, several rounds, busy or not
     seconds: float  # from the turn starting to the result (data loading included, queue wait not)
     wait_seconds: float
     stage_seconds: dict[str, float]
@@ -66,6 +66,15 @@ class ValidationResult:
             "latency_iqr_ms": lat.get("iqr_ms"),
             "latency_repeats": lat.get("repeats"),
             "latency_source": f"measured: {lat['runtime']}, {lat['threads']} thread, batch {lat['batch_size']}, {lat['device']}" if lat else None,
+            # how far to trust the latency: rounds, the machine's load while timing, and whether it was too busy
+            "latency_label": measured_label(lat) if lat else None,
+            "latency_rounds": lat.get("rounds"),
+            "latency_round_medians_ms": lat.get("round_medians_ms"),
+            "latency_machine": lat.get("machine"),
+            "latency_load_1min": lat.get("load_1min"),
+            "latency_idle_cores": lat.get("idle_cores"),
+            "latency_busy": lat.get("busy") if lat else None,
+            "latency_busy_reason": lat.get("busy_reason"),
             "seconds": self.seconds,
             "space": self.space,
             "arch_json": self.arch.to_dict(),

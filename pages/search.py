@@ -33,7 +33,8 @@ with new_tab:
     choices = objective_choices(list(devices), predictor is not None)
     job = jobs.get_job(ss.get("search_job"))
     running = job is not None and job.running
-    with st.form("search_form"):
+    # No st.form: a form submits when Enter is pressed in any of its fields, and a search must start only on its button.
+    with st.container(border=True):
         objectives = st.multiselect("objectives (all minimised)", choices, default=default_objectives(choices), format_func=label, key=f"s_obj_{space.name}")
         c = st.columns(4)
         algorithm = c[0].selectbox("algorithm", list(REGISTRY), format_func=lambda a: REGISTRY[a].label, key="s_alg")
@@ -41,7 +42,7 @@ with new_tab:
         gens = c[2].number_input("generations", 1, 5000, 100, step=10, key="s_gen")
         seed = c[3].number_input("seed", 0, 10_000, 1, key="s_seed")
         st.caption(REGISTRY[algorithm].description)
-        go = st.form_submit_button("Start search", type="primary", disabled=running)
+        go = st.button("Start search", type="primary", disabled=running, key="s_go")
     if go:
         try:
             if len(objectives) < 2:

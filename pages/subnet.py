@@ -7,7 +7,7 @@ from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import hide_absolute_paths, missing_data_message, shown_path
 from ofa_dash.ui.int8_note import int8_note
-from ofa_dash.ui.subnet_view import objectives_table, predicted_payload, runs_containing, validation_summary
+from ofa_dash.ui.subnet_view import measured_source, objectives_table, predicted_payload, runs_containing, validation_summary
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
 from ofa_dash.validation import best_measurement
@@ -54,7 +54,7 @@ with left:
     st.plotly_chart(for_audience(arch_figure(space, arch), ctx.view.present), width="stretch", key="arch")
 with right:
     st.markdown("**Objectives and where each comes from**")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", column_order=["quantity", "value", "unit", "source"])
     found = runs_containing(cat.points, arch.id)
     st.caption(f"In {len(found)} stored run(s)." if len(found) else "Not in any stored run (values computed here).")
 with st.expander("blocks", expanded=False):
@@ -72,9 +72,16 @@ def show_result(result: dict, title: str) -> None:
     m[2].metric(
         "latency here",
         f"{s['latency_ms']:.3f} ms" if s["latency_ms"] is not None else "n/a",
-        help=result.get("latency_source") or "ONNX Runtime, 1 thread, batch 1",
+        help=f"{s['latency_label']}: {measured_source(result)}" if s["latency_label"] else "not timed",
     )
     m[3].metric("test images", f"{s['n_images']:,}")
+    if s["latency_label"]:
+        st.caption(f"Latency {plain(s['latency_label'])}; the table estimates above are for their devices, not for this machine.")
+    if s["latency_busy"]:
+        st.warning(
+            f"This machine was busy while timing ({plain(s['latency_busy'])}): the measured latency is likely higher than on a quiet machine.",
+            icon=":material/speed:",
+        )
     if result.get("per_class"):
         c1, c2 = st.columns(2)
         c1.plotly_chart(for_audience(figures.per_class_bars(result["per_class"]), ctx.view.present), width="stretch", key=f"pc_{title}")
@@ -135,7 +142,7 @@ if ready:
             if job.stage == "waiting":
                 st.warning(plain(job.message) if job.message else "waiting for the running validation…", icon=":material/hourglass_top:")
             else:
-                st.progress(job.fraction(), text=f"{job.stage} {job.done:,}/{job.total:,}" if job.total else job.stage)
+                st.progress(job.fraction(), text=jobs.progress_text(job))
             if st.button("Cancel", key="val_cancel"):
                 job.cancel.set()
             return
@@ -164,7 +171,8 @@ if not settings.has_supernet(space) or calib_key is None:
     )
 else:
     st.caption(
-        "The first download of each format builds and verifies it (int8 and the bundle take longest); later downloads reuse the file."
+        "Each format is built and verified once (a minute or two; int8 and the bundle take longest), in the background with its steps shown; "
+        "then its download button appears, and later downloads reuse the file."
         + (
             " No dataset is set: BN statistics are re-estimated on the shipped calibration sample, the very training images "
             "validation re-estimates them on, so the model is the validated one (its files report no test accuracy)."
@@ -173,20 +181,51 @@ else:
         )
     )
     payload = predicted_payload(table, arch)
-    cols = st.columns(len(FORMATS))
-    for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
+    export_jobs = {fmt: jobs.get_job(ss.get(jobs.export_job_key(space, arch, fmt))) for fmt in FORMATS}
+    building = any(j is not None and j.running for j in export_jobs.values())
 
-        def make(fmt=fmt):
-            return jobs.export_cached(settings, space, arch, fmt, predicted=payload, measured=measured).read_bytes()
+    @st.fragment(run_every=1.0 if building else None)
+    def downloads() -> None:
+        cols = st.columns(len(FORMATS))
+        for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
+            key = jobs.export_job_key(space, arch, fmt)
+            job = jobs.get_job(ss.get(key))
+            cached = jobs.cached_export(settings, space, arch, fmt)
+            if cached is not None:
+                col.download_button(
+                    f"{spec.label} ✓",
+                    data=lambda path=cached: path.read_bytes(),
+                    file_name=spec.file_for(f"{space.name}-{arch.id}"),
+                    mime=spec.mime,
+                    key=f"dl_{fmt}",
+                    on_click="ignore",
+                    width="stretch",
+                )
+            elif job is not None and job.running:
+                col.progress(job.fraction(), text=jobs.progress_text(job))
+                if col.button("Cancel", key=f"export_cancel_{fmt}", width="stretch"):
+                    job.cancel.set()
+            else:
+                if job is not None and job.error:
+                    col.error("cancelled" if job.error == "cancelled" else f"Export failed: {plain(job.error)}")
+                if col.button(f"Build {spec.label}", key=f"build_{fmt}", width="stretch", help="builds and verifies the file in the background"):
+                    try:
+                        job = jobs.start_job(
+                            "export", f"{spec.label} of {space.name} {arch.id}", jobs.export_work(settings, space, arch, fmt, payload, measured)
+                        )
+                    except jobs.JobRefused as exc:
+                        col.error(plain(exc))
+                    else:
+                        ss[key] = job.id
+                        st.rerun()  # the whole page: the fragment starts polling now that a build is running
+            if fmt == "onnx-int8":
+                note = int8_note(jobs.int8_against_fp32(cached), devices, space.encode(arch))
+                if note is not None and note.slower:
+                    col.warning(plain(note.text), icon=":material/speed:")
+                elif note is not None:
+                    col.caption(plain(note.text))
+        finished = [j for j in (jobs.get_job(ss.get(jobs.export_job_key(space, arch, f))) for f in FORMATS) if j is not None and not j.running]
+        if building and len(finished) == sum(j is not None for j in export_jobs.values()):
+            st.rerun()  # every build ended: stop polling
 
-        cached = jobs.cached_export(settings, space, arch, fmt)
-        name = spec.file_for(f"{space.name}-{arch.id}")
-        col.download_button(
-            f"{spec.label}{' ✓' if cached else ''}", data=make, file_name=name, mime=spec.mime, key=f"dl_{fmt}", on_click="ignore", width="stretch"
-        )
-        if fmt == "onnx-int8":
-            note = int8_note(jobs.int8_against_fp32(cached), devices, space.encode(arch))
-            if note is not None and note.slower:
-                col.warning(plain(note.text), icon=":material/speed:")
-            elif note is not None:
-                col.caption(plain(note.text))
+    downloads()

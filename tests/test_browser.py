@@ -107,9 +107,12 @@ def test_brush_open_validate_and_download_onnx(browser, demo_app, tmp_path):
         page.wait_for_timeout(2000)
         _shot(page, "demo-subnet-validated")
 
-    # download the ONNX file and run it
+    # build the ONNX file in the background (its steps are shown), then download it and run it
+    page.get_by_role("button", name="Build ONNX (fp32)").click()
+    ready = page.get_by_role("button", name=re.compile(r"^ONNX \(fp32\) ✓"))
+    ready.wait_for(timeout=300_000)
     with page.expect_download(timeout=300_000) as dl:
-        page.get_by_role("button", name=re.compile(r"^ONNX \(fp32\)")).click()
+        ready.click()
     model = tmp_path / "model.onnx"
     dl.value.save_as(model)
     import onnxruntime as ort

@@ -101,8 +101,22 @@ def test_official_python_batches_load_without_running_code(tmp_path):
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         (folder / name).write_bytes(_cifar_batch(rng.integers(0, 256, (4, 3072), dtype=np.uint8), [0, 1, 2, 3]))
-    data = load_dataset(tmp_path / "cifar", cache_dir=tmp_path / "cache")
+    heard: list[tuple[str, int, int]] = []
+    data = load_dataset(tmp_path / "cifar", cache_dir=tmp_path / "cache", progress=lambda *report: heard.append(report))
     assert data.train.images.shape == (20, 32, 32, 3) and data.test.labels.tolist() == [0, 1, 2, 3]
+    # progress: the six batch files read, then images decoded batch by batch, ending on the true count
+    assert [r for r in heard if r[0] == "reading"][-1] == ("reading", 6, 6)
+    assert [r for r in heard if r[0] == "decoding"][-1] == ("decoding", 24, 24)
+    # the same batches in the official .tar.gz are read as the archive streams by
+    import tarfile
+
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    with tarfile.open(packed / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
+    heard.clear()
+    again = load_dataset(packed, cache_dir=tmp_path / "cache2", progress=lambda *report: heard.append(report))
+    assert np.array_equal(again.train.images, data.train.images) and [r for r in heard if r[0] == "reading"][-1] == ("reading", 6, 6)
 
 
 def test_a_crafted_python_batch_is_refused_and_its_payload_never_runs(tmp_path):

@@ -183,11 +183,14 @@ def test_bundle_contents_and_predict_script(prepared_small, tiny_data, tmp_path)
     assert card["accuracy"]["predicted"] == {"top1": 91.0, "source": "test predictor"}
     assert {r["model"] for r in card["accuracy"]["measured"]} == {"fp32 ONNX", "int8 ONNX"}
     devices = {r["device"]: r for r in card["latency"]}
-    assert devices["note10"]["ms"] == 12.5 and devices["note10"]["source"].startswith("predicted")
-    assert sum(r["source"] == "measured by this export" for r in card["latency"]) == 2
+    # a lookup-table row names its table, never the accuracy predictor's source
+    assert devices["note10"]["ms"] == 12.5 and devices["note10"]["source"] == "estimate: the note10 table"
+    assert devices["note10"]["runtime"] == "lookup-table estimate (note10)" and "test predictor" not in devices["note10"]["source"]
+    own = [r for r in card["latency"] if r["source"].endswith("by this export")]
+    assert len(own) == 2 and all(r["source"].startswith("measured here (") and isinstance(r["busy"], bool) for r in own)
     assert card["parity"]["onnx_vs_pytorch"]["max_abs_diff"] <= 1e-4
     md = (b / "MODEL_CARD.md").read_text()
-    for text in ("## Architecture", "## Accuracy", "## Latency", "cifar10-test-random", "predicted", "MACs"):
+    for text in ("## Architecture", "## Accuracy", "## Latency", "cifar10-test-random", "Predicted top-1", "lookup-table estimate (note10)", "MACs"):
         assert text in md
     config = json.loads((b / "config.json").read_text())
     assert config["arch"] == prepared_small.arch.to_dict()

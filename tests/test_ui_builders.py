@@ -354,7 +354,7 @@ def test_objectives_table_names_every_source(demo):
     table = objectives_table(CIFAR, arch, None, devices, row, cat.devices, measured)
     q = dict(zip(table["quantity"], table["source"], strict=True))
     assert q["top-1 (predicted)"].startswith("predicted") and q["top-1 (measured)"].startswith("measured")
-    assert "demo-cpu table" in q["latency on demo-cpu"] and "latency here (measured)" in q
+    assert "demo-cpu table" in q["latency, lookup-table estimate (demo-cpu)"] and "latency, measured here (this machine, one round, load not checked)" in q
     assert table.loc[table["quantity"] == "top-1 (predicted)", "value"].iloc[0] == pytest.approx(row["top1_pred"].iloc[0], abs=1e-3)
     payload = predicted_payload(table, arch)
     assert set(payload["latency_ms"]) == {"demo-cpu", "demo-gpu"} and payload["macs"] > 1e6

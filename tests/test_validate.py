@@ -195,6 +195,10 @@ def test_cli_validate_prints_one_json_object(supernet_file, tiny_folder, tmp_pat
     result = json.loads(out)  # the whole of stdout is one JSON object
     assert set(result) >= CLI_KEYS and result["arch"] == CIFAR.smallest().id and result["n_images"] == 9
     assert result["latency_ms"] > 0 and "1 thread, batch 1" in result["latency_source"]
+    # the measurement says how it was taken and whether the machine was busy (new keys; the old ones stay)
+    assert result["latency_rounds"] == ort.LATENCY_ROUNDS and len(result["latency_round_medians_ms"]) == ort.LATENCY_ROUNDS
+    assert isinstance(result["latency_busy"], bool) and (result["latency_busy_reason"] is not None) == result["latency_busy"]
+    assert result["latency_label"].startswith("measured here (") and f"median of {ort.LATENCY_ROUNDS} rounds" in result["latency_label"]
     assert result["supernet_version"] == "cifar10-validate-test" and result["data"] and result["latency_iqr_ms"] >= 0
     assert sum(map(sum, result["confusion"])) == 9
     assert len(RunStore(tmp_path).measurements("cifar10")) == 1

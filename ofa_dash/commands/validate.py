@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         emit(out, True)
     else:
-        lat = f"{out['latency_ms']:.3f} ms (IQR {out['latency_iqr_ms']:.3f})" if out["latency_ms"] is not None else "not measured"
+        lat = f"{out['latency_ms']:.3f} ms (IQR {out['latency_iqr_ms']:.3f}), {out['latency_label']}" if out["latency_ms"] is not None else "not measured"
+        if out.get("latency_busy"):
+            lat += f"; WARNING: the machine was busy while timing ({out['latency_busy_reason']})"
         emit(
             {
                 "arch": out["arch"],

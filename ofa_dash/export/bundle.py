@@ -7,6 +7,7 @@ import os
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -34,8 +35,11 @@ def export_bundle(
     calib_images: int = INT8_CALIB_IMAGES,
     eval_images: int = EVAL_IMAGES,
     parity_images: int | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> dict:
     """A zip with fp32 and int8 ONNX, config, model card (Markdown + JSON) and a stand-alone ``predict.py``.
+
+    ``step("verify")`` is called as the models are checked (parity, int8 agreement, accuracy and latency).
 
     ``predicted``: the ``predict`` command's JSON (``top1``, ``latency_ms`` per
     device, optional ``source``/``sources``) for the card. ``measured``: a
@@ -52,6 +56,8 @@ def export_bundle(
     with tempfile.TemporaryDirectory(prefix="ofa-dash-bundle-") as work:
         work = Path(work)
         (work / "model.onnx").write_bytes(fp32)
+        if step is not None:
+            step("verify")
         parity, fp32_session = verify_onnx(work / "model.onnx", prepared, x, inputs)
         report = int8_report(prepared, fp32, int8, data, eval_images, (fp32_session, ort_session(int8, threads=torch.get_num_threads())))
         if report.get("int8_vs_fp32"):

@@ -28,7 +28,7 @@ class ExportFormat:
     builder: Callable[..., dict]
     file_name: str  # file name pattern, ``{stem}`` replaced by ``<space>-<arch id>``
     mime: str  # the download's MIME type
-    options: tuple[str, ...] = ()  # which of export()'s keyword arguments (predicted, measured, eval_images) the builder takes
+    options: tuple[str, ...] = ()  # which of export()'s keyword arguments (predicted, measured, eval_images) the builder takes; every builder takes step
 
     def file_for(self, stem: str) -> str:
         return self.file_name.format(stem=stem)
@@ -53,11 +53,17 @@ def export(
     predicted: dict | None = None,
     measured: dict | None = None,
     eval_images: int = EVAL_IMAGES,
+    step: Callable[[str], None] | None = None,
 ) -> dict:
-    """Export ``prepared`` in format ``fmt`` (one of :data:`FORMATS`) to ``out``; returns what was verified and measured."""
+    """Export ``prepared`` in format ``fmt`` (one of :data:`FORMATS`) to ``out``; returns what was verified and measured.
+
+    ``step(name)`` hears ``"export"`` as the build starts and ``"verify"`` as its checks start (a job's progress).
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {list(FORMATS)}")
     spec = FORMATS[fmt]
     given = {"predicted": predicted, "measured": measured, "eval_images": eval_images}
-    result = spec.builder(prepared, out, data=data, **{k: given[k] for k in spec.options})
+    if step is not None:
+        step("export")
+    result = spec.builder(prepared, out, data=data, step=step, **{k: given[k] for k in spec.options})
     return {"arch": prepared.arch.id, "space": prepared.space.name, "provenance": prepared.provenance.to_dict(), **result}

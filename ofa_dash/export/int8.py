@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -182,13 +183,19 @@ def export_onnx_int8(
     calib_images: int = INT8_CALIB_IMAGES,
     eval_images: int = EVAL_IMAGES,
     parity_images: int | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> dict:
-    """Statically quantized int8 ONNX, calibrated on training images; accuracy drop and latency against fp32 measured and written into the file."""
+    """Statically quantized int8 ONNX, calibrated on training images; accuracy drop and latency against fp32 measured and written into the file.
+
+    ``step("verify")`` is called as the checks against fp32 (and the report) start.
+    """
     start = time.perf_counter()
     out = check_destination(out)
     x, inputs = parity_inputs(prepared, data, parity_images)
     fp32 = build_onnx(prepared)
     int8, calib_desc = build_int8(prepared, fp32, settings, calib_images)
+    if step is not None:
+        step("verify")
     threads = torch.get_num_threads()
     fp32_session = ort_session(fp32, threads=threads)
     report = int8_report(prepared, fp32, int8, data, eval_images, (fp32_session, ort_session(int8, threads=threads)))

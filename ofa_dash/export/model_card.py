@@ -12,6 +12,8 @@ import time
 
 import ofa_dash
 from ofa_dash.hardware import count
+from ofa_dash.hardware.latency import estimate_label
+from ofa_dash.runtime.ort import measured_label
 from ofa_dash.subnets import PreparedSubnet
 
 
@@ -52,29 +54,31 @@ def build(
                     "runtime": f"{lat['runtime']}, {precision}, {lat['threads']} thread, batch {lat['batch_size']}",
                     "ms": lat["median_ms"],
                     "iqr_ms": lat["iqr_ms"],
-                    "source": "measured by this export",
+                    "source": f"{measured_label(lat)} by this export",
+                    "busy": bool(lat.get("busy")),
+                    "busy_reason": lat.get("busy_reason"),
                 }
             )
     if measured and measured.get("latency_ms") is not None:
         latency_rows.append(
             {
-                "device": "this CPU",
+                "device": measured.get("latency_machine") or "this CPU",
                 "runtime": "ONNX Runtime fp32, 1 thread, batch 1",
                 "ms": measured["latency_ms"],
                 "iqr_ms": measured.get("latency_iqr_ms"),
-                "source": measured.get("latency_source") or "live validation",
+                "source": f"{measured_label(measured)} by live validation at {measured.get('measured_at', '?')}",
+                "busy": measured.get("latency_busy") is True,
+                "busy_reason": measured.get("latency_busy_reason"),
             }
         )
     predicted_acc = None
     if predicted:
-        sources = predicted.get("sources") or {}
-        default_source = predicted.get("source", "predicted by ofa-dash")
         if predicted.get("top1") is not None:
-            predicted_acc = {"top1": predicted["top1"], "source": sources.get("top1", default_source)}
-        for device, ms in (predicted.get("latency_ms") or {}).items():
-            latency_rows.append(
-                {"device": device, "runtime": "lookup table", "ms": ms, "iqr_ms": None, "source": f"predicted: {sources.get(device, default_source)}"}
-            )
+            predicted_acc = {
+                "top1": predicted["top1"],
+                "source": (predicted.get("sources") or {}).get("top1") or predicted.get("source", "predicted by ofa-dash"),
+            }
+        latency_rows += estimate_rows(predicted)
     return {
         "title": f"ofa-dash subnet {arch.id} ({space.name})",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -104,10 +108,23 @@ def build(
     }
 
 
+def estimate_rows(predicted: dict) -> list[dict]:
+    """The card's rows for lookup-table latencies: each names its table, never the accuracy predictor.
+
+    ``predicted`` is the ``predict`` command's JSON (``latency_source`` per
+    device) or the Subnet page's payload (``sources`` per device).
+    """
+    tables = {**(predicted.get("latency_source") or {}), **(predicted.get("sources") or {})}
+    return [
+        {"device": device, "runtime": estimate_label(device), "ms": ms, "iqr_ms": None, "source": f"estimate: {tables.get(device) or f'the {device} table'}"}
+        for device, ms in (predicted.get("latency_ms") or {}).items()
+    ]
+
+
 def _limitations(recalibrated: bool, has_accuracy: bool, int8_vs_fp32: dict | None = None) -> list[str]:
     out = [
         "Accuracy figures hold for images like the evaluation data (same source, size and class set); other inputs are out of distribution.",
-        "Latency depends on the CPU, thread count and background load; the interquartile range shows the spread seen while measuring.",
+        "Latency depends on the CPU, thread count and background load; the interquartile range shows the spread seen while measuring, and a row measured on a busy machine says so. Lookup-table estimates are for the named device, not for the machine that exported.",
     ]
     if not recalibrated:
         out.append("Batch-norm statistics were NOT re-estimated for this subnet (no training images given): accuracy may be far below the supernet's.")
@@ -160,7 +177,8 @@ def render_markdown(card: dict) -> str:
         lines += ["", f"Predicted top-1: {_fmt(pred['top1'])} % ({pred['source']})."]
     lines += ["", "## Latency", "", "| device | runtime | ms | IQR ms | source |", "| --- | --- | --- | --- | --- |"]
     for row in card["latency"]:
-        lines.append(f"| {row['device']} | {row['runtime']} | {_fmt(row['ms'], 3)} | {_fmt(row.get('iqr_ms'), 3)} | {row['source']} |")
+        busy = f"; **machine busy while timing: {row.get('busy_reason') or 'yes'}**" if row.get("busy") else ""
+        lines.append(f"| {row['device']} | {row['runtime']} | {_fmt(row['ms'], 3)} | {_fmt(row.get('iqr_ms'), 3)} | {row['source']}{busy} |")
     par = card["parity"]["onnx_vs_pytorch"]
     agr = card["parity"]["int8_vs_fp32"]
     lines += [

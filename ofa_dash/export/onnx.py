@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -79,13 +80,17 @@ def verify_onnx(path: Path, prepared: PreparedSubnet, x: torch.Tensor, inputs: s
     return parity, session
 
 
-def export_onnx(prepared: PreparedSubnet, out: str | os.PathLike, data: Dataset | None = None, parity_images: int | None = None) -> dict:
-    """fp32 ONNX with preprocessing in its metadata, checked and parity-tested before it lands at ``out``."""
+def export_onnx(
+    prepared: PreparedSubnet, out: str | os.PathLike, data: Dataset | None = None, parity_images: int | None = None, step: Callable[[str], None] | None = None
+) -> dict:
+    """fp32 ONNX with preprocessing in its metadata, checked and parity-tested before it lands at ``out``; ``step("verify")`` as checks start."""
     start = time.perf_counter()
     out = check_destination(out)
     x, inputs = parity_inputs(prepared, data, parity_images)
     model = build_onnx(prepared)
     with staged(out) as tmp:
         tmp.write_bytes(model)
+        if step is not None:
+            step("verify")
         parity, _ = verify_onnx(tmp, prepared, x, inputs)
     return {"format": "onnx", "path": str(out), "bytes": len(model), "opset": OPSET, "parity": parity, "seconds": time.perf_counter() - start}

@@ -8,6 +8,7 @@ import json
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -25,8 +26,12 @@ def torchscript_paths(out: Path) -> dict[str, Path]:
     return {"torchscript": out, "state_dict": out.with_name(f"{stem}.state.pt"), "config": out.with_name(f"{stem}.json")}
 
 
-def export_torchscript(prepared: PreparedSubnet, out: str | os.PathLike, parity_images: int | None = None, data: Dataset | None = None) -> dict:
+def export_torchscript(
+    prepared: PreparedSubnet, out: str | os.PathLike, parity_images: int | None = None, data: Dataset | None = None, step: Callable[[str], None] | None = None
+) -> dict:
     """TorchScript (traced), plus a state-dict and a JSON config that :func:`load_exported` rebuilds from.
+
+    ``step("verify")`` is called as the files are loaded back and compared.
 
     The config rides inside both the TorchScript file (``extra_files``) and the
     state-dict file, so either one alone is enough to rebuild the model.
@@ -52,6 +57,8 @@ def export_torchscript(prepared: PreparedSubnet, out: str | os.PathLike, parity_
         tmps["torchscript"].write_bytes(buf.getvalue())
         torch.save({"format": CONFIG_FORMAT, "version": CONFIG_VERSION, "config": config_text, "state_dict": state}, tmps["state_dict"])
         tmps["config"].write_text(config_text)
+        if step is not None:
+            step("verify")
         checks = {
             "torchscript": compare(reference, torch_logits(_jit_load(tmps["torchscript"]), x), inputs),
             "state_dict": compare(reference, torch_logits(load_exported(tmps["state_dict"]), x), inputs),

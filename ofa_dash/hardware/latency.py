@@ -88,6 +88,16 @@ def keys_at(space: SearchSpace, r: int) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def estimate_label(table: str) -> str:
+    """What a table latency is, for labels: "lookup-table estimate (<table>)".
+
+    A sum of per-layer times from a device's table is an estimate for that
+    device, not a measurement here; every page and the model card say so in
+    these words, so the two are never read as the same kind of figure.
+    """
+    return f"lookup-table estimate ({table})"
+
+
 # --------------------------------------------------------------------------- table
 @dataclass
 class LatencyTable:

@@ -5,7 +5,10 @@ Live validation, export (fp32 next to int8) and the device profiler all report
 session options (:func:`ort_session_options`) and the same timing loop
 (:func:`measure`). :func:`measure_latency` adds what whole exported models
 need: any input name, inputs from the model's own shape, and a result that
-says how and where it was measured.
+says how and where it was measured: it times in several rounds, samples the
+machine's load around them, and says when the machine was too busy for the
+figure to be trusted (:func:`busy_verdict`), because the same file measured
+0.4 ms on a quiet machine and 35 ms next to a training run.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +47,7 @@ class Timing:
     median_ms: float
     spread_ms: float
     n: int
+    samples_ms: tuple[float, ...] = ()  # every timed run, for callers that pool rounds
 
 
 def measure(run: Callable[[], object], policy: TimingPolicy) -> Timing:
@@ -60,7 +64,7 @@ def measure(run: Callable[[], object], policy: TimingPolicy) -> Timing:
         run()
         times[i] = clock() - start
     q25, q50, q75 = np.percentile(times * 1e3, [25, 50, 75])
-    return Timing(float(q50), float(q75 - q25), n)
+    return Timing(float(q50), float(q75 - q25), n, tuple(float(t) for t in times * 1e3))
 
 
 def cpu_model() -> str:
@@ -117,13 +121,55 @@ class OrtClassifier:
 
 
 # --------------------------------------------------------------------------- whole-model latency
-# A whole subnet takes ~0.3-5 ms: 20 warm-up runs, then repeats for about a second.
+# A whole subnet takes ~0.3-5 ms: 20 warm-up runs, then repeats for about a second in all,
+# split into LATENCY_ROUNDS rounds so that load that comes and goes shows as rounds that disagree.
 MODEL_TIMING = TimingPolicy(warmup=20, repeats=2000, min_repeats=50, budget_s=1.0)
+LATENCY_ROUNDS = 5
+# Rounds whose medians differ by more than this (max / min - 1) mean the machine's load changed while timing.
+MAX_ROUND_DISAGREEMENT = 0.15
+
+
+@dataclass(frozen=True)
+class MachineLoad:
+    """The machine's load while something was timed: logical CPUs, 1-minute load average, cores left idle."""
+
+    cpus: int
+    load_1min: float | None  # os.getloadavg()[0] just before timing (None where the OS has none)
+    idle_cores: float | None  # idle cores averaged over the timed interval, from /proc/stat (None elsewhere)
+
+
+def busy_verdict(round_medians_ms: list[float], load: MachineLoad, threads: int = 1, max_disagreement: float = MAX_ROUND_DISAGREEMENT) -> str | None:
+    """Why a latency measured under ``load`` cannot be trusted, or None when the machine looked quiet.
+
+    Two signs, each enough: the rounds disagree by more than
+    ``max_disagreement`` (the load changed while timing), or no core was left
+    idle while timing (other work competed for the cores the timing's
+    ``threads`` ran on). Without ``/proc/stat`` the load average stands in for
+    the idle cores; it is not used otherwise, because it still counts the
+    evaluation this process ran just before timing.
+    """
+    reasons = []
+    medians = [m for m in round_medians_ms if m > 0]
+    if len(medians) > 1:
+        disagreement = max(medians) / min(medians) - 1
+        if disagreement > max_disagreement:
+            reasons.append(f"rounds disagree by {disagreement * 100:.0f} % (limit {max_disagreement * 100:.0f} %)")
+    if load.idle_cores is not None:
+        if load.idle_cores < 0.5:
+            reasons.append(f"{load.idle_cores:.1f} of {load.cpus} cores idle while timing (other work shared the timed core)")
+    elif load.load_1min is not None and load.load_1min > max(0, load.cpus - threads) + 0.5:
+        reasons.append(f"load average {load.load_1min:.1f} on {load.cpus} cores")
+    return "; ".join(reasons) or None
 
 
 @dataclass
 class LatencyStats:
-    """Latency of one model on this machine, in milliseconds (median and interquartile range)."""
+    """Latency of one model on this machine, in milliseconds (median and interquartile range).
+
+    ``median_ms`` is the median of the rounds' medians; ``iqr_ms`` the
+    interquartile range of every timed run; ``busy`` and ``busy_reason`` say
+    whether the machine's load made the figure doubtful (see :func:`busy_verdict`).
+    """
 
     median_ms: float
     iqr_ms: float
@@ -132,17 +178,44 @@ class LatencyStats:
     batch_size: int
     runtime: str
     device: str
+    rounds: int = 1
+    round_medians_ms: list[float] = field(default_factory=list)
+    machine: str = ""  # short: the CPU model and its logical CPUs
+    load_1min: float | None = None
+    idle_cores: float | None = None
+    cpus: int | None = None
+    busy: bool = False
+    busy_reason: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "label": measured_label(asdict(self))}
 
 
-def measure_latency(model, threads: int = 1, batch_size: int = 1, policy: TimingPolicy | None = None, seed: int = 0) -> LatencyStats:
+def measured_label(latency: dict) -> str:
+    """What a live latency figure is, for labels: "measured here (<machine>, median of N rounds)".
+
+    Reads a :class:`LatencyStats` dict or a stored validation record (``latency_*``
+    keys); records made before rounds existed say "one round".
+    """
+    machine = latency.get("machine") or latency.get("latency_machine") or latency.get("device") or "this machine"
+    rounds = latency.get("rounds") or latency.get("latency_rounds")
+    how = f"median of {int(rounds)} rounds" if rounds and int(rounds) > 1 else "one round, load not checked"
+    return f"measured here ({machine}, {how})"
+
+
+def machine_name() -> str:
+    """The CPU model and logical CPUs, shortened for labels."""
+    return f"{cpu_model()}, {os.cpu_count()} CPUs"
+
+
+def measure_latency(model, threads: int = 1, batch_size: int = 1, policy: TimingPolicy | None = None, seed: int = 0, rounds: int | None = None) -> LatencyStats:
     """Time ``model`` (ONNX bytes, a path, or a session made by :func:`ort_session`) on one fixed input.
 
     Input and output buffers are bound once (IO binding), so the figure is
     the graph's run time, not numpy conversions. Random normal inputs: the
-    latency of these networks does not depend on the values.
+    latency of these networks does not depend on the values. The policy's
+    budget is split over ``rounds`` rounds (default :data:`LATENCY_ROUNDS`),
+    after one warm-up; the machine's load is sampled around them.
     """
     import onnxruntime as ort
 
@@ -159,15 +232,33 @@ def measure_latency(model, threads: int = 1, batch_size: int = 1, policy: Timing
     def run() -> None:
         session.run_with_iobinding(binding)
 
-    timing = measure(run, policy or MODEL_TIMING)
+    policy = policy or MODEL_TIMING
+    rounds = max(1, int(rounds or LATENCY_ROUNDS))
+    per_round = replace(policy, budget_s=policy.budget_s / rounds, min_repeats=max(1, policy.min_repeats // rounds), repeats=max(1, policy.repeats // rounds))
+    load_before = _load_average()
+    cpu_before = _cpu_times()
+    timings = [measure(run, per_round if i == 0 else replace(per_round, warmup=1)) for i in range(rounds)]
+    load = MachineLoad(os.cpu_count() or 1, load_before, _idle_between(cpu_before, _cpu_times()))
+    medians = [t.median_ms for t in timings]
+    samples = np.concatenate([np.asarray(t.samples_ms) for t in timings])
+    q25, q75 = np.percentile(samples, [25, 75])
+    reason = busy_verdict(medians, load, threads)
     return LatencyStats(
-        median_ms=timing.median_ms,
-        iqr_ms=timing.spread_ms,
-        repeats=timing.n,
+        median_ms=float(np.median(medians)),
+        iqr_ms=float(q75 - q25),
+        repeats=len(samples),
         threads=threads,
         batch_size=batch_size,
         runtime=f"onnxruntime {ort.__version__} (CPUExecutionProvider)",
         device=f"{cpu_model()}, {os.cpu_count()} logical CPUs",
+        rounds=rounds,
+        round_medians_ms=[round(m, 4) for m in medians],
+        machine=machine_name(),
+        load_1min=load.load_1min,
+        idle_cores=None if load.idle_cores is None else round(load.idle_cores, 2),
+        cpus=load.cpus,
+        busy=reason is not None,
+        busy_reason=reason,
     )
 
 
@@ -188,26 +279,37 @@ def auto_threads(limit: int | None = None, sample_s: float = 0.2) -> int:
 
 
 def _idle_cores(sample_s: float) -> float | None:
-    def snapshot() -> tuple[int, int] | None:
-        try:
-            with open("/proc/stat") as fh:
-                values = [int(v) for v in fh.readline().split()[1:]]
-        except (OSError, ValueError):
-            return None
-        return values[3] + (values[4] if len(values) > 4 else 0), sum(values)  # idle + iowait, total
-
-    first = snapshot()
+    first = _cpu_times()
     if first is None:
-        try:
-            return (os.cpu_count() or 1) - os.getloadavg()[0]
-        except (AttributeError, OSError):
-            return None
+        load = _load_average()
+        return None if load is None else (os.cpu_count() or 1) - load
     time.sleep(sample_s)
-    second = snapshot()
-    if second is None:
+    return _idle_between(first, _cpu_times())
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle + iowait, total) jiffies of all CPUs from ``/proc/stat``; None where there is no such file."""
+    try:
+        with open("/proc/stat") as fh:
+            values = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return values[3] + (values[4] if len(values) > 4 else 0), sum(values)
+
+
+def _idle_between(first: tuple[int, int] | None, second: tuple[int, int] | None) -> float | None:
+    """Idle cores on average between two :func:`_cpu_times` snapshots (None if either is missing or no time passed)."""
+    if first is None or second is None:
         return None
     total = second[1] - first[1]
     return (os.cpu_count() or 1) * (second[0] - first[0]) / total if total > 0 else None
+
+
+def _load_average() -> float | None:
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
 
 
 @contextlib.contextmanager

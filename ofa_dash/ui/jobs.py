@@ -8,9 +8,12 @@ re-run every second) and draw what it says. What the work produces goes to
 the store (a saved run, a recorded measurement), so it "joins the catalogue"
 for every session through the catalogue's file stamps.
 
-Exports are ordinary calls (seconds), but five sessions asking for the same
-file at once must not build it five times: a lock per output file makes the
-later callers wait and reuse the first one's file.
+Exports take a minute or two on a busy machine, so the Subnet page runs them
+as jobs too (:func:`export_work`), reporting "step i of n" over
+:data:`EXPORT_STEPS`; five sessions asking for the same file at once must not
+build it five times: a lock per output file makes the later callers wait and
+reuse the first one's file. :func:`progress_text` turns what a job reported
+into the words a page shows ("decoding 12,000 of 60,000 images").
 """
 
 from __future__ import annotations
@@ -243,6 +246,33 @@ def running_jobs(kind: str | None = None) -> list[Job]:
         return [j for j in _JOBS.values() if j.running and (kind is None or j.kind == kind)]
 
 
+# --------------------------------------------------------------------------- what a page says about a job's progress
+# Stages whose counts have their own words (the data layer's LOAD_STAGES, an export's steps); others read "stage done/total".
+STAGE_TEXT: dict[str, str] = {
+    "decoding": "decoding {done:,} of {total:,} images",
+    "reading": "reading the dataset's files: {done:,} read",
+    "loading cache": "loading the decoded dataset",
+    "loading the dataset": "loading the dataset",
+}
+
+
+def stage_text(stage: str, done: int = 0, total: int = 0) -> str:
+    """Words for one progress report, e.g. ``("decoding", 500, 60000)`` -> "decoding 500 of 60,000 images"."""
+    if stage == "reading" and total:
+        return f"reading the dataset's files: {done:,} of {total:,}"
+    if stage in STAGE_TEXT:
+        return STAGE_TEXT[stage].format(done=done, total=total)
+    return f"{stage} {done:,}/{total:,}" if total else stage
+
+
+def progress_text(job: Job) -> str:
+    """What a page shows under a running job's progress bar: its step (export jobs) or its stage, with counts."""
+    if job.kind == "export" and job.total:
+        head = f"step {job.done + 1 if job.done < job.total else job.total} of {job.total}: {job.stage}"
+        return f"{head} ({job.message})" if job.message else head
+    return stage_text(job.stage, job.done, job.total)
+
+
 def validations_ahead(ahead: int) -> str:
     """How long the wait is, never whose: other visitors' subnets are theirs."""
     return f"{ahead} validation{'s' if ahead != 1 else ''} ahead of yours"
@@ -282,11 +312,13 @@ _datasets: dict[str, object] = {}
 _datasets_lock = threading.Lock()
 
 
-def shared_dataset(path: str | Path):
+def shared_dataset(path: str | Path, progress: Callable[[str, int, int], None] | None = None):
     """The decoded dataset at ``path``, loaded once per process and shared read-only by every session.
 
     Loaded on first use (a validation or an export), not when a page opens: the
-    first decode of CIFAR-10 takes minutes, and a page must not wait for it.
+    first decode of CIFAR-10 takes minutes, and a page must not wait for it;
+    ``progress(stage, done, total)`` hears the load's stages and counts
+    (``ofa_dash.data.LOAD_STAGES``), so the job that triggered it can show them.
     Keyed by the folder's stamp, so a replaced dataset is loaded again.
     """
     # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
@@ -297,7 +329,7 @@ def shared_dataset(path: str | Path):
     with _datasets_lock:
         if key not in _datasets:
             _datasets.clear()  # one dataset in memory at a time (CIFAR-10 is ~180 MB decoded)
-            _datasets[key] = load_dataset(p)
+            _datasets[key] = load_dataset(p, progress=progress)
         return _datasets[key]
 
 
@@ -310,7 +342,7 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
         from ofa_dash.validation import validate_subnet
 
         job.update("loading the dataset")
-        data = shared_dataset(data_path)
+        data = shared_dataset(data_path, progress=lambda stage, done, total: job.update(stage, done, total))
 
         def on_wait(holder: dict | None) -> None:
             # ahead() counts this job too: it is one of the waiters
@@ -395,13 +427,29 @@ def _lock_for(path: Path) -> threading.Lock:
         return _export_locks.setdefault(str(path), threading.Lock())
 
 
-def export_cached(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, predicted: dict | None = None, measured: dict | None = None) -> Path:
+# The steps an export job reports, in order (the export registry's builders report "export" and "verify").
+EXPORT_STEPS = ("prepare subnet", "recalibrate BN", "export", "verify")
+
+
+def export_cached(
+    settings: Settings,
+    space: SearchSpace,
+    arch: Arch,
+    fmt: str,
+    predicted: dict | None = None,
+    measured: dict | None = None,
+    progress: Callable[[str, str], None] | None = None,
+) -> Path:
     """The exported file of ``arch`` in ``fmt`` (built and verified by :func:`ofa_dash.export.export` once, then reused).
 
     BN statistics are re-estimated exactly as in live validation (same images, same cache):
     on the dataset of ``settings.data``, or without one on the space's shipped calibration
     sample, which holds those very images. So the file holds the network that was measured.
+    ``progress(step, detail)`` hears each of :data:`EXPORT_STEPS` as it starts (detail:
+    the dataset's decoding counts, or the wait for another export).
     """
+    report = progress or (lambda step, detail="": None)
+    report("prepare subnet", "loading the supernet")
     # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
     from ofa_dash.calibration import resolve
     from ofa_dash.data import default_cache_dir
@@ -410,19 +458,54 @@ def export_cached(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, 
 
     key = calibration_key(settings, space)
     loaded = load_supernet(space, settings.supernet_path(space))
-    data = shared_dataset(settings.data) if settings.data is not None else None
+    data = (
+        shared_dataset(settings.data, progress=lambda stage, done, total: report("prepare subnet", stage_text(stage, done, total)))
+        if settings.data is not None
+        else None
+    )
     calibration = resolve(space, data, settings.precomputed)  # refuses (nothing written) when key is None
     out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, key)
     with _lock_for(out):
         if out.is_file():
             return out
         out.parent.mkdir(parents=True, exist_ok=True)
+        if _EXPORT_TURN.locked():
+            report("prepare subnet", "waiting for another export to finish")
         with _EXPORT_TURN:
-            # the download callback's thread belongs to Streamlit: do the work in one of ours
-            run_at_background_priority(
-                lambda: export(prepare(space, arch, loaded, data, calibration=calibration), fmt, out, data, predicted=predicted, measured=measured)
-            )
+
+            def build() -> None:
+                report("recalibrate BN", "")
+                prepared = prepare(space, arch, loaded, data, calibration=calibration)
+                export(prepared, fmt, out, data, predicted=predicted, measured=measured, step=lambda name: report(name, ""))
+
+            # the caller's thread may belong to Streamlit: do the work in one of ours
+            run_at_background_priority(build)
     return out
+
+
+def export_job_key(space: SearchSpace, arch: Arch, fmt: str) -> str:
+    """The session-state key under which a session keeps its export job of one subnet and format."""
+    return f"export_job_{space.name}_{arch.id}_{fmt}"
+
+
+def export_work(
+    settings: Settings, space: SearchSpace, arch: Arch, fmt: str, predicted: dict | None = None, measured: dict | None = None
+) -> Callable[[Job], dict]:
+    """The body of an export job: build (or reuse) the file, reporting "step i of n" over :data:`EXPORT_STEPS`."""
+
+    def work(job: Job) -> dict:
+        def progress(step: str, detail: str = "") -> None:
+            if job.cancelled:
+                raise Cancelled("export cancelled")
+            job.update(step, EXPORT_STEPS.index(step), len(EXPORT_STEPS))
+            job.message = detail
+
+        path = export_cached(settings, space, arch, fmt, predicted=predicted, measured=measured, progress=progress)
+        job.update("done", len(EXPORT_STEPS), len(EXPORT_STEPS))
+        job.message = ""
+        return {"format": fmt, "path": str(path)}
+
+    return work
 
 
 def cached_export(settings: Settings, space: SearchSpace, arch: Arch, fmt: str) -> Path | None:

@@ -2,7 +2,10 @@
 
 Every number carries where it comes from, because a predicted top-1, a
 table estimate and a live measurement on this machine are different claims:
-the table built here has one row per figure with ``source`` spelled out.
+the table built here has one row per figure with ``source`` spelled out, and
+every latency row's name says which kind it is ("lookup-table estimate
+(<table>)" or "measured here (<machine>, median of N rounds)"), with a
+``device`` column naming the table behind an estimate.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ofa_dash.hardware import count
+from ofa_dash.hardware.latency import estimate_label
+from ofa_dash.runtime.ort import measured_label
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, DeviceInfo, describe_device
 
@@ -24,7 +29,7 @@ def objectives_table(
     device_infos: dict[str, DeviceInfo] | None = None,
     measured: dict | None = None,
 ) -> pd.DataFrame:
-    """Rows ``quantity, value, unit, source`` for ``arch``.
+    """Rows ``quantity, value, unit, source, device`` for ``arch`` (``device``: the table of an estimate, else None).
 
     Predicted top-1: the stored run's objective when the subnet is in a run
     (``catalogue_rows``), else the predictor. Latency: every loaded device
@@ -59,29 +64,61 @@ def objectives_table(
         if measured.get("top5") is not None:
             rows.append({"quantity": "top-5 (measured)", "value": float(measured["top5"]), "unit": "%", "source": "measured: same validation"})
     for name, table in (devices or {}).items():
-        rows.append({"quantity": f"latency on {name}", "value": float(table.estimate(g)[0]), "unit": "ms", "source": describe_device(table)})
+        rows.append(
+            {
+                "quantity": latency_quantity(estimate_label(name)),
+                "value": float(table.estimate(g)[0]),
+                "unit": "ms",
+                "source": describe_device(table),
+                "device": name,
+            }
+        )
     for name, info in (device_infos or {}).items():
         if name in (devices or {}) or row0 is None:
             continue
         value = row0.get(LATENCY_PREFIX + name)
         if value is not None and pd.notna(value):
-            rows.append({"quantity": f"latency on {name}", "value": float(value), "unit": "ms", "source": info.source})
+            rows.append({"quantity": latency_quantity(estimate_label(name)), "value": float(value), "unit": "ms", "source": info.source, "device": name})
     if measured and measured.get("latency_ms") is not None:
         rows.append(
             {
-                "quantity": "latency here (measured)",
+                "quantity": latency_quantity(measured_label(measured)),
                 "value": float(measured["latency_ms"]),
                 "unit": "ms",
-                "source": measured.get("latency_source") or "measured: ONNX Runtime",
+                "source": measured_source(measured),
             }
         )
     counts = count(space, g)
     rows.append({"quantity": "MACs", "value": float(counts["macs"][0]) * 1e-6, "unit": "M", "source": "counted (convolutions and the classifier)"})
     rows.append({"quantity": "parameters", "value": float(counts["params"][0]) * 1e-6, "unit": "M", "source": "counted"})
     rows.append({"quantity": "peak activation memory", "value": float(counts["peak_mem"][0]) * 1e-6, "unit": "MB", "source": "counted (batch 1, fp32)"})
-    out = pd.DataFrame(rows, columns=["quantity", "value", "unit", "source"])
+    out = pd.DataFrame(rows, columns=["quantity", "value", "unit", "source", "device"])
     out["value"] = out["value"].astype(float).round(3)
     return out
+
+
+def latency_quantity(label: str) -> str:
+    """A latency row's name: "latency, " and what the figure is (an estimate of which table, or measured where)."""
+    return f"latency, {label}"
+
+
+def measured_source(measured: dict) -> str:
+    """Where a live latency comes from, with the machine's load at the time when it was recorded."""
+    parts = [measured.get("latency_source") or "measured: ONNX Runtime"]
+    if measured.get("latency_idle_cores") is not None:
+        parts.append(f"{measured['latency_idle_cores']:.1f} idle cores while timing")
+    if measured.get("latency_load_1min") is not None:
+        parts.append(f"load average {measured['latency_load_1min']:.1f}")
+    if busy_warning(measured):
+        parts.append("machine busy: " + busy_warning(measured))
+    return "; ".join(parts)
+
+
+def busy_warning(result: dict) -> str | None:
+    """Why a stored live latency is doubtful (the machine was busy while timing), or None."""
+    if result.get("latency_busy") is True:
+        return str(result.get("latency_busy_reason") or "the machine was busy while timing")
+    return None
 
 
 def predicted_payload(table: pd.DataFrame, arch: Arch) -> dict:
@@ -91,9 +128,10 @@ def predicted_payload(table: pd.DataFrame, arch: Arch) -> dict:
         q = r["quantity"]
         if q == "top-1 (predicted)":
             out["top1"], out["source"] = r["value"], r["source"]
-        elif q.startswith("latency on "):
-            out["latency_ms"][q[len("latency on ") :]] = r["value"]
-            out["sources"][q] = r["source"]
+        elif isinstance(r.get("device"), str) and r["device"]:
+            # keyed by device, as the predict command's JSON is: the model card names the table behind each estimate
+            out["latency_ms"][r["device"]] = r["value"]
+            out["sources"][r["device"]] = str(r["source"]).removeprefix("estimated from ")
         elif q == "MACs":
             out["macs"] = r["value"] * 1e6
         elif q == "parameters":
@@ -118,6 +156,8 @@ def validation_summary(result: dict) -> dict:
         "top5": result.get("top5"),
         "n_images": result.get("n_images"),
         "latency_ms": result.get("latency_ms"),
+        "latency_label": measured_label(result) if result.get("latency_ms") is not None else None,
+        "latency_busy": busy_warning(result),
         "worst_class": min(per_class, key=lambda k: per_class[k] if per_class[k] is not None else np.inf) if vals else None,
         "subset": result.get("subset"),
         "seconds": result.get("seconds"),
