@@ -5,8 +5,10 @@ import streamlit as st
 from ofa_dash.ui import figures, loaders, state
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import missing_official_message
+from ofa_dash.ui.counts import distinct_ids
 from ofa_dash.ui.fronts import distinct_subnets, front_view, rows_for_ids, slider_range
 from ofa_dash.ui.references import published_specialized, reference_markers
+from ofa_dash.ui.tables import display_table
 from ofa_dash.ui.text import plain
 
 ctx = state.sidebar()
@@ -55,21 +57,42 @@ if not len(points) or not devices:
     st.info("The chosen runs hold no subnets with a latency on the chosen devices.")
     st.stop()
 x_dev = st.session_state.get("fr_x") if st.session_state.get("fr_x") in devices else devices[0]
+device_notes = {d: cat.devices[d].source for d in devices if d in cat.devices}
 
 
 def subnet_table(rows, tag: str) -> None:
     """A sortable table of subnets with a CSV download; picking a row opens that subnet."""
     if not len(rows):
         return
-    table = selection_table(distinct_subnets(rows), devices)
-    ev = st.dataframe(table, key=f"table_{tag}", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch")
-    # The CSV is made on click (in its own thread), not on every brush.
+    subnets = distinct_subnets(rows)
+    shown = display_table(subnets, devices, device_notes)
+    ev = st.dataframe(
+        shown.frame,
+        key=f"table_{tag}",
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+        column_config=shown.column_config(),
+        placeholder="",
+    )
+    # The CSV keeps the catalogue's raw columns (scripts read them); it is made on click (in its own thread), not on every brush.
     st.download_button(
-        "Download selection (CSV)", lambda: table.to_csv(index=False).encode(), file_name=f"{space.name}-subnets.csv", mime="text/csv", key=f"csv_{tag}"
+        "Download selection (CSV)",
+        lambda: selection_table(subnets, devices).to_csv(index=False).encode(),
+        file_name=f"{space.name}-subnets.csv",
+        mime="text/csv",
+        key=f"csv_{tag}",
     )
     picked = figures.event_selection(ev).get("rows") or []
     if picked:
-        state.open_subnet(str(table.iloc[picked[0]]["id"]))
+        state.open_subnet(shown.id_at(picked[0]))
+
+
+def picks_table(picks) -> None:
+    """The decision aids' picks, in the order the aids placed them, read like the other subnet tables."""
+    shown = display_table(picks, devices, device_notes, sort=False)
+    st.dataframe(shown.frame, hide_index=True, width="stretch", column_config=shown.column_config(), placeholder="")
 
 
 # ---- constraints (live filters)
@@ -133,8 +156,7 @@ if mode == "2D front":
         title=f"{space.name}: {column_label('top1')} vs {column_label(x)}",
     )
     st.caption(
-        f"{view.df['id'].nunique()} subnets ({view.df.loc[view.df['pareto'], 'id'].nunique()} on the Pareto front) from {len(cat.runs)} run(s)"
-        + (f"; {view.hidden} hidden by constraints" if view.hidden else "")
+        view.counts.phrase(runs=len(cat.runs))
         + f". Accuracy: {cat.accuracy_source}. Latency on {x_dev}: {cat.devices[x_dev].source}."
         + (
             " Triangles: OFA's published specialized Note10 subnets at their published fine-tuned ImageNet top-1 (w1.0 space)."
@@ -144,7 +166,7 @@ if mode == "2D front":
     )
     if len(view.picks):
         with st.expander(f"Decision aids' picks ({len(view.picks)})", expanded=False):
-            st.dataframe(view.picks, hide_index=True, width="stretch")
+            picks_table(view.picks)
 
     @st.fragment
     def front_and_selection(fig, df) -> None:
@@ -155,7 +177,7 @@ if mode == "2D front":
         if one:
             state.open_subnet(one)
         chosen = rows_for_ids(df, figures.selected_ids(selection))
-        n = chosen["id"].nunique() if len(chosen) else 0
+        n = distinct_ids(chosen)
         st.subheader(f"Selected subnets ({n})" if n else "Selected subnets")
         if n and n < len(chosen):
             st.caption(f"Found {len(chosen)} times by the chosen runs; each subnet is listed once, with the runs that found it.")
@@ -177,11 +199,11 @@ else:
     weights = [w_acc, (1 - w_acc) / 2, (1 - w_acc) / 2] if use_w else None
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
     fig = figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks)
-    st.caption(f"{int(view.df['pareto'].sum())} of {len(view.df)} subnets are on the 3D Pareto front. Pick one in the table below to open it.")
+    st.caption(f"{view.counts.phrase('3D Pareto front')}. Pick one in the table below to open it.")
     st.plotly_chart(fig, key="front3d", width="stretch")
     if len(view.picks):
         st.markdown("**Decision aids' picks** (marked on the plot)")
-        st.dataframe(view.picks, hide_index=True, width="stretch")
-    chosen = view.df[view.df["pareto"]].sort_values("top1", ascending=False)
-    st.subheader(f"3D Pareto set ({chosen['id'].nunique()})")
+        picks_table(view.picks)
+    chosen = view.df[view.df["pareto"]]
+    st.subheader(f"3D Pareto set ({view.counts.on_front})")
     subnet_table(chosen, "3d")

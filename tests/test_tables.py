@@ -1,0 +1,142 @@
+"""Readable subnet tables, one definition of subnet counts, short hovers and fair algorithm comparisons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ofa_dash.ui.catalogue import selection_table
+from ofa_dash.ui.counts import count_subnets, distinct_ids
+from ofa_dash.ui.fronts import distinct_subnets, front_view
+from ofa_dash.ui.tables import display_table, round_significant, source_tag
+
+PREDICTED = "predicted: ofa-dash mlp fitted on 1200 measured subnets (holdout top-1, Kendall tau 0.81) (run objective)"
+
+
+def _rows() -> pd.DataFrame:
+    """Four catalogue rows of three subnets (``b`` found by two runs), one of them measured."""
+    return pd.DataFrame(
+        {
+            "run_id": ["r1", "r1", "r2", "r2"],
+            "algorithm": ["nsga2", "nsga2", "spea2", "spea2"],
+            "seed": [1, 1, 2, 2],
+            "id": ["a", "b", "b", "c"],
+            "top1": [71.23456, 80.0049, 80.0049, 90.5],
+            "top1_source": [PREDICTED, PREDICTED, PREDICTED, "measured: live validation on 500 test images"],
+            "latency:cpu-ort": [0.447123, 34.71, 34.71, 1234.5],
+            "latency:note10": [15.51, 21.0, 21.0, 9.87654],
+            "macs": [218.3749, 5.3, 5.3, 1000.0],
+            "params": [2.345, 1.0, 1.0, 3.0],
+            "peak_mem": [0.7512, 0.5, 0.5, 1.25],
+            "top1_measured": [np.nan, np.nan, np.nan, 90.5],
+            "top5_measured": [np.nan, np.nan, np.nan, 99.0],
+            "measured_images": [np.nan, np.nan, np.nan, 500.0],
+            "measured_latency_ms": [np.nan, np.nan, np.nan, 3.1148],
+        }
+    )
+
+
+def _catalogue_rows() -> pd.DataFrame:
+    """The same rows as the catalogue holds them (before :func:`with_accuracy` picks predicted or measured)."""
+    return _rows().rename(columns={"top1": "top1_pred", "top1_source": "top1_pred_source"})
+
+
+# --------------------------------------------------------------------------- the display table
+def test_display_table_headers_with_units_and_the_id_not_first():
+    shown = display_table(distinct_subnets(_rows()), ["cpu-ort"], {"cpu-ort": "estimated from the cpu-ort table"})
+    assert list(shown.frame.columns) == [
+        "Top-1 (%)",
+        "Source",
+        "Latency cpu-ort (ms)",
+        "MACs (M)",
+        "Parameters (M)",
+        "Peak activation memory (MB)",
+        "Measured top-1 (%)",
+        "Measured top-5 (%)",
+        "Test images",
+        "Latency measured here (ms)",
+        "Subnet id",
+        "Found by",
+        "Runs",
+    ]
+    assert "latency:note10" not in shown.frame and "Latency note10 (ms)" not in shown.frame  # only the devices asked for
+
+
+def test_display_table_sorts_by_accuracy_and_keeps_each_rows_id():
+    shown = display_table(distinct_subnets(_rows()), ["cpu-ort"])
+    assert shown.frame["Top-1 (%)"].tolist() == [90.5, 80.0, 71.23]
+    assert shown.ids == ["c", "b", "a"] and shown.frame["Subnet id"].tolist() == shown.ids
+    assert shown.id_at(2) == "a"
+    assert shown.frame["Found by"].tolist() == ["spea2 s2", "nsga2 s1, spea2 s2", "nsga2 s1"]
+
+
+def test_display_table_rounds_two_decimals_and_milliseconds_to_three_significant_digits():
+    f = display_table(_rows(), ["cpu-ort", "note10"]).frame
+    assert f["Latency cpu-ort (ms)"].tolist() == [1230.0, 34.7, 34.7, 0.447]
+    assert f["Latency note10 (ms)"].tolist() == [9.88, 21.0, 21.0, 15.5]
+    assert f["MACs (M)"].tolist() == [1000.0, 5.3, 5.3, 218.37]
+    assert f["Peak activation memory (MB)"].tolist() == [1.25, 0.5, 0.5, 0.75]
+    assert f["Latency measured here (ms)"].iloc[0] == 3.11
+
+
+def test_display_table_tags_the_source_and_puts_the_sentence_in_the_tooltip():
+    shown = display_table(_rows(), ["cpu-ort"])
+    assert shown.frame["Source"].tolist() == ["measured", "predicted", "predicted", "predicted"]
+    assert not shown.frame.astype(str).apply(lambda c: c.str.contains("mlp fitted")).any().any()  # the sentence is on no row
+    tip = shown.specs["Source"].help
+    assert PREDICTED in tip and "measured: live validation" in tip and tip.count(PREDICTED) == 1
+    config = shown.column_config()
+    assert set(config) == set(shown.frame.columns)
+    assert config["Top-1 (%)"]["help"] == shown.specs["Top-1 (%)"].help and config["Top-1 (%)"]["type_config"]["format"] == "%.2f"
+    assert config["Latency cpu-ort (ms)"]["type_config"]["format"] == "%.3g"
+
+
+def test_display_table_leaves_missing_measurements_blank_and_drops_empty_columns():
+    shown = display_table(_rows(), ["cpu-ort"])
+    images = shown.frame["Test images"]
+    assert str(images.dtype) == "Int64" and images.iloc[0] == 500 and images.iloc[1:].isna().all()
+    measured = shown.frame["Measured top-1 (%)"]
+    assert measured.iloc[1:].isna().all() and measured.dtype.kind == "f"  # a real missing number (a blank cell), never the text "None"
+    unmeasured = display_table(_rows().iloc[:3], ["cpu-ort"]).frame
+    assert not [c for c in unmeasured.columns if c.startswith("Measured") or c in ("Test images", "Latency measured here (ms)")]
+
+
+def test_display_table_keeps_an_ordered_table_in_its_order():
+    picks = _rows().iloc[[0, 3]].reset_index(drop=True)
+    picks.insert(0, "decision aid", ["knee (high trade-off)", "pseudo-weights 0.50/0.50"])
+    shown = display_table(picks, ["cpu-ort"], sort=False)
+    assert shown.frame.columns[0] == "Decision aid" and shown.ids == ["a", "c"]
+    assert shown.frame["Run"].tolist() == ["r1", "r2"]
+
+
+def test_the_csv_keeps_the_raw_columns():
+    rows = distinct_subnets(_rows())
+    display_table(rows, ["cpu-ort"])
+    raw = selection_table(rows, ["cpu-ort"])
+    assert list(raw.columns[:4]) == ["id", "top1", "top1_source", "latency:cpu-ort"] and {"found_by", "runs"} <= set(raw.columns)
+    assert raw["top1_source"].iloc[0] == PREDICTED  # the full sentence, for scripts
+
+
+def test_round_significant_and_source_tag():
+    assert round_significant([0.44712, 34.71, 1234.5, 0.0, np.nan]).tolist()[:4] == [0.447, 34.7, 1230.0, 0.0]
+    assert np.isnan(round_significant([np.nan])[0])
+    assert source_tag(PREDICTED) == "predicted" and source_tag("measured: on 500 images") == "measured"
+    assert source_tag("none") == "" and source_tag(None) == ""
+
+
+# --------------------------------------------------------------------------- one definition of the counts
+def test_counts_are_distinct_subnets_everywhere():
+    rows = _rows().assign(pareto=[False, True, True, True])
+    c = count_subnets(rows)
+    assert (c.subnets, c.on_front, c.found) == (3, 2, 4)
+    assert c.phrase(runs=2) == "3 subnets (2 on the Pareto front) from 2 runs"
+    hidden = count_subnets(rows.iloc[:2], before=rows)
+    assert hidden.hidden == 1 and hidden.phrase("3D Pareto front").endswith("; 1 hidden by constraints")  # "b" is still shown by one copy
+    assert distinct_ids(rows) == 3 and distinct_ids(rows.iloc[0:0]) == 0
+
+
+def test_front_view_counts_agree_with_its_table():
+    view = front_view(_catalogue_rows(), ["top1", "latency:cpu-ort", "macs"], weights=[0.5, 0.25, 0.25])
+    assert view.counts.subnets == view.df["id"].nunique() == 3
+    assert view.counts.on_front == view.df.loc[view.df["pareto"], "id"].nunique()
+    assert view.picks.columns[0] == "decision aid" and "id" in view.picks
