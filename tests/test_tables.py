@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ofa_dash.ui import figures
 from ofa_dash.ui.catalogue import selection_table
 from ofa_dash.ui.counts import count_subnets, distinct_ids
 from ofa_dash.ui.fronts import distinct_subnets, front_view
@@ -140,3 +141,18 @@ def test_front_view_counts_agree_with_its_table():
     assert view.counts.subnets == view.df["id"].nunique() == 3
     assert view.counts.on_front == view.df.loc[view.df["pareto"], "id"].nunique()
     assert view.picks.columns[0] == "decision aid" and "id" in view.picks
+
+
+# --------------------------------------------------------------------------- short hover
+def test_hover_is_short_and_names_the_source_tag_only():
+    view = front_view(_catalogue_rows().iloc[:3], ["top1", "latency:cpu-ort"], knees=False)
+    fig = figures.front_2d(view.df, "latency:cpu-ort", ["cpu-ort", "note10"])
+    traces = [t for t in fig.data if t.customdata is not None]
+    assert traces
+    for t in traces:
+        template = t.hovertemplate
+        assert template.startswith("<b>%{customdata[0]}</b>")
+        assert "(predicted)" in template and "mlp fitted" not in template
+        assert "latency on cpu-ort %{x:.3~g} ms" in template and "note10" not in template and "MACs" in template
+        assert template.count("<br>") == 3  # id, top-1, the axis latency, MACs
+    assert fig.layout.margin.t >= figures.HOVER_HEADROOM
