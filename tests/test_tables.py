@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from ofa_dash.ui import figures
 from ofa_dash.ui.catalogue import selection_table
+from ofa_dash.ui.comparison import comparison_groups, final_hv_table, left_out
 from ofa_dash.ui.counts import count_subnets, distinct_ids
 from ofa_dash.ui.fronts import distinct_subnets, front_view
 from ofa_dash.ui.tables import display_table, round_significant, source_tag
@@ -156,3 +158,51 @@ def test_hover_is_short_and_names_the_source_tag_only():
         assert "latency on cpu-ort %{x:.3~g} ms" in template and "note10" not in template and "MACs" in template
         assert template.count("<br>") == 3  # id, top-1, the axis latency, MACs
     assert fig.layout.margin.t >= figures.HOVER_HEADROOM
+
+
+# --------------------------------------------------------------------------- fair comparisons
+def _entry(algorithm: str, seed: int, pop: int = 100, gens: int = 1000, created: str = "2026-11-28T04:32", hv: float = 1.0, objectives=("error", "latency:a")):
+    return {
+        "run_id": f"{algorithm}-s{seed}-{pop}x{gens}-{created}",
+        "algorithm": algorithm,
+        "seed": seed,
+        "pop_size": pop,
+        "n_gen": gens,
+        "n_evals": pop * gens,
+        "objectives": list(objectives),
+        "ref_point": [25.0, 1.0],
+        "hv": hv,
+        "seconds": 10.0,
+        "front_size": 20,
+        "created": created,
+    }
+
+
+def test_comparison_groups_keep_budgets_apart_and_say_what_they_left_out():
+    seeds = [_entry("nsga2", s) for s in (1, 2, 3)] + [_entry("spea2", s) for s in (1, 2, 3)]
+    user = _entry("nsga2", 1, pop=50, gens=60, created="2026-12-01T10:00")
+    other = _entry("nsga2", 1, objectives=("error", "params"))
+    groups = comparison_groups([*seeds, user, other])
+    assert len(groups) == 3
+    main = next(iter(groups.values()))  # the biggest first
+    assert (main.pop_size, main.n_gen) == (100, 1000) and len(main.runs) == 6 and user not in main.runs
+    assert "100 x 1000" in main.label and "error + latency:a" in main.label
+    note = left_out(main, groups)
+    assert note.startswith("2 runs left to other groups") and "1 with these objectives but another budget or reference point: 50 x 60" in note
+    table = final_hv_table(main.runs).set_index("algorithm")
+    assert table.loc["nsga2", "runs"] == 3 and table.loc["nsga2", "seeds"] == "1, 2, 3" and table.loc["nsga2", "evaluations"] == 100000
+
+
+def test_a_repeated_seed_counts_once_and_is_named():
+    older = _entry("nsga2", 1, created="2026-11-27T23:01", hv=0.5)
+    newer = _entry("nsga2", 1, created="2026-11-27T23:18", hv=0.7)
+    group = next(iter(comparison_groups([older, _entry("nsga2", 2), newer]).values()))
+    assert group.runs == [newer, _entry("nsga2", 2)] and group.repeats == [older] and group.n_runs == 3
+    assert left_out(group, {group.label: group}) == "1 older run of a repeated seed left out (nsga2 seed 1; the latest is kept)"
+    table = final_hv_table(group.runs)
+    assert table["runs"].tolist() == [2] and table["seeds"].tolist() == ["1, 2"]
+
+
+@pytest.mark.parametrize("entries", [[], [_entry("nsga2", 1)]])
+def test_final_hv_table_has_the_seeds_column(entries):
+    assert "seeds" in final_hv_table(entries).columns

@@ -282,7 +282,7 @@ def test_hv_curves_mean_and_spread_over_seeds():
 def test_final_hv_table_and_groups(demo):
     entries, _ = RunStore(demo).list_runs("cifar10")
     groups = comparison_groups(entries)
-    assert len(groups) == 1 and len(next(iter(groups.values()))) == 3
+    assert len(groups) == 1 and len(next(iter(groups.values())).runs) == 3
     table = final_hv_table(entries)
     assert table.set_index("algorithm").loc["nsga2", "runs"] == 2
     assert table["HV mean"].is_monotonic_decreasing
