@@ -198,7 +198,9 @@ def test_a_repeated_seed_counts_once_and_is_named():
     newer = _entry("nsga2", 1, created="2026-11-27T23:18", hv=0.7)
     group = next(iter(comparison_groups([older, _entry("nsga2", 2), newer]).values()))
     assert group.runs == [newer, _entry("nsga2", 2)] and group.repeats == [older] and group.n_runs == 3
-    assert left_out(group, {group.label: group}) == "1 older run of a repeated seed left out (nsga2 seed 1; the latest is kept)"
+    assert left_out(group, {group.label: group}) == "1 older run of a repeated seed left out (nsga2 seed 1; the latest run of each seed is kept)"
+    twice = next(iter(comparison_groups([older, newer, _entry("nsga2", 2, created="a"), _entry("nsga2", 2, created="b")]).values()))
+    assert left_out(twice, {twice.label: twice}).startswith("2 older runs of a repeated seed left out (nsga2 seeds 1, 2;")
     table = final_hv_table(group.runs)
     assert table["runs"].tolist() == [2] and table["seeds"].tolist() == ["1, 2"]
 

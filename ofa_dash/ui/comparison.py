@@ -94,10 +94,12 @@ def left_out(group: RunGroup, groups: dict[str, RunGroup]) -> str:
             text += f" ({same} with these objectives but another budget or reference point: {', '.join(budgets)})"
         parts.append(text)
     if group.repeats:
-        seeds = sorted({f"{e['algorithm']} seed {e['seed']}" for e in group.repeats})
-        parts.append(
-            f"{len(group.repeats)} older run{'s' if len(group.repeats) != 1 else ''} of a repeated seed left out ({', '.join(seeds)}; the latest is kept)"
-        )
+        seeds: dict[str, set[int]] = {}
+        for e in group.repeats:
+            seeds.setdefault(str(e["algorithm"]), set()).add(int(e["seed"]))
+        named = "; ".join(f"{a} seed{'s' if len(s) > 1 else ''} {', '.join(map(str, sorted(s)))}" for a, s in sorted(seeds.items()))
+        n = len(group.repeats)
+        parts.append(f"{n} older run{'s' if n != 1 else ''} of a repeated seed left out ({named}; the latest run of each seed is kept)")
     return "; ".join(parts)
 
 
