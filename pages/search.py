@@ -109,6 +109,6 @@ with compare_tab:
         for line in problems:
             st.warning(plain(f"Skipped: {line}"), icon=":material/warning:")
         if len(hist):
-            st.plotly_chart(figures.hv_comparison(hv_curves(hist), title=f"{space.name}: {key}"), width="stretch", key="cmp_fig")
+            st.plotly_chart(figures.hv_comparison(hv_curves(hist), title=f"{space.name}: {group.title}"), width="stretch", key="cmp_fig")
         st.markdown("**Final hypervolume of the archive** (every non-dominated subnet a run saw)")
         st.dataframe(final_hv_table(entries), hide_index=True, width="stretch")

@@ -186,7 +186,7 @@ def test_comparison_groups_keep_budgets_apart_and_say_what_they_left_out():
     assert len(groups) == 3
     main = next(iter(groups.values()))  # the biggest first
     assert (main.pop_size, main.n_gen) == (100, 1000) and len(main.runs) == 6 and user not in main.runs
-    assert "100 x 1000" in main.label and "error + latency:a" in main.label
+    assert "100 x 1000" in main.label and "error + latency:a" in main.label and main.title == "error + latency:a · 100 x 1000"
     note = left_out(main, groups)
     assert note.startswith("2 runs left to other groups") and "1 with these objectives but another budget or reference point: 50 x 60" in note
     table = final_hv_table(main.runs).set_index("algorithm")

@@ -41,6 +41,11 @@ class RunGroup:
         return f"{' + '.join(self.objectives)} · {self.budget} (population x generations) · reference point {ref}"
 
     @property
+    def title(self) -> str:
+        """A chart title short enough for one line: objectives and budget."""
+        return f"{' + '.join(self.objectives)} · {self.budget}"
+
+    @property
     def n_runs(self) -> int:
         return len(self.runs) + len(self.repeats)
 
