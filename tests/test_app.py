@@ -205,8 +205,10 @@ def test_validation_waits_its_turn_then_results_appear_everywhere(env):
     fronts.session_state["front2d"] = _selection(pd.concat([cat.points[cat.points["id"] == sid].iloc[:1], other]))
     fronts.run()
     _ok(fronts)
-    table = next(df.value for df in fronts.dataframe if "found_by" in df.value)
-    assert table["top1_source"].iloc[0].startswith("measured") and table["measured_images"].iloc[0] == 50
+    table = next(df.value for df in fronts.dataframe if "Found by" in df.value)
+    row = table[table["Subnet id"] == sid].iloc[0]
+    assert row["Source"] == "measured" and row["Test images"] == 50
+    assert table.loc[table["Subnet id"] != sid, "Test images"].isna().all()  # unmeasured: a blank cell
 
 
 # --------------------------------------------------------------------------- robustness
