@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, column_label, joined_per_id
-from ofa_dash.ui.tables import round_significant, source_tag
+from ofa_dash.ui.tables import round_significant, source_tags
 from ofa_dash.ui.theme import HIGHLIGHT, colour_for, style
 
 MARK_STYLES = {
@@ -114,7 +114,7 @@ def _hover_frame(df: pd.DataFrame, axes: Mapping[str, str]) -> tuple[np.ndarray,
     travels to the browser on every brush. ``axes`` maps plotted columns
     (``{"top1": "y"}``) to plotly's own fields.
     """
-    d = df.assign(tag=df["top1_source"].map(source_tag) if "top1_source" in df else "")
+    d = df.assign(tag=source_tags(df["top1_source"]) if "top1_source" in df else "")
     costs = [c for c in axes if c != "top1" and c in d]
     if "macs" in d and "macs" not in costs:
         costs.append("macs")

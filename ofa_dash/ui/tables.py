@@ -98,6 +98,11 @@ def source_tag(sentence: object) -> str:
     return head if head in SOURCE_TAGS else ""
 
 
+def source_tags(sources: pd.Series) -> pd.Series:
+    """:func:`source_tag` of every row, worked out once per distinct sentence (tables and charts have thousands of rows, a few sentences)."""
+    return sources.map({s: source_tag(s) for s in pd.unique(sources.dropna())}).fillna("")
+
+
 def round_significant(values, digits: int = MS_DIGITS) -> np.ndarray:
     """Each value rounded to ``digits`` significant digits (0.44712 -> 0.447, 34.71 -> 34.7, 1234 -> 1230); NaN stays NaN."""
     v = np.asarray(values, dtype=float).copy()
@@ -115,14 +120,14 @@ def _rounded(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         return pd.Series(round_significant(pd.to_numeric(values, errors="coerce")), index=values.index)
     if spec.integer:
         return pd.to_numeric(values, errors="coerce").round().astype("Int64")
-    return values.astype(object).where(values.notna(), None)
+    return values  # text: a missing value shows as a blank cell (the page's placeholder)
 
 
 def provenance(sources: pd.Series) -> str:
     """The distinct long provenance sentences of a table's top-1 values, one each (the Source column's tooltip)."""
-    sentences = sorted({str(s) for s in sources.dropna() if source_tag(s) == "predicted"})
-    measured = [str(s) for s in sources.dropna() if source_tag(s) == "measured"]
-    if measured:
+    distinct = [str(s) for s in pd.unique(sources.dropna())]
+    sentences = sorted(s for s in distinct if source_tag(s) == "predicted")
+    if any(source_tag(s) == "measured" for s in distinct):
         sentences.append("measured: live validation of the exported subnet (the Test images column says on how many images)")
     return "; ".join(sentences) or "no accuracy figure"
 
@@ -172,13 +177,13 @@ def display_table(
     notes = device_notes or {}
     sources = df["top1_source"] if "top1_source" in df else pd.Series([None] * len(df), dtype=object)
 
+    why = provenance(sources)
     plan: list[tuple[str, ColumnSpec, pd.Series]] = []
     for col, spec in LEAD_COLUMNS.items():
         if col == "source":
-            why = provenance(sources)
-            plan.append((col, ColumnSpec(spec.header, f"{spec.help} {why}"), sources.map(source_tag)))
+            plan.append((col, ColumnSpec(spec.header, f"{spec.help} {why}"), source_tags(sources)))
         elif col == "top1":
-            plan.append((col, ColumnSpec(spec.header, f"{spec.help} {provenance(sources)}", decimals=spec.decimals), df[col]))
+            plan.append((col, ColumnSpec(spec.header, f"{spec.help} {why}", decimals=spec.decimals), df[col]))
         elif col in df:
             plan.append((col, spec, df[col]))
     for dev in devices:
