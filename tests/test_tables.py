@@ -11,7 +11,7 @@ from ofa_dash.ui.catalogue import selection_table
 from ofa_dash.ui.comparison import comparison_groups, final_hv_table, left_out
 from ofa_dash.ui.counts import count_subnets, distinct_ids
 from ofa_dash.ui.fronts import distinct_subnets, front_view
-from ofa_dash.ui.tables import display_table, round_significant, source_tag
+from ofa_dash.ui.tables import display_table, round_significant, source_tag, source_tags
 
 PREDICTED = "predicted: ofa-dash mlp fitted on 1200 measured subnets (holdout top-1, Kendall tau 0.81) (run objective)"
 
@@ -125,6 +125,7 @@ def test_round_significant_and_source_tag():
     assert np.isnan(round_significant([np.nan])[0])
     assert source_tag(PREDICTED) == "predicted" and source_tag("measured: on 500 images") == "measured"
     assert source_tag("none") == "" and source_tag(None) == ""
+    assert source_tags(pd.Series([PREDICTED, None, "measured: x", PREDICTED])).tolist() == ["predicted", "", "measured", "predicted"]
 
 
 # --------------------------------------------------------------------------- one definition of the counts
