@@ -11,7 +11,7 @@ from ofa_dash.ui.catalogue import selection_table
 from ofa_dash.ui.comparison import comparison_groups, final_hv_table, left_out
 from ofa_dash.ui.counts import count_subnets, distinct_ids
 from ofa_dash.ui.fronts import distinct_subnets, front_view
-from ofa_dash.ui.tables import display_table, round_significant, source_tag, source_tags
+from ofa_dash.ui.tables import decimals_for, display_table, round_significant, source_tag, source_tags
 
 PREDICTED = "predicted: ofa-dash mlp fitted on 1200 measured subnets (holdout top-1, Kendall tau 0.81) (run objective)"
 
@@ -91,7 +91,7 @@ def test_display_table_tags_the_source_and_puts_the_sentence_in_the_tooltip():
     config = shown.column_config()
     assert set(config) == set(shown.frame.columns)
     assert config["Top-1 (%)"]["help"] == shown.specs["Top-1 (%)"].help and config["Top-1 (%)"]["type_config"]["format"] == "%.2f"
-    assert config["Latency cpu-ort (ms)"]["type_config"]["format"] == "%.3g"
+    assert config["Latency cpu-ort (ms)"]["type_config"]["format"] == "%.1f"  # fixed decimals for its median (34.7 ms)
 
 
 def test_display_table_leaves_missing_measurements_blank_and_drops_empty_columns():
@@ -118,6 +118,12 @@ def test_the_csv_keeps_the_raw_columns():
     raw = selection_table(rows, ["cpu-ort"])
     assert list(raw.columns[:4]) == ["id", "top1", "top1_source", "latency:cpu-ort"] and {"found_by", "runs"} <= set(raw.columns)
     assert raw["top1_source"].iloc[0] == PREDICTED  # the full sentence, for scripts
+
+
+def test_milliseconds_print_with_the_decimals_of_their_typical_value():
+    assert [decimals_for(v) for v in ([0.173, 0.2, 0.45], [15.5, 21.0, 34.7], [1230.0, 2000.0], [np.nan], [0.0021])] == [3, 1, 0, 2, 5]
+    shown = display_table(_rows().iloc[:2], ["note10"])
+    assert shown.specs["Latency note10 (ms)"].format == "%.1f"  # 15.5 and 21.0, not 21
 
 
 def test_round_significant_and_source_tag():
@@ -156,9 +162,11 @@ def test_hover_is_short_and_names_the_source_tag_only():
         template = t.hovertemplate
         assert template.startswith("<b>%{customdata[0]}</b>")
         assert "(predicted)" in template and "mlp fitted" not in template
-        assert "latency on cpu-ort %{x:.3~g} ms" in template and "note10" not in template and "MACs" in template
+        assert "latency on cpu-ort %{x:.3r} ms" in template and "note10" not in template and "MACs" in template
         assert template.count("<br>") == 3  # id, top-1, the axis latency, MACs
     assert fig.layout.margin.t >= figures.HOVER_HEADROOM
+    one = figures.front_2d(view.df.iloc[[0]], "latency:cpu-ort", ["cpu-ort"])  # one point: MACs is the same for the whole trace
+    assert "MACs 218 M" in next(t for t in one.data if t.customdata is not None).hovertemplate
 
 
 # --------------------------------------------------------------------------- fair comparisons

@@ -20,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, column_label, joined_per_id
-from ofa_dash.ui.tables import round_significant, source_tags
+from ofa_dash.ui.tables import decimals_for, round_significant, source_tags
 from ofa_dash.ui.theme import HIGHLIGHT, colour_for, style
 
 MARK_STYLES = {
@@ -103,6 +103,16 @@ def _hover_line(column: str, field: str) -> str:
     return f"{column_label(column)}: {field}"
 
 
+def _constant_text(value, fmt: str) -> str:
+    """A value every point of a trace shares, printed as the template would print it."""
+    if not fmt or not isinstance(value, int | float | np.number) or not np.isfinite(value):
+        return str(value)
+    if fmt.endswith("r"):
+        v = float(round_significant([value], 3)[0])
+        return f"{v:.{decimals_for([v], 3)}f}"
+    return format(value, fmt[1:])
+
+
 def _hover_frame(df: pd.DataFrame, axes: Mapping[str, str]) -> tuple[np.ndarray, str]:
     """(customdata array, hovertemplate) for subnet points: short enough to read on a projector.
 
@@ -120,13 +130,12 @@ def _hover_frame(df: pd.DataFrame, axes: Mapping[str, str]) -> tuple[np.ndarray,
         costs.append("macs")
     columns: list[str] = ["id"]
     fields: dict[str, str] = {}
-    for c, fmt in [("tag", ""), ("top1", ":.2f"), *[(c, ":.3~g") for c in costs]]:
+    for c, fmt in [("tag", ""), ("top1", ":.2f"), *[(c, ":.3r") for c in costs]]:  # d3's "r": 3 significant digits, never exponents
         values = d[c]
         if c in axes:
             fields[c] = "%{" + axes[c] + fmt + "}"
         elif len(d) and values.nunique(dropna=False) == 1:
-            v = values.iloc[0]
-            fields[c] = format(v, fmt[1:].replace("~", "")) if fmt and isinstance(v, int | float | np.number) else str(v)
+            fields[c] = _constant_text(values.iloc[0], fmt)
         else:
             fields[c] = "%{customdata[" + str(len(columns)) + "]" + fmt + "}"
             columns.append(c)

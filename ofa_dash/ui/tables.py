@@ -37,12 +37,19 @@ class ColumnSpec:
     decimals: int | None = None  # round to this many decimals
     significant: int | None = None  # or to this many significant digits
     integer: bool = False  # whole numbers (blank where missing)
+    shown_decimals: int | None = None  # how a significant-digits column prints: fixed decimals for its typical value
 
     @property
     def format(self) -> str | None:
-        """printf format for ``st.column_config.NumberColumn`` (the values are rounded already; this keeps the display so)."""
+        """printf format for ``st.column_config.NumberColumn`` (the values are rounded already; this keeps the display so).
+
+        A significant-digits column prints with fixed decimals (0.200, 0.210, not 0.2, 0.21: aligned and
+        honest about the digits), so :func:`display_table` sets ``shown_decimals`` from the column's values.
+        """
         if self.decimals is not None:
             return f"%.{self.decimals}f"
+        if self.shown_decimals is not None:
+            return f"%.{self.shown_decimals}f"
         if self.significant is not None:
             return f"%.{self.significant}g"
         if self.integer:
@@ -111,6 +118,23 @@ def round_significant(values, digits: int = MS_DIGITS) -> np.ndarray:
         scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(v[ok]))))
         v[ok] = np.round(v[ok] * scale) / scale
     return v
+
+
+def decimals_for(values, digits: int = MS_DIGITS) -> int:
+    """Decimals that show ``digits`` significant digits of a column's median magnitude (0.447 -> 3, 34.7 -> 1, 1230 -> 0)."""
+    v = np.abs(np.asarray(values, dtype=float))
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return digits - 1
+    return int(np.clip(digits - 1 - np.floor(np.log10(np.median(v))), 0, 6))
+
+
+def _with_shown_decimals(spec: ColumnSpec, values: pd.Series) -> ColumnSpec:
+    if spec.significant is None:
+        return spec
+    return ColumnSpec(
+        spec.header, spec.help, significant=spec.significant, shown_decimals=decimals_for(pd.to_numeric(values, errors="coerce"), spec.significant)
+    )
 
 
 def _rounded(values: pd.Series, spec: ColumnSpec) -> pd.Series:
@@ -194,6 +218,7 @@ def display_table(
     tail = ["id", "found_by", "runs"] if "found_by" in df else ["id", "algorithm", "seed", "run_id", "set"]
     plan += [(c, TAIL_COLUMNS[c], df[c]) for c in tail if c in df]
 
+    plan = [(col, _with_shown_decimals(spec, values), values) for col, spec, values in plan]
     frame = pd.DataFrame({spec.header: _rounded(values.reset_index(drop=True), spec) for _, spec, values in plan})
     ids = df["id"].astype(str).tolist() if "id" in df else [""] * len(df)
     return DisplayTable(frame, ids, {spec.header: spec for _, spec, _ in plan})
