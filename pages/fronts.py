@@ -5,8 +5,10 @@ import streamlit as st
 from ofa_dash.ui import figures, loaders, point_click, state
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
+from ofa_dash.ui.counts import distinct_ids
 from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, rows_for_ids, slider_range
 from ofa_dash.ui.references import published_specialized, reference_markers
+from ofa_dash.ui.tables import display_table
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
 
@@ -57,29 +59,54 @@ devices = [d for d in ctx.view.devices if LATENCY_PREFIX + d in points]
 if not len(points) or not devices:
     st.info("The chosen runs hold no subnets with a latency on the chosen devices.")
     st.stop()
+device_notes = {d: cat.devices[d].source for d in devices if d in cat.devices}
 
 
 def subnet_table(rows, tag: str) -> None:
     """A sortable table of subnets with a CSV download; picking a row opens that subnet."""
     if not len(rows):
         return
-    table = selection_table(distinct_subnets(rows), devices)
-    ev = st.dataframe(table, key=f"table_{tag}", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch")
-    # The CSV is made on click (in its own thread), not on every brush.
+    subnets = distinct_subnets(rows)
+    shown = display_table(subnets, devices, device_notes)
+    ev = st.dataframe(
+        shown.frame,
+        key=f"table_{tag}",
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+        column_config=shown.column_config(),
+        placeholder="",
+    )
+    # The CSV keeps the catalogue's raw columns (scripts read them); it is made on click (in its own thread), not on every brush.
     st.download_button(
-        "Download selection (CSV)", lambda: table.to_csv(index=False).encode(), file_name=f"{space.name}-subnets.csv", mime="text/csv", key=f"csv_{tag}"
+        "Download selection (CSV)",
+        lambda: selection_table(subnets, devices).to_csv(index=False).encode(),
+        file_name=f"{space.name}-subnets.csv",
+        mime="text/csv",
+        key=f"csv_{tag}",
     )
     picked = figures.event_selection(ev).get("rows") or []
     if picked:
-        state.open_subnet(str(table.iloc[picked[0]]["id"]))
+        state.open_subnet(shown.id_at(picked[0]))
 
 
 def picks_table(picks, tag: str) -> None:
-    """The decision aids' picks; picking a row opens that subnet."""
-    ev = st.dataframe(picks, key=f"picks_{tag}", on_select="rerun", selection_mode="single-row", hide_index=True, width="stretch")
-    picked = point_click.selected_row_value(ev, picks)
+    """The decision aids' picks, in the order the aids placed them, read like the other subnet tables; picking a row opens that subnet."""
+    shown = display_table(picks, devices, device_notes, sort=False)
+    ev = st.dataframe(
+        shown.frame,
+        key=f"picks_{tag}",
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+        column_config=shown.column_config(),
+        placeholder="",
+    )
+    picked = figures.event_selection(ev).get("rows") or []
     if picked:
-        state.open_subnet(picked)
+        state.open_subnet(shown.id_at(picked[0]))
 
 
 # ---- constraints (live filters)
@@ -143,10 +170,7 @@ if mode == "2D front":
     fig = for_audience(fig, ctx.view.present)
     # one short line above the chart; where the numbers come from is one click away
     line, more = st.columns([3, 1], vertical_alignment="center")
-    line.caption(
-        f"{view.df['id'].nunique()} subnets ({view.df.loc[view.df['pareto'], 'id'].nunique()} on the Pareto front) from {len(cat.runs)} run(s)"
-        + (f"; {view.hidden} hidden by constraints" if view.hidden else "")
-    )
+    line.caption(view.counts.phrase(runs=len(cat.runs)))
     with more.popover("Sources"):
         st.caption(f"Space **{space.name}**: {space.description}")
         st.caption(
@@ -167,7 +191,7 @@ if mode == "2D front":
         if one:
             state.open_subnet(one)
         chosen = rows_for_ids(df, figures.selected_ids(selection))
-        n = chosen["id"].nunique() if len(chosen) else 0
+        n = distinct_ids(chosen)
         st.subheader(f"Selected subnets ({n})" if n else "Selected subnets")
         if n and n < len(chosen):
             st.caption(f"Found {len(chosen)} times by the chosen runs; each subnet is listed once, with the runs that found it.")
@@ -197,13 +221,13 @@ else:
     weights = [w_acc, (1 - w_acc) / 2, (1 - w_acc) / 2] if use_w else None
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
     fig = for_audience(figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks), ctx.view.present)
-    st.caption(f"{int(view.df['pareto'].sum())} of {len(view.df)} subnets are on the 3D Pareto front. Click a marker or a row below to open it.")
+    st.caption(f"{view.counts.phrase('3D Pareto front')}. Click a marker or a row below to open it.")
     _, clicked = point_click.plotly_chart(fig, key="front3d", width="stretch")
     if clicked:
         state.open_subnet(clicked)
     if len(view.picks):
         st.markdown("**Decision aids' picks** (marked on the plot)")
         picks_table(view.picks, "3d")
-    chosen = view.df[view.df["pareto"]].sort_values("top1", ascending=False)
-    st.subheader(f"3D Pareto set ({chosen['id'].nunique()})")
+    chosen = view.df[view.df["pareto"]]
+    st.subheader(f"3D Pareto set ({view.counts.on_front})")
     subnet_table(chosen, "3d")

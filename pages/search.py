@@ -8,7 +8,7 @@ import streamlit as st
 from ofa_dash.search.algorithms import REGISTRY
 from ofa_dash.search.run import RunSpec
 from ofa_dash.ui import figures, jobs, loaders, state
-from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves
+from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves, left_out
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message
 from ofa_dash.ui.search_view import default_objectives, label, objective_choices
 from ofa_dash.ui.text import plain
@@ -98,13 +98,22 @@ with compare_tab:
         st.info(f"No stored runs of {space.name} to compare yet.")
     else:
         groups = comparison_groups(ctx.runs)
-        key = st.selectbox("objectives and reference point (hypervolumes compare only within one)", list(groups), key=f"cmp_{space.name}")
-        entries = groups[key]
+        key = st.selectbox(
+            "objectives, budget and reference point",
+            list(groups),
+            key=f"cmp_{space.name}",
+            help="Hypervolumes compare only between runs of the same objectives and reference point, and fairly only at the same budget "
+            "(population x generations).",
+        )
+        group = groups[key]
+        entries = group.runs
+        missing = left_out(group, groups)
+        st.caption(f"{len(entries)} run(s) compared" + (f"; {plain(missing)}" if missing else "") + ".")
         hist, problems = loaders.histories(settings, space.name, entries)
         for line in problems:
             st.warning(plain(f"Skipped: {hide_absolute_paths(line)}"), icon=":material/warning:")
         if len(hist):
-            comparison = figures.hv_comparison(hv_curves(hist), title=f"{space.name}: {key}")
+            comparison = figures.hv_comparison(hv_curves(hist), title=f"{space.name}: {group.title}")
             st.plotly_chart(for_audience(comparison, ctx.view.present), width="stretch", key="cmp_fig")
         st.markdown("**Final hypervolume of the archive** (every non-dominated subnet a run saw)")
         st.dataframe(final_hv_table(entries), hide_index=True, width="stretch")

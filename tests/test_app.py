@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from ofa_dash.store import SOLUTIONS, RunStore
 from ofa_dash.testing.demo import ensure_demo
-from ofa_dash.ui.catalogue import build_catalogue
+from ofa_dash.ui.catalogue import build_catalogue, with_accuracy
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 
 TIMEOUT = 300
@@ -103,12 +103,14 @@ def test_brushed_selection_fills_the_table_and_a_click_opens_the_subnet(env):
     at.session_state["front2d"] = _selection(rows)
     at.run()
     _ok(at)
-    # each selected subnet once, in selection order, with every run that found it
+    # each selected subnet once, most accurate first, with every run that found it
     assert any(s.value == "Selected subnets (3)" for s in at.subheader)
-    table = next(df.value for df in at.dataframe if "found_by" in df.value)
-    assert table["id"].tolist() == rows["id"].tolist()
+    table = next(df.value for df in at.dataframe if "Found by" in df.value)
+    assert sorted(table["Subnet id"]) == sorted(rows["id"]) and table["Top-1 (%)"].is_monotonic_decreasing
+    assert list(table.columns[:3]) == ["Top-1 (%)", "Source", "Latency demo-cpu (ms)"] and set(table["Source"]) == {"predicted"}
     runs = [int((cat.points["id"] == i).sum()) for i in rows["id"]]
-    assert table["runs"].tolist() == runs and runs[0] > 1  # the demo's first subnet was found by several runs
+    assert dict(zip(table["Subnet id"], table["Runs"], strict=True)) == dict(zip(rows["id"], runs, strict=True))
+    assert runs[0] > 1  # the demo's first subnet was found by several runs
     assert any(c.value.startswith(f"Found {sum(runs)} times") for c in at.caption)
     assert any(b.label == "Download selection (CSV)" for b in at.get("download_button"))
     # a click is a one-point selection without a box: it opens the subnet, and the id travels in the URL
@@ -130,7 +132,8 @@ def test_a_table_row_opens_the_subnet(env):
     at.run()
     _ok(at)
     assert at.title[0].value == "Subnet"
-    assert any(rows["id"].iloc[1] in s.value for s in at.subheader)
+    second = with_accuracy(rows).sort_values("top1", ascending=False)["id"].iloc[1]  # the table lists the most accurate first
+    assert any(second in s.value for s in at.subheader)
 
 
 def test_3d_front_lists_its_pareto_set(env):
@@ -138,9 +141,12 @@ def test_3d_front_lists_its_pareto_set(env):
     at.session_state["fr_mode"] = "3D front"
     at.run()
     _ok(at)
-    assert any(s.value.startswith("3D Pareto set") for s in at.subheader)
-    table = next(df.value for df in at.dataframe if "found_by" in df.value)
+    heading = next(s.value for s in at.subheader if s.value.startswith("3D Pareto set"))
+    table = next(df.value for df in at.dataframe if "Found by" in df.value)
     assert len(table) > 0
+    # one count everywhere: the heading, the caption and the table all count distinct subnets on the front
+    assert heading == f"3D Pareto set ({len(table)})"
+    assert any(f"({len(table)} on the 3D Pareto front)" in c.value for c in at.caption)
 
 
 # --------------------------------------------------------------------------- deep links
@@ -200,8 +206,10 @@ def test_validation_waits_its_turn_then_results_appear_everywhere(env):
     fronts.session_state["front2d"] = _selection(pd.concat([cat.points[cat.points["id"] == sid].iloc[:1], other]))
     fronts.run()
     _ok(fronts)
-    table = next(df.value for df in fronts.dataframe if "found_by" in df.value)
-    assert table["top1_source"].iloc[0].startswith("measured") and table["measured_images"].iloc[0] == 50
+    table = next(df.value for df in fronts.dataframe if "Found by" in df.value)
+    row = table[table["Subnet id"] == sid].iloc[0]
+    assert row["Source"] == "measured" and row["Test images"] == 50
+    assert table.loc[table["Subnet id"] != sid, "Test images"].isna().all()  # unmeasured: a blank cell
 
 
 # --------------------------------------------------------------------------- robustness

@@ -386,7 +386,10 @@ def joined_per_id(ids: pd.Series, values: pd.Series) -> pd.Series:
 
 
 def selection_table(df: pd.DataFrame, devices: list[str]) -> pd.DataFrame:
-    """The columns a person reads in a table of subnets (for st.dataframe and the CSV download)."""
+    """The raw catalogue columns of a table of subnets: the CSV download (scripts read these names).
+
+    Pages show subnets through :func:`ofa_dash.ui.tables.display_table` (headers with units, rounding, source tags).
+    """
     cols = ["id", "top1", "top1_source", *[LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in df], "macs", "params", "peak_mem"]
     cols += [c for c in ("top1_measured", "top5_measured", "measured_images", "measured_latency_ms") if c in df]
     cols += ["found_by", "runs"] if "found_by" in df else ["algorithm", "seed", "run_id", "set"]

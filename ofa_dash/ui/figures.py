@@ -7,7 +7,8 @@ Conventions shared by every chart:
   so a selection event names subnets, not trace positions (traces change as
   filters change; ids do not); points without a subnet id (the step line, OFA's
   published reference markers) are never picked up by :func:`selected_ids`;
-- hover text says where each figure comes from (predicted or measured, which device table).
+- hover text is short (id, top-1 with its predicted / measured tag, the plotted costs, MACs)
+  and fits inside the chart; the long provenance is in the caption and the tables' tooltips.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, column_label, joined_per_id
+from ofa_dash.ui.tables import decimals_for, round_significant, source_tags
 from ofa_dash.ui.theme import HIGHLIGHT, colour_for, style
 
 MARK_STYLES = {
@@ -87,61 +89,63 @@ def single_subnet(selection) -> str | None:
 
 
 # --------------------------------------------------------------------------- hover
-def _hover_frame(df: pd.DataFrame, devices: list[str], axes: Mapping[str, str] | None = None) -> tuple[np.ndarray, str]:
-    """(customdata array, hovertemplate) for subnet points: the id first, then only what varies within the trace.
+HOVER_UNITS = {"macs": ("MACs", "M"), "params": ("params", "M"), "peak_mem": ("peak memory", "MB")}
+HOVER_HEADROOM = 70  # px above the plot: the top point's hover label (4 lines, centred on it) stays inside the chart
 
-    Text that every point of a trace shares (the accuracy source, the
-    algorithm, often the seed) goes into the template once instead of into
-    every point: the customdata travels to the browser on every brush and back
-    with every selected point, so its size is the brush's latency. ``axes``
-    maps columns that are plotted (``{"top1": "y"}``) to plotly's own fields.
+
+def _hover_line(column: str, field: str) -> str:
+    """One hover line: what a column is, its value and its unit (``latency on note10 21.4 ms``)."""
+    if column.startswith(LATENCY_PREFIX):
+        return f"latency on {column[len(LATENCY_PREFIX) :]} {field} ms"
+    if column in HOVER_UNITS:
+        what, unit = HOVER_UNITS[column]
+        return f"{what} {field} {unit}"
+    return f"{column_label(column)}: {field}"
+
+
+def _constant_text(value, fmt: str) -> str:
+    """A value every point of a trace shares, printed as the template would print it."""
+    if not fmt or not isinstance(value, int | float | np.number) or not np.isfinite(value):
+        return str(value)
+    if fmt.endswith("r"):
+        v = float(round_significant([value], 3)[0])
+        return f"{v:.{decimals_for([v], 3)}f}"
+    return format(value, fmt[1:])
+
+
+def _hover_frame(df: pd.DataFrame, axes: Mapping[str, str]) -> tuple[np.ndarray, str]:
+    """(customdata array, hovertemplate) for subnet points: short enough to read on a projector.
+
+    The label says the id, the top-1 with its source tag (predicted / measured),
+    the plotted costs and the MACs; the long provenance sentences live in the
+    tables' column tooltips and the caption. The id is ``customdata[0]``
+    (selections read it); only what varies within the trace follows it, and
+    what every point shares goes into the template once: the customdata
+    travels to the browser on every brush. ``axes`` maps plotted columns
+    (``{"top1": "y"}``) to plotly's own fields.
     """
-    d = df.copy()
-    d["measured_text"] = ""
-    if "top1_measured" in d:
-        has = d["top1_measured"].notna()
-        d.loc[has, "measured_text"] = (
-            "<br>measured top-1 "
-            + d.loc[has, "top1_measured"].round(2).astype(str)
-            + " % on "
-            + d.loc[has, "measured_images"].astype(int).astype(str)
-            + " images"
-        )
-    lat_cols = [LATENCY_PREFIX + dev for dev in devices if LATENCY_PREFIX + dev in d]
+    d = df.assign(tag=source_tags(df["top1_source"]) if "top1_source" in df else "")
+    costs = [c for c in axes if c != "top1" and c in d]
+    if "macs" in d and "macs" not in costs:
+        costs.append("macs")
     columns: list[str] = ["id"]
     fields: dict[str, str] = {}
-    if "seeds" not in d:
-        d["seeds"] = d["seed"].astype(str) if "seed" in d else ""
-    for c, fmt in [
-        ("algorithm", ""),
-        ("seeds", ""),
-        ("top1_source", ""),
-        ("measured_text", ""),
-        ("top1", ":.2f"),
-        *[(c, ":.2f") for c in lat_cols],
-        ("macs", ":.1f"),
-        ("params", ":.2f"),
-    ]:
+    for c, fmt in [("tag", ""), ("top1", ":.2f"), *[(c, ":.3r") for c in costs]]:  # d3's "r": 3 significant digits, never exponents
         values = d[c]
-        if axes and c in axes:
+        if c in axes:
             fields[c] = "%{" + axes[c] + fmt + "}"
         elif len(d) and values.nunique(dropna=False) == 1:
-            v = values.iloc[0]
-            fields[c] = format(v, fmt[1:]) if fmt and isinstance(v, int | float | np.number) else str(v)
+            fields[c] = _constant_text(values.iloc[0], fmt)
         else:
             fields[c] = "%{customdata[" + str(len(columns)) + "]" + fmt + "}"
             columns.append(c)
     data = d[columns].to_numpy(dtype=object)
     for j, c in enumerate(columns):
         if d[c].dtype.kind == "f":
-            data[:, j] = np.round(d[c].to_numpy(dtype=float), 3)
-    lines = [
-        "<b>%{customdata[0]}</b> (" + fields["algorithm"] + ", seed " + fields["seeds"] + ")",
-        "top-1 " + fields["top1"] + " % (" + fields["top1_source"] + ")" + fields["measured_text"],
-        *[f"{column_label(c)}: {fields[c]}" for c in lat_cols],
-        "MACs " + fields["macs"] + " M · params " + fields["params"] + " M<extra></extra>",
-    ]
-    return data, "<br>".join(lines)
+            data[:, j] = round_significant(d[c].to_numpy(dtype=float), 4)
+    top1 = "top-1 " + fields["top1"] + " %" + (" (" + fields["tag"] + ")" if fields["tag"] else "")
+    lines = ["<b>%{customdata[0]}</b>", top1, *[_hover_line(c, fields[c]) for c in costs]]
+    return data, "<br>".join(lines) + "<extra></extra>"
 
 
 # --------------------------------------------------------------------------- fronts
@@ -200,6 +204,7 @@ def front_2d(
     ``marks`` maps a decision aid (``knee``, ``pseudo-weights``, ``reference point``) to row
     positions in ``df``; ``references`` holds published markers (``x``, ``y``, ``label``, ``hover``)
     drawn without a subnet id; ``aspiration`` is the reference point a user typed (x, y).
+    ``devices`` is kept for callers: the hover names only the plotted latency (short labels).
     """
     fig = go.Figure()
     is_front = df[pareto].to_numpy(dtype=bool) if pareto in df else np.zeros(len(df), dtype=bool)
@@ -210,7 +215,7 @@ def front_2d(
         for on_front, sub in ((False, part[~mask]), (True, part[mask])):
             if not len(sub):
                 continue
-            data, template = _hover_frame(sub, devices, {x: "x", y: "y"})
+            data, template = _hover_frame(sub, {x: "x", y: "y"})
             fig.add_trace(
                 go.Scatter(
                     x=significant(sub[x]),
@@ -240,7 +245,7 @@ def front_2d(
         if not rows:
             continue
         sub = df.iloc[rows]
-        data, template = _hover_frame(sub, devices, {x: "x", y: "y"})
+        data, template = _hover_frame(sub, {x: "x", y: "y"})
         s = MARK_STYLES[name]
         fig.add_trace(
             go.Scatter(
@@ -280,7 +285,13 @@ def front_2d(
             )
         )
     fig.update_layout(title=title, xaxis_title=column_label(x), yaxis_title=column_label(y), dragmode="select", clickmode="event+select", hovermode="closest")
-    return _legend_below(style(fig, height=height))
+    return _hover_inside(_legend_below(style(fig, height=height)))
+
+
+def _hover_inside(fig: go.Figure) -> go.Figure:
+    """Room above the plot for the label of the topmost (most accurate) point, which plotly centres on it."""
+    fig.update_layout(margin={"t": max(fig.layout.margin.t or 0, HOVER_HEADROOM)}, hoverlabel={"align": "left"})
+    return fig
 
 
 def _legend_below(fig: go.Figure) -> go.Figure:
@@ -299,7 +310,7 @@ def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], paret
         for on_front, sub in ((False, part[~mask]), (True, part[mask])):
             if not len(sub):
                 continue
-            data, template = _hover_frame(sub, devices, {x: "x", y: "y", z: "z"})
+            data, template = _hover_frame(sub, {x: "x", y: "y", z: "z"})
             fig.add_trace(
                 go.Scatter3d(
                     x=sub[x],
@@ -333,7 +344,7 @@ def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], paret
     fig.update_layout(
         scene={"xaxis_title": column_label(x), "yaxis_title": column_label(y), "zaxis_title": column_label(z)}, margin={"l": 0, "r": 0, "t": 40, "b": 0}
     )
-    return style(fig, height=height)
+    return _hover_inside(style(fig, height=height))
 
 
 # --------------------------------------------------------------------------- search progress and comparison

@@ -14,14 +14,20 @@ import numpy as np
 import pandas as pd
 
 from ofa_dash import decision as decision_aids
-from ofa_dash.ui.catalogue import Constraints, apply_constraints, column_label, joined_per_id, objective_matrix, pareto_mask, with_accuracy
+from ofa_dash.ui.catalogue import Constraints, apply_constraints, joined_per_id, objective_matrix, pareto_mask, with_accuracy
+from ofa_dash.ui.counts import SubnetCounts, count_subnets
 
 MAX_KNEES = 5
 
 
 @dataclass
 class FrontView:
-    """Points after constraints (``df``, with ``pareto`` flags), decision marks as row positions in ``df``, and a picks table."""
+    """Points after constraints (``df``, with ``pareto`` flags), decision marks as row positions in ``df``, and a picks table.
+
+    ``picks`` holds catalogue columns (``decision aid`` first, then the picked rows of ``df``), in
+    the order the aids placed them; pages show it through :func:`ofa_dash.ui.tables.display_table`.
+    ``counts`` is what captions and headings say (distinct subnets, see :mod:`ofa_dash.ui.counts`).
+    """
 
     df: pd.DataFrame
     columns: list[str]
@@ -29,6 +35,7 @@ class FrontView:
     picks: pd.DataFrame = field(default_factory=pd.DataFrame)
     hidden: int = 0  # points the constraints removed
     missing: int = 0  # points without a value on an axis (not drawn)
+    counts: SubnetCounts = field(default_factory=lambda: SubnetCounts(0, 0, 0))
 
     @property
     def front(self) -> pd.DataFrame:
@@ -54,10 +61,10 @@ def front_view(
     total = len(df)
     have = df[columns].notna().all(axis=1) if len(df) else pd.Series([], dtype=bool)
     missing = int((~have).sum())
-    df = df[have]
-    df = apply_constraints(df, constraints or Constraints()).reset_index(drop=True)
+    drawable = df[have]
+    df = apply_constraints(drawable, constraints or Constraints()).reset_index(drop=True)
     df["pareto"] = pareto_mask(df, columns)
-    view = FrontView(df, list(columns), hidden=total - missing - len(df), missing=missing)
+    view = FrontView(df, list(columns), hidden=total - missing - len(df), missing=missing, counts=count_subnets(df, "pareto", before=drawable))
     front_rows = np.flatnonzero(df["pareto"].to_numpy())
     if not len(front_rows):
         return view
@@ -84,10 +91,9 @@ def front_view(
         view.marks["reference point"] = [int(rows[i])]
         picks.append(("reference point (ASF)", int(rows[i])))
     if picks:
-        table = df.iloc[[r for _, r in picks]][["id", *columns, "top1_source", "run_id"]].copy()
+        table = df.iloc[[r for _, r in picks]].reset_index(drop=True)
         table.insert(0, "decision aid", [name for name, _ in picks])
-        table.columns = [column_label(c) if c in columns else c for c in table.columns]
-        view.picks = table.reset_index(drop=True)
+        view.picks = table
     return view
 
 
