@@ -44,7 +44,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ofa_dash.testing import browser as bh
 from ofa_dash.ui.config import REPO
 
-PAGES = [("Fronts", "Fronts", True), ("Subnet", "Subnet", False), ("Search", "Search", False), ("Devices & predictors", "Devices & predictors", False)]
+PAGES = [
+    ("Fronts", "Fronts", True),
+    ("Story", "Story", False),
+    ("Subnet", "Subnet", False),
+    ("Search", "Search", False),
+    ("Devices & predictors", "Devices & predictors", False),
+]
 
 
 def _interactive(page, title: str, chart: bool) -> None:

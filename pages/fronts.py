@@ -87,7 +87,7 @@ def subnet_table(rows, tag: str) -> None:
         key=f"csv_{tag}",
     )
     picked = figures.event_selection(ev).get("rows") or []
-    if picked:
+    if picked and shown.id_at(picked[0]):
         state.open_subnet(shown.id_at(picked[0]))
 
 
@@ -105,7 +105,7 @@ def picks_table(picks, tag: str) -> None:
         placeholder="",
     )
     picked = figures.event_selection(ev).get("rows") or []
-    if picked:
+    if picked and shown.id_at(picked[0]):
         state.open_subnet(shown.id_at(picked[0]))
 
 

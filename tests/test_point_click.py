@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui import figures
 from ofa_dash.ui.catalogue import build_catalogue
 from ofa_dash.ui.fronts import front_view
-from ofa_dash.ui.point_click import clicked_subnet, selected_row_value
+from ofa_dash.ui.point_click import clicked_subnet
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +35,6 @@ def view(tmp_path_factory):
 )
 def test_clicked_subnet_accepts_only_well_formed_ids(sent, expected):
     assert clicked_subnet(sent) == expected
-
-
-def test_selected_row_value_reads_the_picked_row():
-    table = pd.DataFrame({"decision aid": ["knee", "pseudo-weights"], "id": ["aaa", "bbb"]})
-    assert selected_row_value({"selection": {"rows": [1], "columns": []}}, table) == "bbb"
-    assert selected_row_value(type("Event", (), {"selection": {"rows": [0]}})(), table) == "aaa"
-    assert selected_row_value({"selection": {"rows": []}}, table) is None
-    assert selected_row_value({"selection": {"rows": [5]}}, table) is None  # a stale selection after the table shrank
-    assert selected_row_value({"selection": {"rows": [0]}}, table, column="subnet") is None
-    assert selected_row_value(None, table) is None
 
 
 def test_2d_marks_are_drawn_last_with_their_own_ids(view):

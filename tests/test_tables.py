@@ -70,6 +70,7 @@ def test_display_table_sorts_by_accuracy_and_keeps_each_rows_id():
     assert shown.frame["Top-1 (%)"].tolist() == [90.5, 80.0, 71.23]
     assert shown.ids == ["c", "b", "a"] and shown.frame["Subnet id"].tolist() == shown.ids
     assert shown.id_at(2) == "a"
+    assert shown.id_at(len(shown.frame)) is None  # a selection left over from a larger table opens nothing
     assert shown.frame["Found by"].tolist() == ["spea2 s2", "nsga2 s1, spea2 s2", "nsga2 s1"]
 
 

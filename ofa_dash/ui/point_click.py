@@ -157,14 +157,3 @@ def plotly_chart(fig: go.Figure, key: str, **kwargs: Any) -> tuple[Any, str | No
     event = st.plotly_chart(fig, key=key, **kwargs)
     result = _listener(key=f"{key}-click", data={"chart": key}, on_clicked_change=_ignore)
     return event, clicked_subnet(getattr(result, "clicked", None))
-
-
-def selected_row_value(event: Any, table, column: str = "id") -> str | None:
-    """The ``column`` value of the row a single-row table selection picked (None when nothing is picked)."""
-    selection = getattr(event, "selection", None) if not isinstance(event, Mapping) else event.get("selection")
-    if selection is None:
-        return None
-    rows = selection.get("rows") if isinstance(selection, Mapping) else getattr(selection, "rows", None)
-    if not rows or column not in table or not 0 <= int(rows[0]) < len(table):
-        return None
-    return str(table.iloc[int(rows[0])][column])

@@ -164,9 +164,13 @@ class DisplayTable:
     ids: list[str]
     specs: dict[str, ColumnSpec] = field(default_factory=dict)  # header -> spec
 
-    def id_at(self, row: int) -> str:
-        """The subnet id of a picked row (``st.dataframe`` selections give row positions of ``frame``)."""
-        return self.ids[row]
+    def id_at(self, row: int) -> str | None:
+        """The subnet id of a picked row (``st.dataframe`` selections give row positions of ``frame``).
+
+        None for a position the table no longer has: a selection outlives a rerun in
+        which the table shrank (another brush, a tighter constraint).
+        """
+        return self.ids[row] if 0 <= row < len(self.ids) else None
 
     def column_config(self) -> dict:
         """``st.column_config`` per header: the help tooltip, and the number format matching the rounding."""
