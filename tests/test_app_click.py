@@ -36,10 +36,10 @@ def test_a_picks_row_opens_its_subnet(env, mode, tag):
     at.session_state["fr_mode"] = mode
     at.run()
     _ok(at)
-    picks = next(df.value for df in at.dataframe if "decision aid" in df.value)
+    picks = next(df.value for df in at.dataframe if "Decision aid" in df.value)
     assert len(picks) > 1
     at.session_state[f"picks_{tag}"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
     _ok(at)
     assert at.title[0].value == "Subnet"
-    assert any(s.value.startswith(f"{picks['id'].iloc[1]} · ") for s in at.subheader)
+    assert any(s.value.startswith(f"{picks['Subnet id'].iloc[1]} · ") for s in at.subheader)

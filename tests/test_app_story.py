@@ -111,7 +111,7 @@ def test_headline_run_is_the_best_hv_of_the_largest_comparable_group():
             "hv": hv,
             "created": f"2026-0{i}",
             "pop_size": 100,
-            "n_gen": 10 * i,
+            "n_gen": 10,
         }
 
     runs = [run(1, 5.0), run(2, 7.0), run(3, 99.0, ("error", "params")), run(4, 6.0)]

@@ -327,7 +327,7 @@ def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], paret
         rows = [rows] if isinstance(rows, int | np.integer) else list(rows)
         if rows:
             sub = df.iloc[rows]
-            data, template = _hover_frame(sub, devices, {x: "x", y: "y", z: "z"})
+            data, template = _hover_frame(sub, {x: "x", y: "y", z: "z"})
             s = MARK_STYLES[name]
             fig.add_trace(
                 go.Scatter3d(

@@ -173,17 +173,17 @@ def learning_curve_figure(curve: pd.DataFrame, height: int = 380) -> go.Figure:
 
 # --------------------------------------------------------------------------- searches
 def searches_table(runs: list[dict]) -> pd.DataFrame:
-    """One row per algorithm and budget within each group of comparable runs (same objectives and reference point).
+    """One row per algorithm within each group of comparable runs (same objectives, reference point and budget).
 
-    Seeds of one algorithm with one budget (population x generations) are one
-    row (HV mean and best over them); a run with another budget is its own row,
-    so a small run is never averaged into the seeds of a large one.
+    Seeds of one algorithm are one row (HV mean and best over them); the groups
+    come from :func:`comparison_groups`, so a run with another budget (population
+    x generations) is in another group and never averaged into the seeds of a large one.
     """
     columns = ["objectives", "algorithm", "budget (population × generations)", "seeds", "evaluations per run", "HV mean", "HV best", "front size (median)"]
     rows = []
     for key, group in comparison_groups(runs).items():
         budgets: dict[tuple, list[dict]] = {}
-        for e in group:
+        for e in group.runs:
             budgets.setdefault((e.get("algorithm"), e.get("pop_size"), e.get("n_gen")), []).append(e)
         part = []
         for (algorithm, pop, gens), members in budgets.items():
@@ -210,7 +210,7 @@ def headline_run(runs: list[dict]) -> dict | None:
     if not runs:
         return None
     group = next(iter(comparison_groups(runs).values()))
-    return max(group, key=lambda e: float(e.get("hv") or -np.inf))
+    return max(group.runs, key=lambda e: float(e.get("hv") or -np.inf))
 
 
 # --------------------------------------------------------------------------- the front
