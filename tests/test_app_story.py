@@ -118,7 +118,7 @@ def test_headline_run_is_the_best_hv_of_the_largest_comparable_group():
     assert headline_run(runs)["run_id"] == "r2" and headline_run([]) is None
     # seeds of one algorithm and budget share a row; another budget is its own row, never averaged in
     same = [{**run(i, hv), "n_gen": 10} for i, hv in ((1, 5.0), (2, 7.0))] + [{**run(5, 1.0), "n_gen": 3}]
-    table = searches_table([*same, run(3, 99.0, ("error", "params"))])
+    table = searches_table([*same, {**run(3, 99.0, ("error", "params")), "n_gen": 30}])
     assert table["budget (population × generations)"].tolist() == ["100 × 10", "100 × 3", "100 × 30"]
     assert table["seeds"].tolist() == ["1, 2", "5", "3"] and table["HV mean"].tolist() == [6.0, 1.0, 99.0] and table["HV best"].iloc[0] == 7.0
 
