@@ -139,6 +139,21 @@ def test_screenshots_of_the_shipped_results(browser, tmp_path):
     root = shutil.copytree(REPO / "precomputed", tmp_path / "precomputed")
     env = {"OFA_DASH_PRECOMPUTED": str(root), "OFA_DASH_OFFICIAL": str(official), "OFA_DASH_DATA": str(data)}
     with bh.streamlit_server(env, log=tmp_path / "streamlit.log") as base:
+        # what a projector shows: 1280x720, as the page opens and in presentation mode
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        for name, query in (("fronts-720", "space=cifar10&device=cpu-ort"), ("fronts-720-present", "space=cifar10&device=cpu-ort&present=1")):
+            page.goto(base + "/?" + query)
+            bh.wait_ready(page, "Fronts")
+            page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=120_000)
+            page.wait_for_timeout(1500)
+            _shot(page, name)
+        page.goto(base + "/story?space=cifar10")
+        bh.wait_ready(page, "Story")
+        page.wait_for_timeout(2500)
+        if SHOTS:
+            page.screenshot(path=str(SHOT_DIR / "story.png"), full_page=True)
+        page.close()
+
         page = browser.new_page(viewport={"width": 1500, "height": 1900})
         for name, query in (("fronts", "space=cifar10&device=cpu-ort"), ("fronts-ofa", "space=ofa-mbv3-w1.2&device=note10")):
             page.goto(base + "/?" + query)
@@ -172,4 +187,4 @@ def test_screenshots_of_the_shipped_results(browser, tmp_path):
         page.wait_for_timeout(1500)
         _shot(page, "devices")
         page.close()
-    assert all((SHOT_DIR / f"{n}.png").is_file() for n in ("fronts", "fronts-ofa", "subnet", "search", "devices"))
+    assert all((SHOT_DIR / f"{n}.png").is_file() for n in ("fronts-720", "fronts-720-present", "story", "fronts", "fronts-ofa", "subnet", "search", "devices"))
