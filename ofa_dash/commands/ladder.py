@@ -15,7 +15,8 @@ from ofa_dash.calibration import resolve as resolve_calibration
 from ofa_dash.commands.common import emit
 from ofa_dash.data import load_dataset
 from ofa_dash.export.common import refuse_overwrite
-from ofa_dash.ladder import MANIFEST, PICKER, LadderColumns, build_ladder, check_ladder_destination, select_rungs
+from ofa_dash.ladder.build import MANIFEST, PICKER, build_ladder, check_ladder_destination
+from ofa_dash.ladder.rungs import LadderColumns, select_rungs
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import get_space
 from ofa_dash.subnets import resolve_supernet_path

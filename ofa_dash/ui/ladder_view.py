@@ -3,7 +3,7 @@
 Both take the ladder's rungs from the same front the Fronts page draws
 (:func:`ofa_dash.ui.fronts.front_view` on predicted top-1 against one device's
 latency), so the models a user downloads are points they saw on the chart.
-The build itself (:func:`ofa_dash.ladder.build_ladder`) loads torch; it is
+The build itself (:func:`ofa_dash.ladder.build.build_ladder`) loads torch; it is
 imported where a job runs, never when a page opens.
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ofa_dash.files import sha256_bytes
+from ofa_dash.ladder.rungs import LadderColumns, select_rungs
 from ofa_dash.progress import Cancelled
 from ofa_dash.space import SearchSpace
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Catalogue
@@ -44,10 +45,7 @@ def device_source(cat: Catalogue, device: str) -> str:
 
 
 def ladder_rungs(cat: Catalogue, device: str, k: int) -> pd.DataFrame:
-    """The ``k`` rungs :func:`ofa_dash.ladder.select_rungs` picks from :func:`ladder_front` (fastest first)."""
-    # deferred: ofa_dash.ladder imports the export package (torch); pages import this module
-    from ofa_dash.ladder import LadderColumns, select_rungs
-
+    """The ``k`` rungs :func:`ofa_dash.ladder.rungs.select_rungs` picks from :func:`ladder_front` (fastest first)."""
     return select_rungs(ladder_front(cat, device), LadderColumns(LATENCY_PREFIX + device), k)
 
 
@@ -69,7 +67,7 @@ def ladder_work(settings: Settings, space: SearchSpace, rungs: pd.DataFrame, dev
         # deferred: torch, ONNX and the dataset load only when a job runs
         from ofa_dash.calibration import resolve
         from ofa_dash.data import default_cache_dir
-        from ofa_dash.ladder import LadderColumns, build_ladder, zip_ladder
+        from ofa_dash.ladder.build import build_ladder, zip_ladder
 
         ids = [str(i) for i in rungs["id"]]
         job.update(LADDER_STAGE, 0, len(ids), message="loading the supernet and the calibration images")

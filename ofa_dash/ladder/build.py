@@ -1,15 +1,8 @@
-"""A deployment ladder: K subnets of a Pareto front, spread over its latency range, exported as one folder.
+"""Export a ladder's rungs as verified fp32 ONNX into one folder with ``ladder.json`` and ``pick.py``, atomically.
 
-An engineer who ships to several devices or budgets wants more than one file:
-the folder holds K verified fp32 ONNX models, ``ladder.json`` (each model's
-objectives with where each figure comes from, and the export's parity
-figures) and ``pick.py``, a standard-library script that returns the most
-accurate model whose latency fits a budget (see ``ladder_pick.py``, shipped
-as is). The front itself is the caller's (the CLI and the Fronts page take it
-from the dashboard's catalogue); this module chooses the rungs, exports them
-through :func:`ofa_dash.export.export` and writes the folder atomically: built
-in a staging folder beside the destination, moved into place only when every
-model verified.
+The folder is built in a staging folder beside the destination and moved into
+place only when every model verified (:func:`ofa_dash.export.export` checks
+each: onnx.checker, metadata, ONNX Runtime against PyTorch).
 """
 
 from __future__ import annotations
@@ -22,10 +15,8 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ofa_dash import __version__
@@ -35,6 +26,7 @@ from ofa_dash.data import Dataset
 from ofa_dash.export import FORMATS, export
 from ofa_dash.files import file_sha256, staged
 from ofa_dash.hardware.latency import estimate_label
+from ofa_dash.ladder.rungs import LadderColumns
 from ofa_dash.progress import Cancelled
 from ofa_dash.space import SearchSpace
 from ofa_dash.subnets import load_supernet, prepare
@@ -46,46 +38,9 @@ LADDER_VERSION = 1
 MODEL_FORMAT = "onnx"  # fp32: what every runtime reads; an int8 rung would need its own latency figures
 
 
-@dataclass(frozen=True)
-class LadderColumns:
-    """Which columns of a front table hold the figures a ladder needs (the catalogue's names by default)."""
-
-    latency: str  # e.g. "latency:demo-cpu"
-    accuracy: str = "top1"
-    accuracy_source: str = "top1_source"
-
-
-def select_rungs(front: pd.DataFrame, columns: LadderColumns, k: int) -> pd.DataFrame:
-    """``k`` distinct subnets of ``front`` spread over its latency range, fastest first.
-
-    For ``k`` evenly spaced latency targets from the fastest to the slowest
-    member, the nearest member not yet chosen (best accuracy first on ties).
-    Raises ``ValueError`` when the front holds fewer than ``k`` distinct subnets.
-    """
-    if k < 1:
-        raise ValueError(f"a ladder needs at least one model (k = {k})")
-    usable = front.dropna(subset=[columns.latency, columns.accuracy])
-    members = usable.sort_values([columns.latency, columns.accuracy], ascending=[True, False], kind="stable").drop_duplicates("id")
-    if len(members) < k:
-        raise ValueError(f"the front holds {len(members)} distinct subnet(s) with a latency on this device; a ladder of {k} needs at least {k}")
-    latency = members[columns.latency].to_numpy(dtype=float)
-    accuracy = members[columns.accuracy].to_numpy(dtype=float)
-    targets = np.linspace(latency.min(), latency.max(), k)
-    free = np.ones(len(members), dtype=bool)
-    chosen = []
-    for target in targets:
-        candidates = np.flatnonzero(free)
-        # nearest to the target; on equal distance the more accurate one
-        best = candidates[np.lexsort((-accuracy[candidates], np.abs(latency[candidates] - target)))[0]]
-        free[best] = False
-        chosen.append(best)
-    rungs = members.iloc[sorted(chosen, key=lambda i: (latency[i], -accuracy[i]))]
-    return rungs.reset_index(drop=True)
-
-
 def picker_source() -> str:
-    """The bundle's ``pick.py``: ``ladder_pick.py`` as is (standard library only)."""
-    return (Path(__file__).parent / "ladder_pick.py").read_text()
+    """The ladder's ``pick.py``: :mod:`ofa_dash.ladder.pick` as is (standard library only)."""
+    return (Path(__file__).parent / "pick.py").read_text()
 
 
 def check_ladder_destination(out: str | os.PathLike, force: bool) -> Path:
