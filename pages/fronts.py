@@ -210,7 +210,7 @@ if mode == "2D front":
             picks_table(view.picks, "2d")
     # ---- deployment ladder: K models of the front on the latency axis' device, built as a job, one zip (ofa_dash.ui.ladder_panel)
     with st.expander("Deployment ladder", expanded=False):
-        ladder_panel(ctx.settings, space, cat, x_dev)
+        ladder_panel(ctx.settings, space, view.front, x_dev, cat.devices.get(x_dev))
 else:
     other = [LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in points]
     axes = [*other, "macs", "params"]

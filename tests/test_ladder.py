@@ -154,7 +154,7 @@ def test_cli_writes_three_verified_models_a_manifest_and_the_picker(built):
         parity = m["verification"]["parity"]
         assert parity["max_abs_diff"] <= parity["tolerance"] and parity["top1_disagreements"] == 0
         assert m["verification"]["sha256"] == file_sha256(path)
-        assert m["objectives"]["latency_ms"]["source"] == f"lookup-table estimate ({DEVICE})"
+        assert m["objectives"]["latency_ms"]["source"].startswith(f"lookup-table estimate ({DEVICE}): estimated from the {DEVICE} table")
         assert m["objectives"]["top1"]["source"].startswith("predicted")
         assert m["objectives"]["macs"]["value"] > 0 and m["objectives"]["params"]["value"] > 0
     assert manifest["device"] == DEVICE and "demo-cpu table" in manifest["latency_source"]
@@ -204,3 +204,11 @@ def test_ladder_zip_holds_the_folder_under_one_top_folder(built, tmp_path):
     extracted = tmp_path / "x"
     shutil.unpack_archive(archive, extracted)
     assert (extracted / "cifar10-demo-cpu-ladder" / MANIFEST).read_bytes() == (out / MANIFEST).read_bytes()
+
+
+def test_cli_never_writes_inside_the_precomputed_root(demo, capsys):
+    root, data = demo
+    code = main(["ladder", "--device", DEVICE, "--k", "2", "--out", str(root / "ladder"), "--store", str(root), "--data", str(data)])
+    assert code == 2
+    assert "inside the precomputed root" in capsys.readouterr().err
+    assert not (root / "ladder").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ofa_dash.calibration import resolve as resolve_calibration
 from ofa_dash.commands.common import emit
@@ -22,15 +23,16 @@ from ofa_dash.space import get_space
 from ofa_dash.subnets import resolve_supernet_path
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, build_catalogue
 from ofa_dash.ui.ladder_view import device_source, ladder_front
-from ofa_dash.workspace import default_root
+from ofa_dash.workspace import Workspace, default_root
 
 
 def run(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     out = check_ladder_destination(args.out, args.force)
-    refuse_overwrite([out], force=True)  # never inside the precomputed root the dashboard serves
+    root = Path(args.store) if args.store else default_root()
+    for served in {Workspace(root), Workspace.default()}:
+        refuse_overwrite([out], force=True, protected=served)  # never inside a precomputed root the dashboard serves
     resolve_supernet_path(space, args.supernet)  # a missing checkpoint is the first thing to say
-    root = args.store or default_root()
     run_ids = [r.strip() for r in args.runs.split(",") if r.strip()] if args.runs else None
     cat = build_catalogue(root, space.name, run_ids, official=args.official, sets=("archive",))
     for line in cat.problems:

@@ -25,7 +25,6 @@ from ofa_dash.calibration import resolve as resolve_calibration
 from ofa_dash.data import Dataset
 from ofa_dash.export import FORMATS, export
 from ofa_dash.files import file_sha256, staged
-from ofa_dash.hardware.latency import estimate_label
 from ofa_dash.ladder.rungs import LadderColumns
 from ofa_dash.progress import Cancelled
 from ofa_dash.space import SearchSpace
@@ -55,14 +54,14 @@ def check_ladder_destination(out: str | os.PathLike, force: bool) -> Path:
     return out
 
 
-def _objectives(row: pd.Series, columns: LadderColumns, device: str, device_source: str) -> dict:
+def _objectives(row: pd.Series, columns: LadderColumns, device: str, latency_source: str) -> dict:
     def number(column: str) -> float | None:
         value = row.get(column)
         return None if value is None or pd.isna(value) else float(value)
 
     return {
         "top1": {"value": number(columns.accuracy), "unit": "%", "source": str(row.get(columns.accuracy_source) or "unknown")},
-        "latency_ms": {"value": number(columns.latency), "unit": "ms", "device": device, "source": estimate_label(device), "table": device_source},
+        "latency_ms": {"value": number(columns.latency), "unit": "ms", "device": device, "source": latency_source},
         "macs": {"value": number("macs"), "unit": "M", "source": "counted"},
         "params": {"value": number("params"), "unit": "M", "source": "counted"},
     }
@@ -73,7 +72,7 @@ def build_ladder(
     rungs: pd.DataFrame,
     columns: LadderColumns,
     device: str,
-    device_source: str,
+    latency_source: str,
     out: str | os.PathLike,
     data: Dataset | None = None,
     supernet: str | os.PathLike | None = None,
@@ -84,6 +83,7 @@ def build_ladder(
 ) -> dict:
     """Export each row of ``rungs`` (from :func:`select_rungs`) as verified fp32 ONNX into the folder ``out``; returns the manifest.
 
+    ``latency_source`` says what the latency figures are (e.g. "lookup-table estimate (note10): ...").
     BN statistics are re-estimated per subnet on ``data`` or, without it, on the
     space's shipped calibration sample (refused when there is neither), unless
     ``calibration`` names the images (e.g. the sample of another precomputed root).
@@ -114,7 +114,7 @@ def build_ladder(
                     "file": name,
                     "subnet_id": arch.id,
                     "arch": arch.to_dict(),
-                    "objectives": _objectives(row, columns, device, device_source),
+                    "objectives": _objectives(row, columns, device, latency_source),
                     "verification": {"parity": result["parity"], "opset": result["opset"], "bytes": result["bytes"], "sha256": file_sha256(staging / name)},
                 }
             )
@@ -125,7 +125,7 @@ def build_ladder(
             "version": LADDER_VERSION,
             "space": space.name,
             "device": device,
-            "latency_source": f"{estimate_label(device)}: {device_source}",
+            "latency_source": latency_source,
             "supernet_version": loaded.version,
             "calibration": calibration.describe(),
             "model_format": spec.label,

@@ -6,29 +6,34 @@ the ladder holds and how it is built is :mod:`ofa_dash.ui.ladder_view`'s.
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from ofa_dash.ladder.rungs import LadderColumns, select_rungs
 from ofa_dash.space import SearchSpace
 from ofa_dash.ui import jobs
-from ofa_dash.ui.catalogue import LATENCY_PREFIX, Catalogue
+from ofa_dash.ui.catalogue import LATENCY_PREFIX, DeviceInfo
 from ofa_dash.ui.config import Settings, missing_data_message
-from ofa_dash.ui.ladder_view import MAX_RUNGS, cached_ladder, device_source, ladder_front, ladder_job_key, ladder_work
+from ofa_dash.ui.ladder_view import MAX_RUNGS, cached_ladder, ladder_job_key, ladder_work, latency_source
 from ofa_dash.ui.text import plain
 
 DEFAULT_RUNGS = 4
 
 
-def ladder_panel(settings: Settings, space: SearchSpace, cat: Catalogue, device: str) -> None:
-    """K models of the front on ``device`` (its latency axis), exported and verified in the background, then one zip download."""
+def ladder_panel(settings: Settings, space: SearchSpace, front: pd.DataFrame, device: str, info: DeviceInfo | None) -> None:
+    """K models of the chart's front (``front``: its Pareto rows, latency axis on ``device``), exported and verified in the background, then one zip.
+
+    The page passes the front it drew (its constraints and accuracy choice apply), so
+    nothing is computed twice; ``info`` is the catalogue's word on the device's latencies.
+    """
     st.caption(
-        f"Export K subnets of the front of predicted top-1 against latency on **{plain(device)}** (the chosen runs, without the constraints), "
+        f"Export K subnets of the front on the chart (latency on **{plain(device)}**; its constraints apply), "
         "spread over its latency range, each a verified fp32 ONNX, "
         "with `ladder.json` (objectives and their sources) and a dependency-free `pick.py` "
         "(`python pick.py 0.5`: the most accurate model within 0.5 ms). "
         f"Command line: `python -m ofa_dash ladder --space {space.name} --device {plain(device)} --k K --out DIR`."
     )
-    front = ladder_front(cat, device)
+    front = front.drop_duplicates("id")
     if len(front) < 2:
         st.info(f"The front on {plain(device)} holds {len(front)} subnet(s): a ladder needs at least two.")
         return
@@ -75,7 +80,7 @@ def ladder_panel(settings: Settings, space: SearchSpace, cat: Catalogue, device:
         if st.button(f"Build ladder ({len(ids)} models)", key="ladder_build", help="exports and verifies every model in the background"):
             try:
                 job = jobs.start_job(
-                    "ladder", f"ladder of {len(ids)} on {device} for {space.name}", ladder_work(settings, space, rungs, device, device_source(cat, device))
+                    "ladder", f"ladder of {len(ids)} on {device} for {space.name}", ladder_work(settings, space, rungs, device, latency_source(info, device))
                 )
             except jobs.JobRefused as exc:
                 st.error(plain(exc))

@@ -17,10 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from ofa_dash.files import sha256_bytes
+from ofa_dash.hardware.latency import estimate_label
 from ofa_dash.ladder.rungs import LadderColumns, select_rungs
 from ofa_dash.progress import Cancelled
 from ofa_dash.space import SearchSpace
-from ofa_dash.ui.catalogue import LATENCY_PREFIX, Catalogue
+from ofa_dash.ui.catalogue import LATENCY_PREFIX, Catalogue, DeviceInfo
 from ofa_dash.ui.config import Settings
 from ofa_dash.ui.fronts import front_view
 from ofa_dash.ui.jobs import Job, calibration_key, run_at_background_priority, shared_dataset
@@ -38,10 +39,16 @@ def ladder_front(cat: Catalogue, device: str) -> pd.DataFrame:
     return view.front.drop_duplicates("id").reset_index(drop=True)
 
 
+def latency_source(info: DeviceInfo | None, device: str) -> str:
+    """What a ladder's latency figures on ``device`` are: a lookup-table estimate (named, with the table's quality), or values the runs stored."""
+    if info is None:
+        return f"values stored by the runs for {device}"
+    return f"{estimate_label(device)}: {info.source}" if info.estimated else info.source
+
+
 def device_source(cat: Catalogue, device: str) -> str:
-    """Where the device's latency figures come from (the catalogue's line: the table, or values stored by the runs)."""
-    info = cat.devices.get(device)
-    return info.source if info is not None else f"values stored by the runs for {device}"
+    """:func:`latency_source` of the catalogue's ``device``."""
+    return latency_source(cat.devices.get(device), device)
 
 
 def ladder_rungs(cat: Catalogue, device: str, k: int) -> pd.DataFrame:
