@@ -46,7 +46,9 @@ def ladder_panel(settings: Settings, space: SearchSpace, front: pd.DataFrame, de
             "and this server has neither. " + missing_data_message(settings)
         )
         return
-    k = int(st.number_input("models (K)", 2, min(MAX_RUNGS, len(front)), min(DEFAULT_RUNGS, len(front)), key=f"ladder_k_{space.name}_{device}"))
+    most = min(MAX_RUNGS, len(front))
+    # the bound is in the key: constraints that shrink the front start the control afresh instead of holding a K above it
+    k = int(st.number_input("models (K)", 2, most, min(DEFAULT_RUNGS, most), key=f"ladder_k_{space.name}_{device}_{most}"))
     rungs = select_rungs(front, LadderColumns(LATENCY_PREFIX + device), k)
     st.caption("Rungs (fastest first): " + ", ".join(f"`{r['id']}` ({r[LATENCY_PREFIX + device]:.3f} ms, {r['top1']:.1f} %)" for _, r in rungs.iterrows()))
     ids = [str(i) for i in rungs["id"]]

@@ -1,8 +1,9 @@
 """The deployment ladder as the CLI and the Fronts page see it: the front it is drawn from, and its build as a job.
 
-Both take the ladder's rungs from the same front the Fronts page draws
-(:func:`ofa_dash.ui.fronts.front_view` on predicted top-1 against one device's
-latency), so the models a user downloads are points they saw on the chart.
+The CLI takes the ladder's rungs from the front the Fronts page draws by default
+(:func:`ladder_front`: :func:`ofa_dash.ui.fronts.front_view` on predicted top-1
+against one device's latency); the page passes the front it drew (with its
+constraints), so the models a user downloads are points they saw on the chart.
 The build itself (:func:`ofa_dash.ladder.build.build_ladder`) loads torch; it is
 imported where a job runs, never when a page opens.
 """
@@ -18,7 +19,7 @@ import pandas as pd
 
 from ofa_dash.files import sha256_bytes
 from ofa_dash.hardware.latency import estimate_label
-from ofa_dash.ladder.rungs import LadderColumns, select_rungs
+from ofa_dash.ladder.rungs import LadderColumns
 from ofa_dash.progress import Cancelled
 from ofa_dash.space import SearchSpace
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Catalogue, DeviceInfo
@@ -49,11 +50,6 @@ def latency_source(info: DeviceInfo | None, device: str) -> str:
 def device_source(cat: Catalogue, device: str) -> str:
     """:func:`latency_source` of the catalogue's ``device``."""
     return latency_source(cat.devices.get(device), device)
-
-
-def ladder_rungs(cat: Catalogue, device: str, k: int) -> pd.DataFrame:
-    """The ``k`` rungs :func:`ofa_dash.ladder.rungs.select_rungs` picks from :func:`ladder_front` (fastest first)."""
-    return select_rungs(ladder_front(cat, device), LadderColumns(LATENCY_PREFIX + device), k)
 
 
 def ladder_key(space: str, device: str, ids: list[str], calibration: str | None, supernet: Path) -> str:
