@@ -7,6 +7,7 @@ from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, sel
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
 from ofa_dash.ui.counts import distinct_ids
 from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, rows_for_ids, slider_range
+from ofa_dash.ui.ladder_panel import ladder_panel
 from ofa_dash.ui.references import published_specialized, reference_markers
 from ofa_dash.ui.tables import display_table
 from ofa_dash.ui.text import plain
@@ -207,6 +208,9 @@ if mode == "2D front":
     if len(view.picks):
         with st.expander(f"Decision aids' picks ({len(view.picks)})", expanded=False):
             picks_table(view.picks, "2d")
+    # ---- deployment ladder: K models of the front on the latency axis' device, built as a job, one zip (ofa_dash.ui.ladder_panel)
+    with st.expander("Deployment ladder", expanded=False):
+        ladder_panel(ctx.settings, space, view.front, x_dev, cat.devices.get(x_dev))
 else:
     other = [LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in points]
     axes = [*other, "macs", "params"]

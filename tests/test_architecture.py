@@ -32,11 +32,11 @@ LAYERS: list[list[str]] = [
     ],
     ["ofa_dash.evaluate", "ofa_dash.calibration", "ofa_dash.validation_queue"],
     ["ofa_dash.subnets", "ofa_dash.train", "ofa_dash.measure", "ofa_dash.search", "ofa_dash.search.*", "ofa_dash.decision"],
-    ["ofa_dash.export", "ofa_dash.export.*", "ofa_dash.validation"],
+    ["ofa_dash.export", "ofa_dash.export.*", "ofa_dash.validation", "ofa_dash.ladder", "ofa_dash.ladder.*"],
     ["ofa_dash.ui", "ofa_dash.ui.*"],
     ["ofa_dash.commands", "ofa_dash.commands.*", "ofa_dash.cli", "ofa_dash.__main__", "ofa_dash.testing", "ofa_dash.testing.*", "pages.*", "app"],
 ]
-STANDALONE = {"ofa_dash.export.bundle_predict"}  # shipped inside model bundles: imports nothing of the project
+STANDALONE = {"ofa_dash.export.bundle_predict", "ofa_dash.ladder.pick"}  # shipped inside model bundles and ladders: import nothing of the project
 
 
 def _module_name(path: Path) -> str:

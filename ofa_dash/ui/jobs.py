@@ -253,6 +253,7 @@ STAGE_TEXT: dict[str, str] = {
     "reading": "reading the dataset's files: {done:,} read",
     "loading cache": "loading the decoded dataset",
     "loading the dataset": "loading the dataset",
+    "exporting models": "{done:,} of {total:,} models exported and verified",  # a deployment ladder (ui.ladder_view)
 }
 
 
