@@ -49,8 +49,12 @@ def test_int8_download_without_dataset_is_calibrated_and_states_its_speed(fresh_
         page.goto(f"{base}/subnet?subnet={SUBNET}")
         bh.wait_ready(page, "Subnet")
         page.get_by_text("shipped calibration sample").first.wait_for(timeout=60_000)
+        page.get_by_role("button", name="Build int8 ONNX").click()  # built and verified in the background
+        ready = page.get_by_role("button", name=re.compile(r"^int8 ONNX ✓"))
+        ready.wait_for(timeout=300_000)
+        bh.wait_ready(page, "Subnet")
         with page.expect_download(timeout=300_000) as dl:
-            page.get_by_role("button", name=re.compile(r"^int8 ONNX")).click()
+            ready.click()
         model = tmp_path / "model-int8.onnx"
         dl.value.save_as(model)
         meta = read_metadata(model)

@@ -82,7 +82,7 @@ def test_the_selection_table_has_friendly_headers(browser, demo_app):
     bh.box_select(page, 0.02, 0.98)
     page.get_by_text(re.compile(r"Selected subnets \(\d+\)")).wait_for(timeout=60_000)
     bh.wait_ready(page, "Fronts")
-    grid = page.get_by_test_id("stDataFrame").last  # the selection's table (the decision aids' picks come first)
+    grid = page.locator(".st-key-table_2d [data-testid='stDataFrame']")  # the selection's table, by its widget key
     grid.locator("th[role=columnheader]").first.wait_for(state="attached", timeout=30_000)
     # glide-data-grid draws on a canvas; its accessible table (inside the canvas) names the headers
     headers = grid.locator("th[role=columnheader]").all_text_contents()
