@@ -30,6 +30,7 @@ def env(demo, tmp_path, monkeypatch):
     monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
     monkeypatch.setenv("OFA_DASH_DATA", str(demo[1]))
     monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
+    monkeypatch.setenv("OFA_DASH_CACHE", str(tmp_path / "cache"))  # exports built by other tests (same subnet) must not show as ready here
     return root
 
 
