@@ -68,17 +68,7 @@ def subnet_table(rows, tag: str) -> None:
     if not len(rows):
         return
     subnets = distinct_subnets(rows)
-    shown = display_table(subnets, devices, device_notes)
-    ev = st.dataframe(
-        shown.frame,
-        key=f"table_{tag}",
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        width="stretch",
-        column_config=shown.column_config(),
-        placeholder="",
-    )
+    picked = display_table(subnets, devices, device_notes).show(f"table_{tag}")
     # The CSV keeps the catalogue's raw columns (scripts read them); it is made on click (in its own thread), not on every brush.
     st.download_button(
         "Download selection (CSV)",
@@ -87,27 +77,15 @@ def subnet_table(rows, tag: str) -> None:
         mime="text/csv",
         key=f"csv_{tag}",
     )
-    picked = figures.event_selection(ev).get("rows") or []
-    if picked and shown.id_at(picked[0]):
-        state.open_subnet(shown.id_at(picked[0]))
+    if picked:
+        state.open_subnet(picked)
 
 
 def picks_table(picks, tag: str) -> None:
     """The decision aids' picks, in the order the aids placed them, read like the other subnet tables; picking a row opens that subnet."""
-    shown = display_table(picks, devices, device_notes, sort=False)
-    ev = st.dataframe(
-        shown.frame,
-        key=f"picks_{tag}",
-        on_select="rerun",
-        selection_mode="single-row",
-        hide_index=True,
-        width="stretch",
-        column_config=shown.column_config(),
-        placeholder="",
-    )
-    picked = figures.event_selection(ev).get("rows") or []
-    if picked and shown.id_at(picked[0]):
-        state.open_subnet(shown.id_at(picked[0]))
+    picked = display_table(picks, devices, device_notes, sort=False).show(f"picks_{tag}")
+    if picked:
+        state.open_subnet(picked)
 
 
 # ---- constraints (live filters)

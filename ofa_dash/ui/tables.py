@@ -172,6 +172,26 @@ class DisplayTable:
         """
         return self.ids[row] if 0 <= row < len(self.ids) else None
 
+    def show(self, key: str) -> str | None:
+        """Draw the table with single-row picking; the subnet id of the row just picked (None when none)."""
+        import streamlit as st  # kept out of import time, as in column_config
+
+        event = st.dataframe(
+            self.frame,
+            key=key,
+            on_select="rerun",
+            selection_mode="single-row",
+            hide_index=True,
+            width="stretch",
+            column_config=self.column_config(),
+            placeholder="",
+        )
+        try:
+            rows = (event["selection"] or {}).get("rows")
+        except (KeyError, TypeError):
+            rows = None
+        return self.id_at(int(rows[0])) if rows else None
+
     def column_config(self) -> dict:
         """``st.column_config`` per header: the help tooltip, and the number format matching the rounding."""
         import streamlit as st  # kept out of import time: the builder itself is pure and unit-tested without a page
