@@ -111,7 +111,10 @@ def test_brush_open_validate_and_download_onnx(browser, demo_app, tmp_path):
     page.get_by_role("button", name="Build ONNX (fp32)").click()
     ready = page.get_by_role("button", name=re.compile(r"^ONNX \(fp32\) ✓"))
     ready.wait_for(timeout=300_000)
-    bh.wait_ready(page, "Subnet")  # the build's last poll reruns the page once: click the button that rerun drew
+    page.reload()  # a fresh page: no build polling redraws the button under the click
+
+    bh.wait_ready(page, "Subnet")
+    ready.wait_for(timeout=120_000)
     with page.expect_download(timeout=300_000) as dl:
         ready.click()
     model = tmp_path / "model.onnx"

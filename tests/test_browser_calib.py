@@ -52,7 +52,9 @@ def test_int8_download_without_dataset_is_calibrated_and_states_its_speed(fresh_
         page.get_by_role("button", name="Build int8 ONNX").click()  # built and verified in the background
         ready = page.get_by_role("button", name=re.compile(r"^int8 ONNX ✓"))
         ready.wait_for(timeout=300_000)
+        page.reload()  # a fresh page: no build polling redraws the button under the click
         bh.wait_ready(page, "Subnet")
+        ready.wait_for(timeout=120_000)
         with page.expect_download(timeout=300_000) as dl:
             ready.click()
         model = tmp_path / "model-int8.onnx"
