@@ -228,6 +228,7 @@ def test_front_figure_puts_subnet_ids_in_customdata(demo):
     names = [t.name for t in fig.data]
     assert "Pareto front (all chosen runs)" in names and "pseudo-weights pick" in names and "your reference point" in names
     assert fig.layout.dragmode == "select"
+    assert fig.layout.margin.autoexpand is False and fig.layout.margin.b >= 140  # fixed room for the legend: plotly draws the markers once
     step = next(t for t in fig.data if t.name == "Pareto front (all chosen runs)")
     assert np.all(np.diff(np.asarray(step.x)) >= 0) and np.all(np.diff(np.asarray(step.y)) >= 0)
     fig3 = figures.front_3d(view.df, "latency:demo-cpu", "macs", "top1", ["demo-cpu"], pareto="pareto")
