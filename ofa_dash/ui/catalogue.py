@@ -382,7 +382,11 @@ def column_label(column: str) -> str:
 def joined_per_id(ids: pd.Series, values: pd.Series) -> pd.Series:
     """For each subnet id, its distinct ``values`` sorted and joined by ", " (e.g. the seeds or runs that found it)."""
     pairs = pd.DataFrame({"id": np.asarray(ids), "v": np.asarray(values)}).drop_duplicates().sort_values(["id", "v"])
-    return pairs.groupby("id", sort=False)["v"].agg(lambda v: ", ".join(map(str, v)))
+    # a plain loop over the sorted pairs: pandas' per-group Python aggregation took ~20 % of a brush's server time
+    joined: dict = {}
+    for key, value in zip(pairs["id"].tolist(), pairs["v"].astype(str).tolist(), strict=True):
+        joined.setdefault(key, []).append(value)
+    return pd.Series({key: ", ".join(vs) for key, vs in joined.items()}, dtype=object).rename_axis("id").rename("v")
 
 
 def selection_table(df: pd.DataFrame, devices: list[str]) -> pd.DataFrame:

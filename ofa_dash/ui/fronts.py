@@ -101,10 +101,11 @@ def rows_for_ids(df: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
     """Every row of ``df`` (one per run that found it) for the subnet ids of a selection, in selection order."""
     if not ids or not len(df):
         return df.iloc[0:0]
-    order = pd.Series(np.arange(len(ids)), index=pd.Index(ids, dtype=object))
-    rank = df["id"].map(order)
-    out = df[rank.notna()].assign(_order=rank[rank.notna()]).sort_values("_order", kind="stable").drop(columns="_order")
-    return out.reset_index(drop=True)
+    order = pd.Series(np.arange(len(ids), dtype=float), index=pd.Index(ids, dtype=object))
+    rank = df["id"].map(order).to_numpy(dtype=float)
+    keep = np.flatnonzero(~np.isnan(rank))
+    keep = keep[np.argsort(rank[keep], kind="stable")]  # one take of the wide table, in selection order
+    return df.iloc[keep].reset_index(drop=True)
 
 
 def distinct_subnets(rows: pd.DataFrame) -> pd.DataFrame:
