@@ -219,8 +219,8 @@ def test_front_figure_puts_subnet_ids_in_customdata(demo):
     fig = figures.front_2d(view.df, "latency:demo-cpu", ["demo-cpu", "demo-gpu"], marks=view.marks, references=refs, aspiration=(0.3, 80.0))
     ids = set(view.df["id"])
     subnet_traces = [t for t in fig.data if t.customdata is not None]
-    # one marker per subnet and algorithm: seeds that found the same subnet share it
-    drawn = view.df.drop_duplicates(["algorithm", "id"])
+    # one marker per subnet: the copies other seeds and algorithms found lie under it
+    drawn = view.df.drop_duplicates("id")
     assert sum(len(t.x) for t in subnet_traces if "(Pareto)" in t.name or "(dominated)" in t.name) == len(drawn)
     for t in subnet_traces:
         assert {row[0] for row in t.customdata} <= ids
@@ -403,11 +403,20 @@ def test_hover_keeps_what_a_trace_shares_out_of_customdata(demo):
         assert len(t.customdata[0]) <= 3  # id, and top-1 tag and MACs where they vary (the axes are plotly's own x and y)
 
 
-def test_one_marker_per_subnet_names_every_seed():
-    part = pd.DataFrame({"id": ["a", "b", "a", "a"], "seed": [3, 1, 1, 3], "top1": [70.0, 71.0, 70.0, 70.0]})
+def test_one_marker_per_subnet_keeps_the_copy_drawn_on_top():
+    part = pd.DataFrame(
+        {
+            "id": ["a", "b", "a", "a", "c"],
+            "algorithm": ["spea2", "nsga2", "nsga2", "spea2", "agemoea"],
+            "seed": [3, 1, 1, 1, 2],
+            "top1": [70.0, 71.0, 70.0, 70.0, 69.0],
+        }
+    )
     drawn = figures.one_marker_per_subnet(part)
-    assert drawn["id"].tolist() == ["a", "b"] and drawn["seeds"].tolist() == ["1, 3", "1"]
-    assert drawn.index.tolist() == [0, 1]  # positions of the first copy: the Pareto mask indexes by them
+    assert sorted(drawn["id"]) == ["a", "b", "c"]
+    # "a" goes to spea2, the trace drawn last (algorithms in sorted order), as its marker covered nsga2's before
+    assert dict(zip(drawn["id"], drawn["algorithm"], strict=True)) == {"a": "spea2", "b": "nsga2", "c": "agemoea"}
+    assert set(drawn.index) <= set(part.index) and drawn.loc[drawn["id"] == "a"].index[0] in (0, 3)  # labels kept: the Pareto mask indexes by them
 
 
 def test_significant_keeps_six_digits_of_the_largest_value():

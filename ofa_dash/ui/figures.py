@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ofa_dash.ui.catalogue import LATENCY_PREFIX, column_label, joined_per_id
+from ofa_dash.ui.catalogue import LATENCY_PREFIX, column_label
 from ofa_dash.ui.tables import decimals_for, round_significant, source_tags
 from ofa_dash.ui.theme import HIGHLIGHT, colour_for, style
 
@@ -162,21 +162,24 @@ def significant(values: pd.Series, digits: int = 6) -> np.ndarray:
     return np.round(v, max(0, digits - int(np.ceil(np.log10(finite.max())))))
 
 
-def one_marker_per_subnet(part: pd.DataFrame) -> pd.DataFrame:
-    """One row per subnet id of one algorithm's points, with ``seeds`` naming every run that found it.
+def one_marker_per_subnet(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per subnet id: the copy of the algorithm whose trace is drawn last (on top), index kept.
 
-    Runs of one algorithm with different seeds often find the same subnet; its
-    copies share every objective, so they would be drawn on top of each other
-    and each would travel with every brush. Selections key on the id, so the
-    table still names every run that found it.
+    Runs and algorithms often find the same subnet; its copies share every
+    objective, so they were drawn on top of each other and only the last
+    algorithm's marker showed. Drawing that one alone looks the same, sends a
+    third fewer markers to the browser (the shipped front: 6,378 -> 4,177;
+    each SVG marker costs the page's first draw and every brush) and makes a
+    box select each subnet once. Selections key on the id, so the tables
+    still list every run that found it. Index labels are kept: the Pareto
+    mask indexes by them.
     """
-    if "seed" not in part or not len(part):
-        return part
-    seeds = part["seed"].astype(str)
-    shared = part["id"].duplicated(keep=False)
-    if shared.any():  # only ids with copies need the (slower) grouping
-        seeds = seeds.where(~shared, part["id"].map(joined_per_id(part.loc[shared, "id"], part.loc[shared, "seed"])))
-    return part.assign(seeds=seeds).drop_duplicates("id")
+    if "id" not in df or not len(df):
+        return df
+    if "algorithm" not in df:
+        return df.drop_duplicates("id", keep="last")
+    order = np.argsort(df["algorithm"].astype(str).to_numpy(), kind="stable")  # the traces' drawing order
+    return df.iloc[order].drop_duplicates("id", keep="last")
 
 
 def step_line(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,9 +211,8 @@ def front_2d(
     """
     fig = go.Figure()
     is_front = df[pareto].to_numpy(dtype=bool) if pareto in df else np.zeros(len(df), dtype=bool)
-    for algorithm, part in df.groupby("algorithm", sort=True):
+    for algorithm, part in one_marker_per_subnet(df).groupby("algorithm", sort=True):
         colour = colour_for(str(algorithm))
-        part = one_marker_per_subnet(part)
         mask = is_front[part.index.to_numpy()] if len(df) else np.zeros(0, bool)
         for on_front, sub in ((False, part[~mask]), (True, part[mask])):
             if not len(sub):
@@ -308,8 +310,7 @@ def front_3d(df: pd.DataFrame, x: str, y: str, z: str, devices: list[str], paret
     """Accuracy against two costs: the 3D Pareto set per algorithm, the rest faded, decision-aid marks last (on top, with their own ids)."""
     fig = go.Figure()
     is_front = df[pareto].to_numpy(dtype=bool) if pareto in df else np.ones(len(df), dtype=bool)
-    for algorithm, part in df.groupby("algorithm", sort=True):
-        part = one_marker_per_subnet(part)
+    for algorithm, part in one_marker_per_subnet(df).groupby("algorithm", sort=True):
         mask = is_front[part.index.to_numpy()]
         for on_front, sub in ((False, part[~mask]), (True, part[mask])):
             if not len(sub):
