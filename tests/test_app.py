@@ -3,47 +3,18 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 
 import pandas as pd
 import pytest
+from apptest_helpers import _app, _ok, _page
 from streamlit.testing.v1 import AppTest
 
 from ofa_dash.store import SOLUTIONS, RunStore
-from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui.catalogue import build_catalogue, with_accuracy
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 
-TIMEOUT = 300
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-
-
-@pytest.fixture
-def env(demo, tmp_path, monkeypatch):
-    """A private copy of the demo root (pages may write runs and measurements), its dataset, no OFA files."""
-    root = shutil.copytree(demo[0], tmp_path / "precomputed")
-    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
-    monkeypatch.setenv("OFA_DASH_DATA", str(demo[1]))
-    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
-    monkeypatch.setenv("OFA_DASH_CACHE", str(tmp_path / "cache"))  # exports built by other tests (same subnet) must not show as ready here
-    return root
-
-
-def _app() -> AppTest:
-    return AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-
-
-def _page(name: str) -> AppTest:
-    return AppTest.from_file(f"../pages/{name}.py", default_timeout=TIMEOUT)
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # exports built by other tests (same subnet) must not show as ready here
 
 
 def _selection(rows, box: bool = True) -> dict:

@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from apptest_helpers import _ok, _page
 from streamlit.testing.v1 import AppTest
 
 from ofa_dash.calibration import shipped_sample_path, write_sample
 from ofa_dash.data import load_dataset
 from ofa_dash.export import FORMATS
-from ofa_dash.testing.demo import ensure_demo
 
-TIMEOUT = 300
 SUBNET = "0000000000000000"
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-
-
 @pytest.fixture
-def no_data(demo, tmp_path, monkeypatch):
+def no_data(env, tmp_path, monkeypatch):
     """A private copy of the demo root, no dataset, no OFA files."""
-    root = shutil.copytree(demo[0], tmp_path / "precomputed")
-    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
     monkeypatch.setenv("OFA_DASH_DATA", str(tmp_path / "no-data"))
-    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
-    return root
+    return env
 
 
 def _subnet_page() -> AppTest:
-    at = AppTest.from_file("../pages/subnet.py", default_timeout=TIMEOUT)
+    at = _page("subnet")
     at.query_params["subnet"] = SUBNET
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    _ok(at)
     return at
 
 

@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest_helpers import _ok, _page
 
 from ofa_dash.space import get_space
-from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui import jobs
 
-TIMEOUT = 300
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-
-
-@pytest.fixture
-def env(demo, tmp_path, monkeypatch):
-    root = shutil.copytree(demo[0], tmp_path / "precomputed")
-    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
-    monkeypatch.setenv("OFA_DASH_DATA", str(demo[1]))
-    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
-    monkeypatch.setenv("OFA_DASH_CACHE", str(tmp_path / "cache"))  # nothing built yet
-    return root
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # nothing built yet
 
 
 def test_build_button_runs_an_export_job_then_the_download_appears(env):
-    at = AppTest.from_file("../pages/subnet.py", default_timeout=TIMEOUT)
+    at = _page("subnet")
     at.query_params["subnet"] = "0000000000000000"
     at.run()
     assert not at.exception
     assert not at.get("download_button")
     at.button(key="build_onnx").click().run()
-    assert not at.exception, [e.value for e in at.exception]
+    _ok(at)
     job_id = at.session_state[jobs.export_job_key(get_space("cifar10"), get_space("cifar10").arch_from_id("0000000000000000"), "onnx")]
     job = jobs.get_job(job_id)
     assert job is not None and job.kind == "export"

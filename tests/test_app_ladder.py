@@ -4,39 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import time
 import zipfile
 
 import pytest
+from apptest_helpers import _ok, _page
 from streamlit.testing.v1 import AppTest
 
 from ofa_dash.space import get_space
 from ofa_dash.ui import jobs
 from ofa_dash.ui.ladder_view import ladder_job_key
 
-TIMEOUT = 300
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from ofa_dash.testing.demo import ensure_demo
-
-    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-
-
-@pytest.fixture
-def env(demo, tmp_path, monkeypatch):
-    root = shutil.copytree(demo[0], tmp_path / "precomputed")
-    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
-    monkeypatch.setenv("OFA_DASH_DATA", str(demo[1]))
-    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
-    monkeypatch.setenv("OFA_DASH_CACHE", str(tmp_path / "cache"))  # nothing built yet
-    return root
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+pytestmark = pytest.mark.usefixtures("fresh_cache")  # nothing built yet
 
 
 def _ladder_k(at: AppTest):
@@ -46,7 +25,7 @@ def _ladder_k(at: AppTest):
 
 
 def test_fronts_page_shows_the_ladder_control(env):
-    at = AppTest.from_file("../pages/fronts.py", default_timeout=TIMEOUT)
+    at = _page("fronts")
     at.run()
     _ok(at)
     assert "Deployment ladder" in [e.label for e in at.expander]
@@ -58,7 +37,7 @@ def test_fronts_page_shows_the_ladder_control(env):
 
 
 def test_build_button_runs_a_ladder_job_then_offers_the_zip(env):
-    at = AppTest.from_file("../pages/fronts.py", default_timeout=TIMEOUT)
+    at = _page("fronts")
     at.run()
     _ok(at)
     _ladder_k(at).set_value(2).run()

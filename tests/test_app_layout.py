@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from apptest_helpers import _app, _ok, _page
 from streamlit.testing.v1 import AppTest
 
 from ofa_dash.store import RunStore
-from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui.catalogue import build_catalogue
 
-TIMEOUT = 300
 TEXT_ELEMENTS = ("markdown", "caption", "info", "warning", "error", "success", "title", "header", "subheader")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-
-
-@pytest.fixture
-def env(demo, tmp_path, monkeypatch):
-    """A private copy of the demo root, its dataset, no OFA files."""
-    root = shutil.copytree(demo[0], tmp_path / "precomputed")
-    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
-    monkeypatch.setenv("OFA_DASH_DATA", str(demo[1]))
-    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
-    return root
-
-
-def _app() -> AppTest:
-    return AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-
-
-def _page(name: str) -> AppTest:
-    return AppTest.from_file(f"../pages/{name}.py", default_timeout=TIMEOUT)
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def _query(at: AppTest) -> dict:

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-from streamlit.testing.v1 import AppTest
+from apptest_helpers import _ok, _page
 
 from ofa_dash.store import RunStore
-from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui import jobs
-
-TIMEOUT = 300
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-
-
-@pytest.fixture
-def env(demo, tmp_path, monkeypatch):
-    """A private copy of the demo root (the page may store a run), its dataset, no OFA files."""
-    root = shutil.copytree(demo[0], tmp_path / "precomputed")
-    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
-    monkeypatch.setenv("OFA_DASH_DATA", str(demo[1]))
-    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
-    return root
-
-
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def test_enter_in_a_field_starts_nothing_and_the_button_starts_the_search(env):
-    at = AppTest.from_file("../pages/search.py", default_timeout=TIMEOUT).run()
+    at = _page("search").run()
     _ok(at)
     # the fields live outside any form: in a form, Enter in a field submits it (that is how a search used to launch)
     assert not at.get("form")

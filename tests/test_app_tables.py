@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-from streamlit.testing.v1 import AppTest
+from apptest_helpers import _ok, _page
 
 from ofa_dash.hardware import load_devices
 from ofa_dash.predictors import load_predictor
@@ -13,24 +10,6 @@ from ofa_dash.search.objectives import Objectives
 from ofa_dash.search.run import RunSpec, run_search
 from ofa_dash.space import get_space
 from ofa_dash.store import RunStore
-from ofa_dash.testing.demo import ensure_demo
-
-TIMEOUT = 300
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-
-
-@pytest.fixture
-def env(demo, tmp_path, monkeypatch):
-    """A private copy of the demo root (the test adds runs), its dataset, no OFA files."""
-    root = shutil.copytree(demo[0], tmp_path / "precomputed")
-    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(root))
-    monkeypatch.setenv("OFA_DASH_DATA", str(demo[1]))
-    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(tmp_path / "no-official-files"))
-    return root
 
 
 def _add_runs(root, runs) -> None:
@@ -47,8 +26,8 @@ def _add_runs(root, runs) -> None:
 def test_compare_keeps_a_small_user_run_and_a_repeated_seed_out_of_the_seeds(env):
     # the demo holds nsga2 seeds 1 and 2 and smsemoa seed 1 at 16 x 6; add seed 1 again, and a user run of another budget
     _add_runs(env, [("nsga2", 1, 16, 6), ("nsga2", 3, 8, 3)])
-    at = AppTest.from_file("../pages/search.py", default_timeout=TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = _page("search").run()
+    _ok(at)
     choice = at.selectbox(key="cmp_cifar10")
     assert "16 x 6" in choice.value and len(choice.options) == 2
     caption = next(c.value for c in at.caption if "compared" in c.value)
@@ -61,10 +40,10 @@ def test_compare_keeps_a_small_user_run_and_a_repeated_seed_out_of_the_seeds(env
 
 
 def test_subnet_tables_leave_missing_figures_blank(env):
-    at = AppTest.from_file("../pages/fronts.py", default_timeout=TIMEOUT)
+    at = _page("fronts")
     at.session_state["fr_mode"] = "3D front"
     at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    _ok(at)
     table = next(df for df in at.dataframe if "Found by" in df.value)
     assert table.proto.placeholder == ""  # a subnet without a measurement shows a blank cell, not "None"
     assert table.value["Subnet id"].notna().all() and table.value.columns[0] == "Top-1 (%)"

@@ -13,21 +13,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from browser_helpers import BROWSER, build_and_download
 
 from ofa_dash.testing import browser as bh
-from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui.catalogue import build_catalogue, with_accuracy
 from ofa_dash.ui.config import REPO
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(bh.CHROMIUM).is_file(), reason=f"Debian's chromium is not installed at {bh.CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER
 SHOTS = os.environ.get("OFA_DASH_SCREENSHOTS") == "1"
 SHOT_DIR = REPO / "docs" / "screenshots"
 
@@ -36,26 +32,6 @@ def _shot(page, name: str) -> None:
     if SHOTS:
         SHOT_DIR.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOT_DIR / f"{name}.png"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = bh.launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    shared_root, data = ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-    work = tmp_path_factory.mktemp("browser")
-    root = shutil.copytree(shared_root, work / "precomputed")  # the flow records a measurement
-    env = {"OFA_DASH_PRECOMPUTED": str(root), "OFA_DASH_DATA": str(data), "OFA_DASH_OFFICIAL": str(work / "no-official-files")}
-    with bh.streamlit_server(env, log=work / "streamlit.log") as base:
-        yield base, root
 
 
 def test_brush_open_validate_and_download_onnx(browser, demo_app, tmp_path):
@@ -108,17 +84,7 @@ def test_brush_open_validate_and_download_onnx(browser, demo_app, tmp_path):
         _shot(page, "demo-subnet-validated")
 
     # build the ONNX file in the background (its steps are shown), then download it and run it
-    page.get_by_role("button", name="Build ONNX (fp32)").click()
-    ready = page.get_by_role("button", name=re.compile(r"^ONNX \(fp32\) ✓"))
-    ready.wait_for(timeout=300_000)
-    page.reload()  # a fresh page: no build polling redraws the button under the click
-
-    bh.wait_ready(page, "Subnet")
-    ready.wait_for(timeout=120_000)
-    with page.expect_download(timeout=300_000) as dl:
-        ready.click()
-    model = tmp_path / "model.onnx"
-    dl.value.save_as(model)
+    model = build_and_download(page, "ONNX (fp32)", tmp_path / "model.onnx")
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])

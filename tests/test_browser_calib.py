@@ -9,31 +9,25 @@ say how int8 compares next to the int8 button.
 from __future__ import annotations
 
 import json
-import re
 import shutil
-from pathlib import Path
 
 import pytest
+from browser_helpers import BROWSER, build_and_download
 
 from ofa_dash.calibration import shipped_sample_path, write_sample
 from ofa_dash.data import load_dataset
 from ofa_dash.runtime.onnx import read_metadata
 from ofa_dash.testing import browser as bh
-from ofa_dash.testing.demo import ensure_demo
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(bh.CHROMIUM).is_file(), reason=f"Debian's chromium is not installed at {bh.CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER
 SUBNET = "0000000000000000"
 
 
 @pytest.fixture(scope="module")
-def fresh_clone_app(tmp_path_factory):
-    demo_root, data = ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
+def fresh_clone_app(demo, tmp_path_factory):
     work = tmp_path_factory.mktemp("browser-calib")
-    root = shutil.copytree(demo_root, work / "precomputed")
-    sample = write_sample(load_dataset(data), shipped_sample_path("cifar10", root))
+    root = shutil.copytree(demo[0], work / "precomputed")
+    sample = write_sample(load_dataset(demo[1]), shipped_sample_path("cifar10", root))
     env = {"OFA_DASH_PRECOMPUTED": str(root), "OFA_DASH_DATA": str(work / "no-dataset"), "OFA_DASH_OFFICIAL": str(work / "no-official-files")}
     with bh.streamlit_server(env, log=work / "streamlit.log") as base:
         yield base, sample
@@ -49,16 +43,7 @@ def test_int8_download_without_dataset_is_calibrated_and_states_its_speed(fresh_
         page.goto(f"{base}/subnet?subnet={SUBNET}")
         bh.wait_ready(page, "Subnet")
         page.get_by_text("shipped calibration sample").first.wait_for(timeout=60_000)
-        page.get_by_role("button", name="Build int8 ONNX").click()  # built and verified in the background
-        ready = page.get_by_role("button", name=re.compile(r"^int8 ONNX ✓"))
-        ready.wait_for(timeout=300_000)
-        page.reload()  # a fresh page: no build polling redraws the button under the click
-        bh.wait_ready(page, "Subnet")
-        ready.wait_for(timeout=120_000)
-        with page.expect_download(timeout=300_000) as dl:
-            ready.click()
-        model = tmp_path / "model-int8.onnx"
-        dl.value.save_as(model)
+        model = build_and_download(page, "int8 ONNX", tmp_path / "model-int8.onnx")  # built and verified in the background
         meta = read_metadata(model)
         prov = json.loads(meta["ofa_dash.config"])["provenance"]
         assert prov["bn_recalibrated"] is True and prov["calibration_fingerprint"] == sample.fingerprint

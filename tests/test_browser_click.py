@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
-from pathlib import Path
 
 import pytest
+from browser_helpers import BROWSER
 
 from ofa_dash.testing import browser as bh
 from ofa_dash.testing import plot_dom
-from ofa_dash.testing.demo import ensure_demo
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(bh.CHROMIUM).is_file(), reason=f"Debian's chromium is not installed at {bh.CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER
 CHART = "front2d"
 # what a page without the listener would do: plotly's click events go nowhere (Streamlit ignores them in box mode)
 DISABLE_LISTENER_JS = """(key) => {
@@ -33,26 +28,6 @@ DISABLE_LISTENER_JS = """(key) => {
     const on = gd.on;
     gd.on = (name, fn) => (name === 'plotly_click' ? gd : on(name, fn));  // keep the listener from attaching again
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = bh.launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    shared_root, data = ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-    work = tmp_path_factory.mktemp("browser-click")
-    root = shutil.copytree(shared_root, work / "precomputed")
-    env = {"OFA_DASH_PRECOMPUTED": str(root), "OFA_DASH_DATA": str(data), "OFA_DASH_OFFICIAL": str(work / "no-official-files")}
-    with bh.streamlit_server(env, log=work / "streamlit.log") as base:
-        yield base
 
 
 def _fronts(browser, base: str):
@@ -94,7 +69,7 @@ def _hovered_id(page, key: str, x: float, y: float) -> str | None:
 
 @pytest.mark.parametrize("mode", [None, "Lasso Select", "Zoom", "Pan"])
 def test_plain_click_opens_the_clicked_marker_in_every_drag_mode(browser, demo_app, mode):
-    page = _fronts(browser, demo_app)
+    page = _fronts(browser, demo_app.base)
     gd = f"document.querySelector('.st-key-{CHART} .js-plotly-plot')"
     if mode is None:
         assert page.evaluate(f"() => {gd}._fullLayout.dragmode") == "select"  # the default: box select
@@ -109,7 +84,7 @@ def test_plain_click_opens_the_clicked_marker_in_every_drag_mode(browser, demo_a
 
 def test_without_the_listener_a_plain_click_opens_nothing(browser, demo_app):
     """The control for the test above: the same click with the listener removed leaves the Fronts page as it was."""
-    page = _fronts(browser, demo_app)
+    page = _fronts(browser, demo_app.base)
     page.evaluate(DISABLE_LISTENER_JS, CHART)
     target = _isolated_subnet_marker(page)
     page.mouse.click(target["x"], target["y"])
@@ -120,7 +95,7 @@ def test_without_the_listener_a_plain_click_opens_nothing(browser, demo_app):
 
 
 def test_box_drag_still_brushes_and_opens_nothing(browser, demo_app):
-    page = _fronts(browser, demo_app)
+    page = _fronts(browser, demo_app.base)
     bh.box_select(page, 0.05, 0.6)
     page.get_by_text(re.compile(r"Selected subnets \(\d+\)")).wait_for(timeout=60_000)
     bh.wait_ready(page, "Fronts")
@@ -135,7 +110,7 @@ def test_click_on_a_knee_diamond_opens_the_knee_not_its_neighbour(browser, demo_
     Zooming out crowds the demo's front the way a dense real front is crowded
     at full size, so such a spot exists; the test first proves it does.
     """
-    page = _fronts(browser, demo_app)
+    page = _fronts(browser, demo_app.base)
     for _ in range(2):
         page.locator(f".st-key-{CHART} .modebar-btn[data-title='Zoom out']").click()
         page.wait_for_timeout(500)
@@ -181,7 +156,7 @@ def _click_first_row(page, box: dict) -> None:
 
 
 def test_a_row_of_the_picks_table_opens_its_subnet(browser, demo_app):
-    page = _fronts(browser, demo_app)
+    page = _fronts(browser, demo_app.base)
     first_knee = next(p for p in plot_dom.markers(page, CHART) if p["name"].startswith("knee"))  # the picks table lists the knees first, in the same order
     _click_first_row(page, _open_picks(page, "2d"))
     assert _opened(page) == first_knee["id"]
@@ -204,7 +179,7 @@ def _fronts_3d(browser, base: str):
 
 
 def test_3d_click_on_a_knee_opens_it(browser, demo_app):
-    page = _fronts_3d(browser, demo_app)
+    page = _fronts_3d(browser, demo_app.base)
     knee = next(p for p in plot_dom.markers_3d(page, "front3d") if p["name"].startswith("knee"))
     page.evaluate(
         "() => { window.__hovered = null; document.querySelector('.st-key-front3d .js-plotly-plot').on('plotly_hover', e => { window.__hovered = e.points[0].customdata[0]; }); }"
@@ -222,7 +197,7 @@ def test_3d_click_on_a_knee_opens_it(browser, demo_app):
 
 
 def test_3d_picks_table_row_opens_its_subnet(browser, demo_app):
-    page = _fronts_3d(browser, demo_app)
+    page = _fronts_3d(browser, demo_app.base)
     first_knee = next(p for p in plot_dom.markers_3d(page, "front3d") if p["name"].startswith("knee"))
     _click_first_row(page, _open_picks(page, "3d"))
     assert _opened(page) == first_knee["id"]

@@ -7,39 +7,12 @@ in any field: a visitor changing the population and pressing Enter launched
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
+from browser_helpers import BROWSER
 
 from ofa_dash.store import RunStore
 from ofa_dash.testing import browser as bh
-from ofa_dash.testing.demo import ensure_demo
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(bh.CHROMIUM).is_file(), reason=f"Debian's chromium is not installed at {bh.CHROMIUM} (apt-get install chromium)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = bh.launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    shared_root, data = ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-    work = tmp_path_factory.mktemp("browser-search")
-    root = shutil.copytree(shared_root, work / "precomputed")  # a launched search is stored here
-    env = {"OFA_DASH_PRECOMPUTED": str(root), "OFA_DASH_DATA": str(data), "OFA_DASH_OFFICIAL": str(work / "no-official-files")}
-    with bh.streamlit_server(env, log=work / "streamlit.log") as base:
-        yield base, root
+pytestmark = BROWSER
 
 
 def test_enter_in_a_search_field_starts_nothing(browser, demo_app):

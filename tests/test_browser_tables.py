@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
-import pytest
+from browser_helpers import BROWSER
 
 from ofa_dash.testing import browser as bh
-from ofa_dash.testing.demo import ensure_demo
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(bh.CHROMIUM).is_file(), reason=f"Debian's chromium is not installed at {bh.CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER
 
 TOPMOST_POINT = """() => {
     const gd = document.querySelector("[data-testid='stPlotlyChart'] .js-plotly-plot");
@@ -35,29 +29,9 @@ HOVER_BOX = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = bh.launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    shared_root, data = ensure_demo(tmp_path_factory.getbasetemp() / "ofa-dash-demo")
-    work = tmp_path_factory.mktemp("browser-tables")
-    root = shutil.copytree(shared_root, work / "precomputed")
-    env = {"OFA_DASH_PRECOMPUTED": str(root), "OFA_DASH_DATA": str(data), "OFA_DASH_OFFICIAL": str(work / "no-official-files")}
-    with bh.streamlit_server(env, log=work / "streamlit.log") as base:
-        yield base
-
-
 def test_hover_on_the_most_accurate_point_is_short_and_inside_the_chart(browser, demo_app):
     page = browser.new_page(viewport={"width": 1280, "height": 720})
-    page.goto(demo_app)
+    page.goto(demo_app.base)
     bh.wait_ready(page, "Fronts")
     page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=120_000)
     page.locator("[data-testid='stPlotlyChart']").first.scroll_into_view_if_needed()
@@ -76,7 +50,7 @@ def test_hover_on_the_most_accurate_point_is_short_and_inside_the_chart(browser,
 
 def test_the_selection_table_has_friendly_headers(browser, demo_app):
     page = browser.new_page(viewport=bh.VIEWPORT)
-    page.goto(demo_app)
+    page.goto(demo_app.base)
     bh.wait_ready(page, "Fronts")
     page.wait_for_selector("[data-testid='stPlotlyChart'] .js-plotly-plot", timeout=120_000)
     bh.box_select(page, 0.02, 0.98)

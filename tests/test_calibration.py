@@ -12,11 +12,9 @@ import torch
 
 from ofa_dash import calibration as cal
 from ofa_dash import export as ex
-from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
 from ofa_dash.data import default_cache_dir, load_dataset
 from ofa_dash.export.int8 import int8_verdict
-from ofa_dash.nn import Supernet
 from ofa_dash.runtime import ort
 from ofa_dash.runtime.ort import TimingPolicy
 from ofa_dash.space import get_space
@@ -29,19 +27,6 @@ from tests.conftest import CIFAR_JPEG, ROOT
 torch.set_num_threads(1)
 CIFAR = get_space("cifar10")
 TEST_IMAGES = 1000
-
-
-@pytest.fixture(scope="module")
-def supernet_file(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("supernet") / "supernet.pt"
-    save_weights(Supernet(CIFAR), path, {"supernet_version": "cifar10-test-random"})
-    return path
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tiny_folder):
-    return load_dataset(tiny_folder)
 
 
 @pytest.fixture

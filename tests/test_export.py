@@ -16,9 +16,8 @@ import pytest
 import torch
 
 from ofa_dash import export as ex
-from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
-from ofa_dash.data import load_dataset, to_tensor_batch
+from ofa_dash.data import to_tensor_batch
 from ofa_dash.export import bundle as ex_bundle
 from ofa_dash.export import int8 as ex_int8
 from ofa_dash.export import onnx as ex_onnx
@@ -31,19 +30,6 @@ from ofa_dash.subnets import from_module, prepare
 
 torch.set_num_threads(1)
 CIFAR = get_space("cifar10")
-
-
-@pytest.fixture(scope="module")
-def supernet_file(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("supernet") / "supernet.pt"
-    save_weights(Supernet(CIFAR), path, {"supernet_version": "cifar10-test-random"})
-    return path
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tiny_folder):
-    return load_dataset(tiny_folder)
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
-from ofa_dash.data import load_dataset
 from ofa_dash.evaluate import balanced_subset
 from ofa_dash.export import accuracy_on_test
-from ofa_dash.nn import Supernet
 from ofa_dash.progress import Cancelled
 from ofa_dash.runtime import ort
 from ofa_dash.runtime.ort import TimingPolicy, auto_threads
@@ -24,7 +21,7 @@ from ofa_dash.space import get_space
 from ofa_dash.store import RunStore
 from ofa_dash.validation import best_measurement, validate_subnet
 from ofa_dash.validation_queue import ValidationQueue
-from tests.conftest import CIFAR_JPEG
+from tests.conftest import CIFAR_JPEG, write_random_supernet
 
 torch.set_num_threads(1)
 CIFAR = get_space("cifar10")
@@ -33,15 +30,8 @@ CLI_KEYS = {"arch", "top1", "top5", "n_images", "latency_ms", "seconds"}
 
 @pytest.fixture(scope="module")
 def supernet_file(tmp_path_factory) -> Path:
-    torch.manual_seed(1)
-    path = tmp_path_factory.mktemp("supernet") / "supernet.pt"
-    save_weights(Supernet(CIFAR), path, {"supernet_version": "cifar10-validate-test"})
-    return path
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tiny_folder):
-    return load_dataset(tiny_folder)
+    """This module's own weights (seed and version differ from conftest's ``supernet_file``)."""
+    return write_random_supernet(tmp_path_factory.mktemp("supernet"), seed=1, version="cifar10-validate-test")
 
 
 @pytest.fixture(autouse=True)
