@@ -12,6 +12,7 @@ reports it through an optional ``progress(stage, done, total)`` callback
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import io
@@ -346,25 +347,45 @@ def _decode_folders(root: Path, sources: list[Path], report: Progress = _no_prog
     return Dataset(out["train"], out["test"], tuple(classes), f"image folders at {root.name}/ ({', '.join(s.name for s in sources)})")
 
 
-def download_cifar10(dest: str | os.PathLike, url: str = CIFAR10_URL, checksum: str = CIFAR10_CHECKSUM, timeout: float = 60.0) -> Path:
+def download_cifar10(
+    dest: str | os.PathLike,
+    url: str = CIFAR10_URL,
+    checksum: str = CIFAR10_CHECKSUM,
+    timeout: float = 60.0,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
     """Fetch the CIFAR-10 archive into ``dest``: progress in bytes, checksum-verified, atomic.
 
     ``url`` may point at a mirror; ``checksum`` is ``ALGORITHM:HEX`` (default: the
     official archive's MD5). The bytes go to a temporary file beside the target and
     replace it only when they are complete and match the checksum: a short,
     damaged or failed download leaves nothing behind. Every failure is a
-    :class:`DatasetError` with a one-line message.
+    :class:`DatasetError` with a one-line message. ``progress(received, total)``
+    is called after every chunk (total None when the server does not say); an
+    exception it raises (e.g. :class:`~ofa_dash.progress.Cancelled`) stops the
+    download and, like any failure, leaves nothing behind.
     """
     algorithm, expected = parse_checksum(checksum)
     dest = Path(dest).expanduser()
+    created = [p for p in (dest, *dest.parents) if not p.exists()]  # removed again if the download fails
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / CIFAR10_ARCHIVE
     if target.exists() and _digest(target, algorithm) == expected:
         return target
-    by_hand = f"Download it by hand into {dest}, or pass --url with a mirror."
+    try:
+        return _download_into(target, url, algorithm, expected, timeout, progress)
+    except BaseException:
+        for folder in created:  # an empty dataset folder would look like a dataset to whoever reads it next
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _download_into(target: Path, url: str, algorithm: str, expected: str, timeout: float, progress: Callable[[int, int | None], None] | None) -> Path:
+    by_hand = f"Download it by hand into {target.parent}, or pass --url with a mirror."
     try:
         with staged(target) as tmp:
-            received, total = _fetch(url, tmp, timeout)
+            received, total = _fetch(url, tmp, timeout, progress)
             if total is not None and received != total:
                 raise DatasetError(f"the download of {url} stopped after {received:,} of {total:,} bytes; nothing was kept. Try again. {by_hand}")
             got = _digest(tmp, algorithm)
@@ -393,7 +414,7 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
     return algorithm, digest
 
 
-def _fetch(url: str, out: Path, timeout: float) -> tuple[int, int | None]:
+def _fetch(url: str, out: Path, timeout: float, progress: Callable[[int, int | None], None] | None = None) -> tuple[int, int | None]:
     """Stream ``url`` into ``out`` with a byte progress bar; (bytes received, bytes announced or None)."""
     received = 0
     with open(out, "wb") as fh, urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -403,6 +424,8 @@ def _fetch(url: str, out: Path, timeout: float) -> tuple[int, int | None]:
                 fh.write(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
+                if progress is not None:
+                    progress(received, total)
     return received, total
 
 

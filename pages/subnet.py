@@ -5,7 +5,8 @@ import streamlit as st
 from ofa_dash.export import FORMATS
 from ofa_dash.ui import figures, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
-from ofa_dash.ui.config import hide_absolute_paths, missing_data_message, shown_path
+from ofa_dash.ui.config import hide_absolute_paths, shown_path
+from ofa_dash.ui.data_download import data_download_panel
 from ofa_dash.ui.int8_note import int8_note
 from ofa_dash.ui.subnet_view import measured_source, objectives_table, predicted_payload, runs_containing, validation_summary
 from ofa_dash.ui.text import plain
@@ -106,7 +107,7 @@ if not settings.has_supernet(space):
         icon=":material/block:",
     )
 elif settings.data is None:
-    st.info(missing_data_message(settings), icon=":material/dataset:")
+    data_download_panel(settings)
 else:
     ready = True
 

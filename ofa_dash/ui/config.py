@@ -8,7 +8,8 @@ defaults that fit this repository's checkout next to ``../shared``:
 - ``OFA_DASH_OFFICIAL``: a folder laid out like ``../shared/ofa-official`` (default: that
   folder when it exists; OFA's files are never read from inside the repo);
 - ``OFA_DASH_DATA``: a CIFAR-10 dataset root for live validation and export
-  (default ``../shared/datasets/cifar10-jpeg`` when it exists).
+  (default ``../shared/datasets/cifar10-jpeg`` when it exists, else ``data/cifar10``
+  where ``download-data`` and the Subnet page's download button put the archive).
 
 The sidebar may override the last two per browser session.
 """
@@ -28,8 +29,12 @@ ENV_OFFICIAL = "OFA_DASH_OFFICIAL"
 ENV_DATA = "OFA_DASH_DATA"
 DEFAULT_OFFICIAL = REPO.parent / "shared" / "ofa-official"
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cifar10-jpeg"
-# What a user without the dataset can run.
+# What a user without the dataset can run, and where it puts the archive (read by default when nothing else is set).
 DOWNLOAD_DATA_COMMAND = "python -m ofa_dash download-data cifar10 data/cifar10"
+DOWNLOAD_DATA_DIR = REPO / "data" / "cifar10"
+# A mirror (and its checksum) for the dashboard's download button, set by whoever runs the server.
+ENV_CIFAR10_URL = "OFA_DASH_CIFAR10_URL"
+ENV_CIFAR10_CHECKSUM = "OFA_DASH_CIFAR10_CHECKSUM"
 DOWNLOAD_OFFICIAL_COMMAND = "python -m ofa_dash download-official ../shared/ofa-official"
 
 
@@ -85,7 +90,7 @@ def resolve_settings(official: str | None = None, data: str | None = None, envir
     env = os.environ if environ is None else environ
     precomputed = default_root(env)
     official_wanted = official or env.get(ENV_OFFICIAL) or (str(DEFAULT_OFFICIAL) if DEFAULT_OFFICIAL.is_dir() else "")
-    data_wanted = data or env.get(ENV_DATA) or (str(DEFAULT_DATA) if DEFAULT_DATA.exists() else "")
+    data_wanted = data or env.get(ENV_DATA) or next((str(d) for d in (DEFAULT_DATA, DOWNLOAD_DATA_DIR) if d.exists()), "")
     return Settings(
         precomputed=precomputed.resolve(),
         official=_existing(official_wanted),
@@ -140,6 +145,13 @@ def missing_data_message(settings: Settings) -> str:
         f"then set the folder in the sidebar (**Settings → dataset folder**) or start the app with `{ENV_DATA}=data/cifar10`. "
         "An image-folder root with `train/` and `test/` (folders or zips of `<class>/<image>` files) works too."
     )
+
+
+def data_download_target(settings: Settings) -> Path:
+    """Where the dashboard's download puts CIFAR-10: the dataset folder this server was told to use
+    (it does not exist yet), else ``data/cifar10`` in the repository, the folder the CLI command names
+    and the one read by default afterwards."""
+    return Path(settings.data_wanted).expanduser() if settings.data_wanted else DOWNLOAD_DATA_DIR
 
 
 def missing_official_message(settings: Settings) -> str:

@@ -375,6 +375,26 @@ _export_locks_guard = threading.Lock()
 _EXPORT_TURN = threading.Lock()
 
 
+def download_data_work(dest: Path, url: str | None = None, checksum: str | None = None) -> Callable[[Job], dict]:
+    """The CIFAR-10 archive fetched into ``dest`` (checksum-verified, atomic), with byte progress and cancel.
+
+    ``url`` and ``checksum`` default to the official archive's.
+    """
+
+    def work(job: Job) -> dict:
+        from ofa_dash.data import CIFAR10_CHECKSUM, CIFAR10_URL, download_cifar10  # deferred: ofa_dash.data imports torch
+
+        def report(received: int, total: int | None) -> None:
+            if job.cancelled:
+                raise Cancelled("download cancelled")
+            job.update("downloading CIFAR-10 (MB)", received >> 20, (total or 0) >> 20)
+
+        archive = download_cifar10(dest, url=url or CIFAR10_URL, checksum=checksum or CIFAR10_CHECKSUM, progress=report)
+        return {"dir": str(dest), "archive": str(archive)}
+
+    return work
+
+
 def export_dir(cache_root: Path, space: str, arch_id: str, supernet_sha: str, data_key: str = "nodata") -> Path:
     """Exports are cached per (space, subnet, supernet content, calibration data): new weights or other data give new files."""
     return cache_root / "exports" / f"{space}-{arch_id}-{supernet_sha[:12]}-{data_key}"
