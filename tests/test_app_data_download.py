@@ -84,7 +84,9 @@ def test_the_downloaded_folder_is_read_when_nothing_else_is_set(tmp_path, monkey
 
     monkeypatch.setattr(config, "DEFAULT_DATA", tmp_path / "no-shared-datasets")
     monkeypatch.setattr(config, "DOWNLOAD_DATA_DIR", tmp_path / "data" / "cifar10")
-    assert config.resolve_settings(environ={}).data is None and config.data_download_target(config.resolve_settings(environ={})) == tmp_path / "data" / "cifar10"
+    assert (
+        config.resolve_settings(environ={}).data is None and config.data_download_target(config.resolve_settings(environ={})) == tmp_path / "data" / "cifar10"
+    )
     (tmp_path / "data" / "cifar10").mkdir(parents=True)
     assert config.resolve_settings(environ={}).data == (tmp_path / "data" / "cifar10").resolve()
     assert config.resolve_settings(environ={"OFA_DASH_DATA": str(tmp_path / "elsewhere")}).data is None  # what the server was told wins
