@@ -20,10 +20,16 @@ import pytest
 import torch
 
 from ofa_dash.checkpoints import load_ofa_published, load_weights, save_weights
+from ofa_dash.hardware import device_names, load_devices
+from ofa_dash.hardware.devices import missing_official_tables
 from ofa_dash.nn import Supernet
+from ofa_dash.predictors import load_official_predictor
+from ofa_dash.predictors.fitted import load_predictor, predictor_report
 from ofa_dash.runtime.onnx import onnx_bytes
 from ofa_dash.runtime.ort import ort_session
 from ofa_dash.space import Arch, SearchSpace, get_space
+from tests.apptest_helpers import _app, _ok
+from tests.conftest import OFFICIAL
 
 torch.set_num_threads(1)
 TOL = 1e-4
@@ -173,3 +179,32 @@ def test_foreign_files_are_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
         load_ofa_published(tmp_path / "absent.pth", space)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.pth", "supernet.pt"]
+
+
+# --------------------------------------------------------------------------- the w1.0 space downstream
+def test_w10_space_takes_no_w12_files_even_when_they_are_there(tmp_path):
+    """OFA's Note10 tables and accuracy predictor describe w1.2's layers; w1.0 has the same resolutions, so only the space's fields keep them apart."""
+    w10, w12 = get_space("ofa-mbv3-w1.0"), get_space("ofa-mbv3-w1.2")
+    assert (OFFICIAL / "acc_predictor.pth").is_file() and (OFFICIAL / "note10" / "160_lookup_table.yaml").is_file()
+    assert "note10" in device_names(w12, OFFICIAL, tmp_path)
+    assert "note10" not in device_names(w10, OFFICIAL, tmp_path) and "note10" not in load_devices(w10, OFFICIAL, tmp_path)
+    assert missing_official_tables(w10, OFFICIAL) is None
+    with pytest.raises(FileNotFoundError, match="OFA published none for this space"):
+        load_predictor(w10, OFFICIAL, tmp_path)
+    with pytest.raises(FileNotFoundError, match="OFA published none for this space"):
+        predictor_report(w10, tmp_path, OFFICIAL)
+    with pytest.raises(ValueError, match=r"trained for its w1\.2 space"):
+        load_official_predictor(w10, OFFICIAL)
+
+
+@pytest.mark.parametrize("page", ["subnet", "fronts", "search", "devices", "story"])
+def test_every_page_draws_the_w10_space(env, monkeypatch, page):
+    """Picked in the space picker, w1.0 (no runs, no predictor, no tables, no weights here) draws every page without an error."""
+    monkeypatch.setenv("OFA_DASH_OFFICIAL", str(OFFICIAL))  # OFA's w1.2 files present: the case where w1.0 could pick them up
+    at = _app().run()
+    at.selectbox(key="sb_space").set_value("ofa-mbv3-w1.0").run()
+    _ok(at)
+    at.switch_page(f"pages/{page}.py").run()
+    _ok(at)
+    assert at.selectbox(key="sb_space").value == "ofa-mbv3-w1.0"
+    assert not at.error, [e.value for e in at.error]
