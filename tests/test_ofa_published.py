@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from ofa_dash.checkpoints import load_ofa_published, load_weights, save_weights
+from ofa_dash.checkpoints import load_ofa_published, load_weights, ofa_published_state, save_weights
 from ofa_dash.hardware import device_names, load_devices
 from ofa_dash.hardware.devices import missing_official_tables
 from ofa_dash.nn import Supernet
@@ -122,6 +122,21 @@ def test_published_checkpoint_computes_what_ofa_computes(published):
             worst[name] = max(worst.get(name, 0.0), diff)
             assert diff <= TOL, f"{name} differs from OFA's elastic forward by {diff:.2e} on {arch.id} at r={arch.r}"
     print(f"\n{space.name}: max |logit diff| vs OFA's elastic forward over {N_SUBNETS} subnets: " + ", ".join(f"{k} {v:.2e}" for k, v in worst.items()))
+
+
+def test_the_project_writes_what_ofa_loads(published):
+    """The inverse mapping: the project's supernet under OFA's names loads strictly into OFA's network and gives its logits."""
+    space, oracle, path = published
+    state = ofa_published_state(load_ofa_published(path, space))
+    assert state.keys() == oracle.state_dict().keys()
+    again = _oracle(WIDTHS[space.name], seed=18)  # other weights, overwritten below
+    again.load_state_dict(state, strict=True)
+    arch = _subnets(space, 1, seed=9)[0]
+    x = torch.randn(1, 3, arch.r, arch.r)
+    with torch.no_grad():
+        oracle.set_active_subnet(ks=list(arch.ks), e=list(arch.e), d=list(arch.d))
+        again.set_active_subnet(ks=list(arch.ks), e=list(arch.e), d=list(arch.d))
+        assert torch.equal(again(x), oracle(x))
 
 
 def test_checkpoint_of_the_other_width_is_refused(published, tmp_path):
