@@ -494,6 +494,32 @@ OFA_MBV3_W12 = SearchSpace(
     summary="the published OFA space",
 )
 
+# The published width-1.0 sibling (ofa_mbv3_d234_e346_k357_w1.0): the same layout at
+# OFA's base widths. OFA published an accuracy predictor and Note10 tables for w1.2 only,
+# so this space has its checkpoint and nothing else from OFA.
+OFA_MBV3_W10 = SearchSpace(
+    name="ofa-mbv3-w1.0",
+    stem_channels=16,
+    stem_stride=2,
+    first_block_channels=16,
+    stages=(
+        StageSpec(24, 2, "relu", False),
+        StageSpec(40, 2, "relu", True),
+        StageSpec(80, 2, "hswish", False),
+        StageSpec(112, 1, "hswish", True),
+        StageSpec(160, 2, "hswish", True),
+    ),
+    final_expand=960,
+    feature_dim=1280,
+    n_classes=1000,
+    resolutions=(160, 176, 192, 208, 224),
+    description="The published Once-for-All MobileNetV3 space at width 1.0 (ofa_mbv3_d234_e346_k357_w1.0), ImageNet.",
+    needs_official_files=False,
+    trained_here=False,
+    weights="OFA's official ImageNet checkpoint",
+    summary="the published OFA space at width 1.0 (no predictor or latency tables from OFA)",
+)
+
 # The flagship. Sizing rationale (measured throughputs) is in the README.
 CIFAR10 = SearchSpace(
     name="cifar10",
@@ -544,7 +570,7 @@ CIFAR10_V2 = replace(
     summary="the project's next supernet (draft, in training)",
 )
 
-SPACES: dict[str, SearchSpace] = {s.name: s for s in (CIFAR10, OFA_MBV3_W12)}
+SPACES: dict[str, SearchSpace] = {s.name: s for s in (CIFAR10, OFA_MBV3_W12, OFA_MBV3_W10)}
 # Spaces that commands accept by name but the dashboard does not list.
 DRAFT_SPACES: dict[str, SearchSpace] = {s.name: s for s in (CIFAR10_V2,)}
 

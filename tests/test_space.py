@@ -22,6 +22,16 @@ def test_official_space_matches_published_facts():
     assert s.resolutions == (160, 176, 192, 208, 224)
 
 
+def test_official_w10_space_matches_published_facts():
+    """OFA's base widths (16, 24, 40, 80, 112, 160; head 960 -> 1280), the layout and resolutions of w1.2."""
+    s, w12 = get_space("ofa-mbv3-w1.0"), get_space("ofa-mbv3-w1.2")
+    assert s.stem_channels == 16 and s.stem_stride == 2 and s.first_block_channels == 16
+    assert [st.channels for st in s.stages] == [24, 40, 80, 112, 160]
+    assert [(st.stride, st.act, st.se) for st in s.stages] == [(st.stride, st.act, st.se) for st in w12.stages]
+    assert (s.final_expand, s.feature_dim, s.n_classes) == (960, 1280, 1000)
+    assert s.resolutions == w12.resolutions
+
+
 def test_genome_round_trip(space):
     archs = [*space.sample(50, seed=3), space.largest(), space.smallest()]
     g = space.encode(archs)
@@ -110,4 +120,6 @@ def test_spaces_describe_where_their_parts_come_from():
     ofa, cifar = get_space("ofa-mbv3-w1.2"), get_space("cifar10")
     assert ofa.needs_official_files and not ofa.trained_here and "checkpoint" in ofa.weights
     assert not cifar.needs_official_files and cifar.trained_here
+    w10 = get_space("ofa-mbv3-w1.0")  # OFA's weights, but OFA published no predictor or tables for it
+    assert not w10.needs_official_files and not w10.trained_here and "checkpoint" in w10.weights
     assert all(s.summary for s in (*SPACES.values(), *DRAFT_SPACES.values()))

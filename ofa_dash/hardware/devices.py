@@ -39,7 +39,8 @@ def missing_official_tables(space: SearchSpace, official_dir: str | os.PathLike 
 
 
 def _has_note10(space: SearchSpace, official_dir: str | os.PathLike | None) -> bool:
-    if official_dir is None:
+    # the tables hold w1.2's layers: a space of the same resolutions but other widths finds its files yet none of its layers
+    if official_dir is None or not space.needs_official_files:
         return False
     folder = Path(official_dir) / NOTE10_DIR
     return all((folder / f"{r}_lookup_table.yaml").is_file() for r in space.resolutions)

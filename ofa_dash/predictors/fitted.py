@@ -165,8 +165,13 @@ def load_predictor(
     path = predictor_path(space, precomputed_dir)
     if path.is_file():
         return load_fitted_predictor(path, space)
-    if official_dir is not None:
+    if official_dir is not None and space.needs_official_files:
         return load_official_predictor(space, official_dir)
+    if not space.needs_official_files:  # OFA published a predictor for its w1.2 space only
+        raise FileNotFoundError(
+            f"no accuracy predictor for space {space.name!r}: {str(path)!r} does not exist and OFA published none for this space "
+            f"(fit one with `python -m ofa_dash fit-predictor --space {space.name}`)"
+        )
     raise FileNotFoundError(
         f"no accuracy predictor for space {space.name!r}: {str(path)!r} does not exist and no --official DIR was given "
         f"(fit one with `python -m ofa_dash fit-predictor --space {space.name}`, or pass --official DIR holding OFA's {OFA_PREDICTOR_FILE})"
@@ -204,7 +209,7 @@ def predictor_report(
             "supernet_version": meta.get("supernet_version"),
             "fitted": meta.get("fitted"),
         }
-    if official_dir is not None:
+    if official_dir is not None and space.needs_official_files:
         pred = load_official_predictor(space, official_dir)
         return {
             "name": pred.name,
@@ -215,4 +220,5 @@ def predictor_report(
             "kendall_tau": None,
             "n_measured": None,
         }
-    raise FileNotFoundError(f"no accuracy predictor for space {space.name!r}: {str(path)!r} does not exist and no official dir was given")
+    why = "no official dir was given" if space.needs_official_files else "OFA published none for this space"
+    raise FileNotFoundError(f"no accuracy predictor for space {space.name!r}: {str(path)!r} does not exist and {why}")

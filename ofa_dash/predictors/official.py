@@ -59,6 +59,9 @@ class OfaPublishedPredictor:
         bad = [r for r in self.space.resolutions if r < 112 or r > 224 or (r - 112) % 16]
         if bad:
             raise ValueError(f"OFA's predictor encodes resolutions 112..224 in steps of 16; space {self.space.name!r} has {bad}")
+        if not self.space.needs_official_files:
+            # same input layout for every width, so only the space can say the w1.2 predictor does not apply
+            raise ValueError(f"OFA's accuracy predictor was trained for its w1.2 space; space {self.space.name!r} does not use OFA's published files")
         self.model = _ofa_mlp()
         state = _load_state_dict(self.path)
         try:
