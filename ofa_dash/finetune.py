@@ -64,6 +64,7 @@ class FinetuneConfig:
     time_limit_min: float | None = None  # stop cleanly (checkpointed) after this many minutes
     max_steps_per_epoch: int | None = None  # tiny runs for tests
     cancel: Callable[[], bool] | None = None  # asked after every step; True stops the run (checkpointed), as SIGTERM does
+    progress: Callable[[str, int, int], None] | None = None  # (stage, done, total): "measuring top-1 ..." before and after, "fine-tuning" steps
     supernet: str | Path | LoadedSupernet | None = None  # default: the space's shipped supernet
 
     def hyperparameters(self) -> dict:
@@ -115,6 +116,8 @@ def finetune(cfg: FinetuneConfig, data: Dataset) -> dict:
         raise ValueError(f"an interrupted fine-tune of {cfg.arch.id!r} left {str(ckpt_path)!r}; pass --resume to continue it, or delete it to start over")
     device = resolve_device(cfg.device)
     ck = _load_checkpoint(ckpt_path, cfg, loaded, data) if cfg.resume and ckpt_path.is_file() else None
+    if cfg.resume and ck is None:
+        print(f"--resume: no interrupted fine-tune of {cfg.arch.id} to continue; starting from the beginning")
     stop_signal = StopOnSignal()
     try:
         return _finetune(cfg, data, loaded, device, ck, stop_signal)
@@ -136,6 +139,8 @@ def _finetune(cfg: FinetuneConfig, data: Dataset, loaded: LoadedSupernet, device
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps_per_epoch)
     total_steps = cfg.epochs * steps_per_epoch
 
+    report = cfg.progress or (lambda stage, done, total: None)
+    report("measuring top-1 on the test split", 0, 0)
     before = prepare(space, arch, loaded, data)  # exactly what an export of the supernet's weights holds
     if ck is None:
         top1_before = float(evaluate_model(before.net, space, arch.r, data.test, space.n_classes).top1)
@@ -206,6 +211,7 @@ def _finetune(cfg: FinetuneConfig, data: Dataset, loaded: LoadedSupernet, device
             state["step"] = step + 1
             state["train_seconds"] += time.time() - t0
             bar.update(1)
+            report("fine-tuning", epoch * steps_per_epoch + step + 1, total_steps)
             bar.set_postfix(epoch=f"{epoch + 1}/{cfg.epochs}", loss=f"{loss.item():.3f}")
             if stop_signal.raised:
                 stopped = "signal"
@@ -238,6 +244,7 @@ def _finetune(cfg: FinetuneConfig, data: Dataset, loaded: LoadedSupernet, device
         print(f"{stopped}: fine-tune of {arch.id} stopped at epoch {state['epoch'] + 1}, step {state['step']}; checkpoint at {ckpt_path}; rerun with --resume")
         return {"stopped": stopped, "arch_id": arch.id, "epoch": state["epoch"], "step": state["step"], "checkpoint": str(ckpt_path)}
 
+    report("measuring top-1 on the test split", 0, 0)
     weights_path = folder.finetuned_weights(arch.id)
     identity = {
         "space": space.name,
@@ -282,6 +289,7 @@ def _finetune(cfg: FinetuneConfig, data: Dataset, loaded: LoadedSupernet, device
     record["weights_sha256"] = file_sha256(weights_path)
     atomic_write_json(folder.finetune_record(arch.id), record)
     ckpt_path.unlink(missing_ok=True)
+    report("done", 1, 1)
     return {**record, "folder": str(folder.finetuned(arch.id))}
 
 
