@@ -161,3 +161,30 @@ def test_bundle_model_card_names_the_finetuned_weights(tuned, demo, tmp_path, mo
     assert card["title"].endswith(", fine-tuned") and card["provenance"]["weights"] == "finetuned"
     assert "- weights: fine-tuned from the supernet's for 2 epochs (6 steps, batch 16, lr 0.02, seed 0)" in card_md
     assert "before" in card_md and "after" in card_md
+
+
+def test_subnet_page_button_fine_tunes_in_the_background_and_shows_the_record(env):
+    from apptest_helpers import _ok, _page
+
+    from ofa_dash.ui import finetune_view, jobs
+
+    at = _page("subnet")
+    at.query_params["subnet"] = ARCH.id
+    at.run()
+    _ok(at)
+    assert at.button(key="ft_go").label == "Fine-tune"
+    at.selectbox(key="ft_recipe").set_value("tiny")
+    at.number_input(key="ft_epochs").set_value(1)
+    at.button(key="ft_go").click().run()
+    _ok(at)
+    job = jobs.get_job(at.session_state[finetune_view.job_key(CIFAR, ARCH)])
+    assert job is not None and job.kind == "finetune"
+    job.thread.join(240)
+    assert not job.running and job.error is None, job.error
+    assert job.result["epochs"] == 1 and job.result["hyperparameters"]["recipe"] == "tiny"
+    at.run()
+    _ok(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "Fine-tuned for 1 epoch(s)" in text and "before" in text and "after" in text
+    assert any("--weights finetuned" in c.value for c in at.code)
+    assert Workspace(env).space(CIFAR).finetuned_weights(ARCH.id).is_file()

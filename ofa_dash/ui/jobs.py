@@ -254,6 +254,7 @@ STAGE_TEXT: dict[str, str] = {
     "loading cache": "loading the decoded dataset",
     "loading the dataset": "loading the dataset",
     "exporting models": "{done:,} of {total:,} models exported and verified",  # a deployment ladder (ui.ladder_view)
+    "fine-tuning": "fine-tuning: step {done:,} of {total:,}",  # ui.finetune_view
 }
 
 
