@@ -95,6 +95,28 @@ def test_interrupted_then_resumed_gives_the_same_weights(tuned, demo, tmp_path, 
     assert not folder.finetune_checkpoint(ARCH.id).exists()
 
 
+def test_sigterm_stops_after_the_step_with_a_checkpoint(env, demo):
+    """A real SIGTERM mid-run: the step finishes, a checkpoint is written, nothing is published, the caller's handler is back."""
+    import os
+    import signal
+
+    folder = Workspace(env).space(CIFAR)
+    previous = signal.getsignal(signal.SIGTERM)
+    sent = []
+
+    def send_once() -> bool:
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return False
+
+    cfg = FinetuneConfig(CIFAR, ARCH, 1, Recipe.load("tiny"), max_steps_per_epoch=3, cancel=send_once)
+    stopped = finetune(cfg, load_dataset(demo[1]))
+    assert stopped["stopped"] == "signal" and (stopped["epoch"], stopped["step"]) == (0, 2)
+    assert folder.finetune_checkpoint(ARCH.id).is_file() and not folder.finetuned_weights(ARCH.id).exists()
+    assert signal.getsignal(signal.SIGTERM) == previous
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
