@@ -181,21 +181,26 @@ else:
         )
     )
     payload = predicted_payload(table, arch)
-    export_jobs = {fmt: jobs.get_job(ss.get(jobs.export_job_key(space, arch, fmt))) for fmt in FORMATS}
+    weights = "supernet"
+    if finetune_view.finetune_record(settings, space, arch) is not None:
+        choice = st.radio("weights", ["the supernet's", "fine-tuned (see Fine-tune below)"], horizontal=True, key="dl_weights")
+        weights = "finetuned" if choice.startswith("fine") else "supernet"
+    stem = f"{space.name}-{arch.id}" + ("-finetuned" if weights == "finetuned" else "")
+    export_jobs = {fmt: jobs.get_job(ss.get(jobs.export_job_key(space, arch, fmt, weights))) for fmt in FORMATS}
     building = any(j is not None and j.running for j in export_jobs.values())
 
     @st.fragment(run_every=1.0 if building else None)
     def downloads() -> None:
         cols = st.columns(len(FORMATS))
         for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
-            key = jobs.export_job_key(space, arch, fmt)
+            key = jobs.export_job_key(space, arch, fmt, weights)
             job = jobs.get_job(ss.get(key))
-            cached = jobs.cached_export(settings, space, arch, fmt)
+            cached = jobs.cached_export(settings, space, arch, fmt, weights)
             if cached is not None:
                 col.download_button(
                     f"{spec.label} ✓",
                     data=lambda path=cached: path.read_bytes(),
-                    file_name=spec.file_for(f"{space.name}-{arch.id}"),
+                    file_name=spec.file_for(stem),
                     mime=spec.mime,
                     key=f"dl_{fmt}",
                     on_click="ignore",
@@ -211,7 +216,9 @@ else:
                 if col.button(f"Build {spec.label}", key=f"build_{fmt}", width="stretch", help="builds and verifies the file in the background"):
                     try:
                         job = jobs.start_job(
-                            "export", f"{spec.label} of {space.name} {arch.id}", jobs.export_work(settings, space, arch, fmt, payload, measured)
+                            "export",
+                            f"{spec.label} of {space.name} {arch.id}" + (" (fine-tuned)" if weights == "finetuned" else ""),
+                            jobs.export_work(settings, space, arch, fmt, payload, measured if weights == "supernet" else None, weights),
                         )
                     except jobs.JobRefused as exc:
                         col.error(plain(exc))
@@ -224,7 +231,7 @@ else:
                     col.warning(plain(note.text), icon=":material/speed:")
                 elif note is not None:
                     col.caption(plain(note.text))
-        finished = [j for j in (jobs.get_job(ss.get(jobs.export_job_key(space, arch, f))) for f in FORMATS) if j is not None and not j.running]
+        finished = [j for j in (jobs.get_job(ss.get(jobs.export_job_key(space, arch, f, weights))) for f in FORMATS) if j is not None and not j.running]
         if building and len(finished) == sum(j is not None for j in export_jobs.values()):
             st.rerun()  # every build ended: stop polling
 
@@ -234,7 +241,7 @@ st.header("Fine-tune")
 record = finetune_view.finetune_record(settings, space, arch)
 if record is not None:
     st.markdown(finetune_view.record_summary(record))
-    st.caption("The downloads above hold the supernet's weights; export the fine-tuned ones with:")
+    st.caption("The downloads above offer these weights (choose **fine-tuned**); from the command line:")
     st.code(finetune_view.export_command(space, arch), language="bash")
 if not settings.has_supernet(space) or settings.data is None:
     st.caption("Fine-tuning needs the supernet weights and the dataset (training images, and the test split for top-1 before and after).")

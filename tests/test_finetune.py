@@ -189,6 +189,7 @@ def test_subnet_page_button_fine_tunes_in_the_background_and_shows_the_record(en
     from apptest_helpers import _ok, _page
 
     from ofa_dash.ui import finetune_view, jobs
+    from ofa_dash.ui.config import resolve_settings
 
     at = _page("subnet")
     at.query_params["subnet"] = ARCH.id
@@ -210,3 +211,18 @@ def test_subnet_page_button_fine_tunes_in_the_background_and_shows_the_record(en
     assert "Fine-tuned for 1 epoch(s)" in text and "before" in text and "after" in text
     assert any("--weights finetuned" in c.value for c in at.code)
     assert Workspace(env).space(CIFAR).finetuned_weights(ARCH.id).is_file()
+    # the downloads now offer the fine-tuned weights, built and cached apart from the supernet's
+    at.radio(key="dl_weights").set_value("fine-tuned (see Fine-tune below)").run()
+    _ok(at)
+    at.button(key="build_onnx").click().run()
+    _ok(at)
+    export_job = jobs.get_job(at.session_state[jobs.export_job_key(CIFAR, ARCH, "onnx", "finetuned")])
+    export_job.thread.join(240)
+    assert export_job.error is None, export_job.error
+    settings = resolve_settings()  # the page's: OFA_DASH_PRECOMPUTED and OFA_DASH_DATA from ``env``
+    path = jobs.cached_export(settings, CIFAR, ARCH, "onnx", "finetuned")
+    assert path is not None and read_metadata(path)["weights"] == "finetuned"
+    assert jobs.cached_export(settings, CIFAR, ARCH, "onnx") != path
+    at.run()
+    _ok(at)
+    assert any(b.label == "ONNX (fp32) ✓" for b in at.get("download_button"))
