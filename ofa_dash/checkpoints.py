@@ -1,10 +1,11 @@
-"""Supernet weight files and in-phase training checkpoints: their formats, and the checks on reading them.
+"""Supernet weight files, fine-tuned subnet weight files and in-phase training checkpoints: their formats, and the checks on reading them.
 
-Both are read with ``torch.load(..., weights_only=True)``, so a file can hold
+All are read with ``torch.load(..., weights_only=True)``, so a file can hold
 tensors and plain containers only, never code. A weights file is what
 training publishes and everything else loads (fp16 by default, with JSON
-metadata); a training checkpoint is the full-precision state a resumed run
-continues from, exactly.
+metadata); a subnet weights file holds one static subnet (fp32, what
+``finetune`` publishes); a training checkpoint is the full-precision state a
+resumed run continues from, exactly.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from pathlib import Path
 import torch
 
 from ofa_dash.files import atomic_torch_save
-from ofa_dash.nn import Supernet
-from ofa_dash.space import DRAFT_SPACES, N_SLOTS, SPACES, SearchSpace
+from ofa_dash.nn import StaticNet, Supernet
+from ofa_dash.space import DRAFT_SPACES, N_SLOTS, SPACES, Arch, SearchSpace
 
 WEIGHTS_FORMAT = "ofa-dash-supernet"
 WEIGHTS_VERSION = 1
 TRAINING_CHECKPOINT_VERSION = 2
 TRAINING_CHECKPOINT_NAME = "checkpoint.pt"  # one file, written by rank 0, read by every rank
+SUBNET_WEIGHTS_FORMAT = "ofa-dash-subnet-weights"
+SUBNET_WEIGHTS_VERSION = 1
 
 
 def state_sha256(state: dict[str, torch.Tensor]) -> str:
@@ -88,6 +91,32 @@ def load_weights(path: str | os.PathLike, space: SearchSpace) -> tuple[Supernet,
         net.load_state_dict(state)
     except RuntimeError as exc:
         raise ValueError(f"{path} does not match space {space.name!r}: {str(exc).splitlines()[0]}") from None
+    return net.eval(), json.loads(blob.get("meta", "{}"))
+
+
+def save_subnet_weights(net: StaticNet, path: str | os.PathLike, space: SearchSpace, arch: Arch, meta: dict) -> None:
+    """A static subnet's weights (fp32: fine-tuned weights are small and kept exactly), their checksum and JSON metadata."""
+    state = {k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu() for k, v in net.state_dict().items()}
+    blob = {"format": SUBNET_WEIGHTS_FORMAT, "version": SUBNET_WEIGHTS_VERSION, "space": space.name, "arch_id": arch.id, "meta": json.dumps(meta)}
+    atomic_torch_save({**blob, "state_dict": state, "state_sha256": state_sha256(state)}, path)
+
+
+def load_subnet_weights(path: str | os.PathLike, space: SearchSpace, arch: Arch) -> tuple[StaticNet, dict]:
+    """The :class:`StaticNet` of ``arch`` with weights from ``path`` (eval mode); clear errors for the wrong or a damaged file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"subnet weights {str(path)!r} not found")
+    blob = load_tagged(path, "ofa-dash subnet weights file")
+    if not isinstance(blob, dict) or blob.get("format") != SUBNET_WEIGHTS_FORMAT:
+        raise ValueError(f"{path} is not an ofa-dash subnet weights file (missing format tag)")
+    if blob.get("space") != space.name or blob.get("arch_id") != arch.id:
+        raise ValueError(f"{path} holds weights of subnet {blob.get('arch_id')!r} of space {blob.get('space')!r}, not {arch.id!r} of {space.name!r}")
+    verify_state(blob["state_dict"], blob.get("state_sha256"), path)
+    net = StaticNet(space, arch)
+    try:
+        net.load_state_dict(blob["state_dict"])
+    except RuntimeError as exc:
+        raise ValueError(f"{path} does not match subnet {arch.id!r}: {str(exc).splitlines()[0]}") from None
     return net.eval(), json.loads(blob.get("meta", "{}"))
 
 

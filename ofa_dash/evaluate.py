@@ -61,9 +61,20 @@ def prepare_subnet(supernet: Supernet, arch: Arch, calib: Split, n_calib: int = 
     ``batch_size`` defaults to ``CALIB_BATCH``; the statistics shift by a few
     hundredths of a point with it, so measured datasets keep the default.
     """
-    device = model_device(supernet)
-    net = supernet.extract(arch).to(device=device, memory_format=torch.channels_last)
-    chunks = calibration_batches(supernet.space, calib, arch.r, n_calib, batch_size or CALIB_BATCH)
+    net = supernet.extract(arch).to(device=model_device(supernet), memory_format=torch.channels_last)
+    return recalibrate_subnet(net, supernet.space, arch, calib, n_calib, batch_size)
+
+
+@torch.no_grad()
+def recalibrate_subnet(
+    net: torch.nn.Module, space: SearchSpace, arch: Arch, calib: Split, n_calib: int = BN_CALIB_IMAGES, batch_size: int | None = None
+) -> torch.nn.Module:
+    """Re-estimate ``net``'s BN statistics in place on the same seeded ``n_calib`` images as :func:`prepare_subnet`; returns it in eval mode.
+
+    What a static subnet from elsewhere (e.g. fine-tuned weights) goes through so it is measured and exported like an extracted one.
+    """
+    device = model_device(net)
+    chunks = calibration_batches(space, calib, arch.r, n_calib, batch_size or CALIB_BATCH)
     batches = (x.to(device, non_blocking=True) for x in chunks)
     recalibrate_bn(net, batches, max_images=n_calib)
     return net.eval()

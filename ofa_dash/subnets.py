@@ -6,6 +6,11 @@ images for BN recalibration, hence bit-identical weights. Recalibrated subnets
 are cached on disk (keyed by supernet content, subnet id and the calibration
 images), which makes "validate, then export" pay for recalibration once, even
 across processes (CLI, dashboard).
+
+``prepare(..., weights="finetuned")`` hands out a subnet's fine-tuned weights
+(``finetune``'s result, stored beside the supernet) instead of the supernet's,
+recalibrated on the same images; the default stays the supernet's weights,
+which every validation, prediction and front of the dashboard refers to.
 """
 
 from __future__ import annotations
@@ -21,15 +26,16 @@ import numpy as np
 import torch
 
 from ofa_dash.calibration import Calibration, from_dataset
-from ofa_dash.checkpoints import load_weights, weights_version
+from ofa_dash.checkpoints import load_subnet_weights, load_weights, weights_version
 from ofa_dash.data import Dataset, Split, check_classes, default_cache_dir
-from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet
+from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet, recalibrate_subnet
 from ofa_dash.files import atomic_torch_save, file_sha256
 from ofa_dash.nn import StaticNet, Supernet
 from ofa_dash.space import Arch, SearchSpace
-from ofa_dash.workspace import Workspace
+from ofa_dash.workspace import SpaceFolder, Workspace
 
 SUBNET_CACHE_ENTRIES = 16
+WEIGHTS_CHOICES = ("supernet", "finetuned")  # where a prepared subnet's weights come from
 _CACHE_FORMAT = "ofa-dash-recalibrated-subnet"
 
 
@@ -48,6 +54,8 @@ class Provenance:
     data: str | None  # the data copy used for BN recalibration (and evaluation)
     calibration: str | None = None  # which images BN was re-estimated on, in words (dataset draw or shipped sample)
     calibration_fingerprint: str | None = None  # their SHA-256 (16 hex): equal fingerprints, equal BN statistics
+    weights: str = "supernet"  # "supernet" (extracted as trained) or "finetuned" (trained further as a static network)
+    finetune: dict | None = None  # with fine-tuned weights: how they were made (from finetune.json) and their file's SHA-256
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -127,7 +135,12 @@ def recalibrated_subnet(loaded: LoadedSupernet, arch: Arch, calib: Split, n_cali
     """``prepare_subnet`` with an on-disk cache of the re-estimated weights."""
     space = loaded.net.space
     space.validate(arch)
-    path = _cache_path(loaded.sha256, arch, _calib_key(calib, n_calib), n_calib) if use_cache else None
+    return _cached_recalibration(space, arch, loaded.sha256, calib, n_calib, use_cache, lambda: prepare_subnet(loaded.net, arch, calib, n_calib))
+
+
+def _cached_recalibration(space: SearchSpace, arch: Arch, sha: str, calib: Split, n_calib: int, use_cache: bool, build) -> StaticNet:
+    """The recalibrated subnet from the cache (keyed by the weights file's ``sha``), or ``build()``'s, then cached."""
+    path = _cache_path(sha, arch, _calib_key(calib, n_calib), n_calib) if use_cache else None
     if path is not None and path.is_file():
         try:
             blob = torch.load(path, map_location="cpu", weights_only=True)
@@ -137,7 +150,7 @@ def recalibrated_subnet(loaded: LoadedSupernet, arch: Arch, calib: Split, n_cali
                 return net.eval()
         except Exception:  # a damaged cache entry is rebuilt below
             pass
-    net = prepare_subnet(loaded.net, arch, calib, n_calib).to(memory_format=torch.contiguous_format).eval()
+    net = build().to(memory_format=torch.contiguous_format).eval()
     if path is not None:
         _write_cache(path, net)
     return net
@@ -162,6 +175,7 @@ def prepare(
     n_calib: int = BN_CALIB_IMAGES,
     use_cache: bool = True,
     calibration: Calibration | None = None,
+    weights: str = "supernet",
 ) -> PreparedSubnet:
     """The subnet ``arch`` with its provenance; BN re-estimated when training images are given.
 
@@ -170,7 +184,13 @@ def prepare(
     same weights). Without either the
     supernet's own running statistics are kept (they fit the largest subnet best
     and smaller ones poorly); the provenance says so.
+
+    ``weights="finetuned"`` takes the subnet's fine-tuned weights (see
+    :func:`load_finetuned`) in place of the supernet's; a clear error when
+    there are none, or when they were made from another supernet.
     """
+    if weights not in WEIGHTS_CHOICES:
+        raise ValueError(f"unknown weights {weights!r}; choose one of {list(WEIGHTS_CHOICES)}")
     space.validate(arch)
     loaded = supernet if isinstance(supernet, LoadedSupernet) else load_supernet(space, supernet)
     if loaded.net.space != space:
@@ -178,8 +198,15 @@ def prepare(
     if data is not None:
         check_classes(data, space)
         calibration = from_dataset(data, n_calib)
+    tuned = load_finetuned(loaded, arch) if weights == "finetuned" else None
     if calibration is not None:
         check_classes(calibration, space)
+    if tuned is not None and calibration is not None:
+        build = lambda: recalibrate_subnet(tuned.net, space, arch, calibration.images, len(calibration))  # noqa: E731
+        net = _cached_recalibration(space, arch, tuned.sha256, calibration.images, len(calibration), use_cache, build)
+    elif tuned is not None:
+        net = tuned.net.eval()
+    elif calibration is not None:
         net = recalibrated_subnet(loaded, arch, calibration.images, len(calibration), use_cache)
     else:
         net = loaded.net.extract(arch).eval()
@@ -195,8 +222,64 @@ def prepare(
         data=data.source if data is not None else (calibration.source if calibration is not None else None),
         calibration=calibration.describe() if calibration is not None else None,
         calibration_fingerprint=calibration.fingerprint if calibration is not None else None,
+        weights=weights,
+        finetune=tuned.summary() if tuned is not None else None,
     )
     return PreparedSubnet(net, space, arch, prov, calibration)
+
+
+@dataclass
+class FinetunedWeights:
+    """A subnet's fine-tuned weights as stored by ``finetune``, with the record of how they were made."""
+
+    net: StaticNet
+    record: dict  # finetune.json
+    path: Path
+    sha256: str
+
+    def summary(self) -> dict:
+        """What the provenance and the model card carry: the weights file and how it was made (not the per-epoch curve)."""
+        keep = (
+            "epochs",
+            "steps",
+            "hyperparameters",
+            "seed",
+            "top1_before",
+            "top1_after",
+            "test_images",
+            "data",
+            "hardware",
+            "train_minutes",
+            "wall_minutes",
+            "finished",
+        )
+        return {"weights_path": str(self.path), "weights_sha256": self.sha256, **{k: self.record.get(k) for k in keep}}
+
+
+def finetuned_folder(loaded: LoadedSupernet) -> SpaceFolder:
+    """Where a supernet's fine-tuned subnets live: its own folder (``precomputed/<space>/finetuned/...`` for the shipped one)."""
+    return SpaceFolder(loaded.path.parent)
+
+
+def load_finetuned(loaded: LoadedSupernet, arch: Arch) -> FinetunedWeights:
+    """The fine-tuned weights of ``arch`` made from ``loaded``; a clear error when there are none or they come from other supernet weights."""
+    folder = finetuned_folder(loaded)
+    path, record = folder.finetuned_weights(arch.id), folder.read_finetune_record(arch.id)
+    if not path.is_file() or record is None:
+        raise FileNotFoundError(
+            f"subnet {arch.id!r} of space {loaded.net.space.name!r} has no fine-tuned weights under {str(folder.finetuned(arch.id))!r}; "
+            f"run `python -m ofa_dash finetune --space {loaded.net.space.name} --arch {arch.id} ...` first, or export the supernet's weights"
+        )
+    if record.get("supernet_sha256") != loaded.sha256:
+        raise ValueError(
+            f"the fine-tuned weights of {arch.id!r} were made from supernet version {record.get('supernet_version')!r} "
+            f"(sha256 {str(record.get('supernet_sha256'))[:12]}), not from the supernet loaded now ({loaded.version}, sha256 {loaded.sha256[:12]}); fine-tune again"
+        )
+    sha = file_sha256(path)
+    if record.get("weights_sha256") != sha:
+        raise ValueError(f"{str(path)!r} is not the file its finetune.json describes (SHA-256 differs); fine-tune again")
+    net, _ = load_subnet_weights(path, loaded.net.space, arch)
+    return FinetunedWeights(net, record, path, sha)
 
 
 def from_module(space: SearchSpace, arch: Arch, net: torch.nn.Module, version: str = "random-init", data: str | None = None) -> PreparedSubnet:

@@ -236,14 +236,14 @@ def train(cfg: TrainConfig, data: Dataset) -> dict:
     SIGTERM or SIGINT, and at a failed go/no-go check; ``manifest["stopped"]``
     says why it returned early. The caller's signal handlers are back afterwards.
     """
-    stop_signal = _StopOnSignal()
+    stop_signal = StopOnSignal()
     try:
         return _train(cfg, data, stop_signal)
     finally:
         stop_signal.restore()
 
 
-def _train(cfg: TrainConfig, data: Dataset, stop_signal: _StopOnSignal) -> dict:
+def _train(cfg: TrainConfig, data: Dataset, stop_signal: StopOnSignal) -> dict:
     rank, world = dist_info()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -492,7 +492,7 @@ def _round_like_published(net: Supernet) -> None:
             t.copy_(t.half().float())
 
 
-class _StopOnSignal:
+class StopOnSignal:
     """SIGTERM / SIGINT ask the run to stop after the current step (checkpointed), not to die mid-write."""
 
     def __init__(self) -> None:

@@ -3,7 +3,8 @@
 ``precomputed/<space>/`` holds what the dashboard and the CLI load by
 default: the trained supernet and its teacher, the training manifest and
 log, the measured subnets, the fitted predictor, live-validation records,
-the device profiles, the search runs and the BN calibration sample. :class:`Workspace` is the root
+the device profiles, the search runs, the BN calibration sample and the
+fine-tuned subnets (``finetuned/<arch id>/``). :class:`Workspace` is the root
 (``OFA_DASH_PRECOMPUTED`` or the repository's ``precomputed/``);
 :class:`SpaceFolder` is one space's folder. Nothing else spells these names.
 """
@@ -30,6 +31,10 @@ MEASUREMENTS_FILE = "measurements.jsonl"
 CALIBRATION_FILE = "calibration.npz"
 RUNS_DIR = "runs"
 DEVICES_DIR = "devices"
+FINETUNED_DIR = "finetuned"
+FINETUNED_WEIGHTS_FILE = "weights.pt"
+FINETUNE_RECORD_FILE = "finetune.json"
+FINETUNE_CHECKPOINT_FILE = "checkpoint.pt"
 PROFILE_SUFFIX = ".json"
 
 
@@ -88,6 +93,31 @@ class SpaceFolder:
 
     def profile(self, device: str) -> Path:
         return self.devices / f"{device}{PROFILE_SUFFIX}"
+
+    def finetuned(self, arch_id: str) -> Path:
+        """The folder of one fine-tuned subnet (``finetuned/<arch id>/``): weights, record and, while unfinished, its checkpoint."""
+        if not arch_id or "/" in arch_id or arch_id.startswith("."):
+            raise ValueError(f"{arch_id!r} is not a subnet id")
+        return self.path / FINETUNED_DIR / arch_id
+
+    def finetuned_weights(self, arch_id: str) -> Path:
+        return self.finetuned(arch_id) / FINETUNED_WEIGHTS_FILE
+
+    def finetune_record(self, arch_id: str) -> Path:
+        """``finetune.json``: how the fine-tuned weights were made (hyper-parameters, before/after top-1, curve)."""
+        return self.finetuned(arch_id) / FINETUNE_RECORD_FILE
+
+    def finetune_checkpoint(self, arch_id: str) -> Path:
+        """The resumable state of an interrupted fine-tune; removed when it finishes."""
+        return self.finetuned(arch_id) / FINETUNE_CHECKPOINT_FILE
+
+    def read_finetune_record(self, arch_id: str) -> dict | None:
+        """What a finished fine-tune recorded; None where the subnet was never fine-tuned (or the record is unreadable)."""
+        try:
+            record = json.loads(self.finetune_record(arch_id).read_text())
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
 
     def read_train_manifest(self) -> dict | None:
         """What training published (phases, minutes, recipe); None where nothing was trained here."""

@@ -1,9 +1,9 @@
-"""Subnet: architecture, every objective with its source, live validation and downloads."""
+"""Subnet: architecture, every objective with its source, live validation, downloads and fine-tuning."""
 
 import streamlit as st
 
 from ofa_dash.export import FORMATS
-from ofa_dash.ui import figures, jobs, loaders, state
+from ofa_dash.ui import figures, finetune_view, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import hide_absolute_paths, shown_path
 from ofa_dash.ui.data_download import data_download_panel
@@ -182,21 +182,26 @@ else:
         )
     )
     payload = predicted_payload(table, arch)
-    export_jobs = {fmt: jobs.get_job(ss.get(jobs.export_job_key(space, arch, fmt))) for fmt in FORMATS}
+    weights = "supernet"
+    if finetune_view.finetune_record(settings, space, arch) is not None:
+        choice = st.radio("weights", ["the supernet's", "fine-tuned (see Fine-tune below)"], horizontal=True, key="dl_weights")
+        weights = "finetuned" if choice.startswith("fine") else "supernet"
+    stem = f"{space.name}-{arch.id}" + ("-finetuned" if weights == "finetuned" else "")
+    export_jobs = {fmt: jobs.get_job(ss.get(jobs.export_job_key(space, arch, fmt, weights))) for fmt in FORMATS}
     building = any(j is not None and j.running for j in export_jobs.values())
 
     @st.fragment(run_every=1.0 if building else None)
     def downloads() -> None:
         cols = st.columns(len(FORMATS))
         for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
-            key = jobs.export_job_key(space, arch, fmt)
+            key = jobs.export_job_key(space, arch, fmt, weights)
             job = jobs.get_job(ss.get(key))
-            cached = jobs.cached_export(settings, space, arch, fmt)
+            cached = jobs.cached_export(settings, space, arch, fmt, weights)
             if cached is not None:
                 col.download_button(
                     f"{spec.label} ✓",
                     data=lambda path=cached: path.read_bytes(),
-                    file_name=spec.file_for(f"{space.name}-{arch.id}"),
+                    file_name=spec.file_for(stem),
                     mime=spec.mime,
                     key=f"dl_{fmt}",
                     on_click="ignore",
@@ -212,7 +217,9 @@ else:
                 if col.button(f"Build {spec.label}", key=f"build_{fmt}", width="stretch", help="builds and verifies the file in the background"):
                     try:
                         job = jobs.start_job(
-                            "export", f"{spec.label} of {space.name} {arch.id}", jobs.export_work(settings, space, arch, fmt, payload, measured)
+                            "export",
+                            f"{spec.label} of {space.name} {arch.id}" + (" (fine-tuned)" if weights == "finetuned" else ""),
+                            jobs.export_work(settings, space, arch, fmt, payload, measured if weights == "supernet" else None, weights),
                         )
                     except jobs.JobRefused as exc:
                         col.error(plain(exc))
@@ -225,8 +232,64 @@ else:
                     col.warning(plain(note.text), icon=":material/speed:")
                 elif note is not None:
                     col.caption(plain(note.text))
-        finished = [j for j in (jobs.get_job(ss.get(jobs.export_job_key(space, arch, f))) for f in FORMATS) if j is not None and not j.running]
+        finished = [j for j in (jobs.get_job(ss.get(jobs.export_job_key(space, arch, f, weights))) for f in FORMATS) if j is not None and not j.running]
         if building and len(finished) == sum(j is not None for j in export_jobs.values()):
             st.rerun()  # every build ended: stop polling
 
     downloads()
+
+st.header("Fine-tune")
+record = finetune_view.finetune_record(settings, space, arch)
+if record is not None:
+    st.markdown(finetune_view.record_summary(record))
+    st.caption("The downloads above offer these weights (choose **fine-tuned**); from the command line:")
+    st.code(finetune_view.export_command(space, arch), language="bash")
+if not settings.has_supernet(space) or settings.data is None:
+    st.caption("Fine-tuning needs the supernet weights and the dataset (training images, and the test split for top-1 before and after).")
+else:
+    ft_key = finetune_view.job_key(space, arch)
+    ft_job = jobs.get_job(ss.get(ft_key))
+    ft_running = ft_job is not None and ft_job.running
+    c1, c2, c3 = st.columns([1, 1, 1])
+    epochs = c1.number_input("epochs", min_value=1, max_value=500, value=1, step=1, key="ft_epochs")
+    recipe = c2.selectbox(
+        "recipe", finetune_view.RECIPES, key="ft_recipe", help="batch size, learning rate (its last phase's), weight decay, label smoothing, seed"
+    )
+    paused = finetune_view.interrupted(settings, space, arch)
+    if c3.button("Continue fine-tune" if paused else "Fine-tune", type="primary", disabled=ft_running, key="ft_go", width="stretch"):
+        try:
+            ft_job = jobs.start_job(
+                "finetune", f"fine-tune {space.name} {arch.id}", finetune_view.finetune_work(settings, space, arch, settings.data, int(epochs), recipe)
+            )
+        except jobs.JobRefused as exc:
+            st.error(plain(exc))
+        else:
+            ss[ft_key] = ft_job.id
+            st.rerun()
+    st.caption(
+        "Trains this subnet further on its own, distilled from the largest subnet, in the background; top-1 on the test split is measured "
+        "before and after. Cancel keeps a checkpoint: the next run with the same epochs and recipe continues it."
+    )
+    if paused and not ft_running and c3.button("Discard the interrupted run", key="ft_discard", width="stretch"):
+        finetune_view.discard_checkpoint(settings, space, arch)
+        st.rerun()
+
+    @st.fragment(run_every=1.0 if ft_running else None)
+    def finetune_panel() -> None:
+        job = jobs.get_job(ss.get(ft_key))
+        if job is None:
+            return
+        if job.running:
+            st.progress(job.fraction(), text=jobs.progress_text(job))
+            if st.button("Cancel", key="ft_cancel"):
+                job.cancel.set()
+            return
+        if job.error == "cancelled":
+            st.info("Fine-tune cancelled after the current step; its checkpoint is kept (continue it with the same settings).")
+        elif job.error:
+            st.error(f"Fine-tune failed: {plain(hide_absolute_paths(job.error))}")
+        if ss.get("ft_refreshed") != job.id:
+            ss["ft_refreshed"] = job.id
+            st.rerun()  # once, so the summary above shows the new record
+
+    finetune_panel()

@@ -31,7 +31,7 @@ LAYERS: list[list[str]] = [
         "ofa_dash.store",
     ],
     ["ofa_dash.evaluate", "ofa_dash.calibration", "ofa_dash.validation_queue"],
-    ["ofa_dash.subnets", "ofa_dash.train", "ofa_dash.measure", "ofa_dash.search", "ofa_dash.search.*", "ofa_dash.decision"],
+    ["ofa_dash.subnets", "ofa_dash.train", "ofa_dash.finetune", "ofa_dash.measure", "ofa_dash.search", "ofa_dash.search.*", "ofa_dash.decision"],
     ["ofa_dash.export", "ofa_dash.export.*", "ofa_dash.validation", "ofa_dash.ladder", "ofa_dash.ladder.*"],
     ["ofa_dash.ui", "ofa_dash.ui.*"],
     ["ofa_dash.commands", "ofa_dash.commands.*", "ofa_dash.cli", "ofa_dash.__main__", "ofa_dash.testing", "ofa_dash.testing.*", "pages.*", "app"],

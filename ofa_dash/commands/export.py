@@ -15,7 +15,7 @@ from ofa_dash.export.common import refuse_overwrite
 from ofa_dash.export.torchscript import torchscript_paths
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import get_space
-from ofa_dash.subnets import prepare, resolve_supernet_path
+from ofa_dash.subnets import WEIGHTS_CHOICES, prepare, resolve_supernet_path
 from ofa_dash.validation import best_measurement
 
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     elif data is None:
         print(f"no --data: BN statistics re-estimated on the shipped calibration sample: {calibration.describe()}", file=sys.stderr)
     with torch_threads(args.threads or auto_threads()):
-        prepared = prepare(space, arch, args.supernet, data, calibration=calibration)
+        prepared = prepare(space, arch, args.supernet, data, calibration=calibration, weights=args.weights)
         measured = best_measurement(space.name, prepared.provenance.supernet_version, arch.id, args.store) if args.format == "bundle" else None
         result = export(prepared, args.format, args.out, data, predicted=predicted, measured=measured, eval_images=args.eval_images)
     if args.json:
@@ -74,9 +74,18 @@ def run(args: argparse.Namespace) -> int:
             summary["int8_vs_fp32"] = result["int8_vs_fp32"]["summary"]
         prov = result["provenance"]
         summary["bn_recalibrated"] = f"yes, on {prov['calibration']}" if prov["bn_recalibrated"] else "no (--no-calibration)"
+        summary["weights"] = finetune_words(prov)
         summary["seconds"] = f"{result['seconds']:.1f}"
         emit(summary, False)
     return 0
+
+
+def finetune_words(prov: dict) -> str:
+    """The weights an export holds, in one line (fine-tuned ones with their epochs and before/after top-1)."""
+    ft = prov.get("finetune")
+    if prov.get("weights") != "finetuned" or not ft:
+        return f"the supernet's ({prov['supernet_version']})"
+    return f"fine-tuned for {ft['epochs']} epochs from the supernet's ({prov['supernet_version']}); test top-1 {ft['top1_before']:.2f} % -> {ft['top1_after']:.2f} % on {ft['test_images']} images"
 
 
 def format_help() -> str:
@@ -99,6 +108,12 @@ def register(sub) -> None:
         "--no-calibration",
         action="store_true",
         help="write the model without re-estimating BN statistics (labelled bn_recalibrated: false; accuracy may be far lower)",
+    )
+    e.add_argument(
+        "--weights",
+        choices=WEIGHTS_CHOICES,
+        default="supernet",
+        help="supernet: the subnet as extracted from the supernet (default); finetuned: its weights from `finetune` (an error when there are none)",
     )
     e.add_argument("--eval-images", type=int, default=EVAL_IMAGES, help="test images for reported accuracies (0: all)")
     e.add_argument("--predicted", help="predicted figures for the model card: `predict --json` output, inline or a file")

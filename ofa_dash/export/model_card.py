@@ -80,7 +80,7 @@ def build(
             }
         latency_rows += estimate_rows(predicted)
     return {
-        "title": f"ofa-dash subnet {arch.id} ({space.name})",
+        "title": f"ofa-dash subnet {arch.id} ({space.name}){', fine-tuned' if prov.weights == 'finetuned' else ''}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "ofa_dash_version": ofa_dash.__version__,
         "space": {"name": space.name, "description": space.description, "n_classes": space.n_classes},
@@ -203,6 +203,7 @@ def render_markdown(card: dict) -> str:
         "## Provenance",
         "",
         f"- space `{prov['space']}`, supernet version `{prov['supernet_version']}` (sha256 {(prov['supernet_sha256'] or '-')[:16]})",
+        f"- weights: {weights_line(prov)}",
         f"- BN statistics re-estimated: {_recalibration(prov)}",
         f"- data copy: {prov['data'] or '-'}",
         f"- exported by ofa-dash {card['ofa_dash_version']} at {card['created']}",
@@ -221,6 +222,19 @@ def render_markdown(card: dict) -> str:
     lines += [f"- `{name}`: {what}" for name, what in card["files"].items()]
     lines += ["", "## Limitations", ""] + [f"- {item}" for item in card["limitations"]]
     return "\n".join(lines) + "\n"
+
+
+def weights_line(prov: dict) -> str:
+    """Which weights the model holds: the supernet's as extracted, or fine-tuned ones and how they were made (from finetune.json)."""
+    ft = prov.get("finetune")
+    if prov.get("weights", "supernet") != "finetuned" or not ft:
+        return "the supernet's, as extracted (not fine-tuned)"
+    hp = ft.get("hyperparameters") or {}
+    return (
+        f"fine-tuned from the supernet's for {ft.get('epochs')} epochs ({ft.get('steps')} steps, batch {hp.get('batch_size')}, lr {hp.get('lr')}, seed {ft.get('seed')}) "
+        f"with distillation from the largest subnet on {ft.get('data')}; test top-1 {_fmt(ft.get('top1_before'))} % before, {_fmt(ft.get('top1_after'))} % after "
+        f"on {ft.get('test_images')} images; {ft.get('hardware')}, finished {ft.get('finished')} (weights sha256 {str(ft.get('weights_sha256'))[:16]})"
+    )
 
 
 def _recalibration(prov: dict) -> str:

@@ -42,6 +42,7 @@ def _metadata(config: dict, extra: dict | None = None) -> dict[str, str]:
         "arch": json.dumps(config["arch"], separators=(",", ":")),
         "supernet_version": prov["supernet_version"],
         "bn_recalibrated": str(prov["bn_recalibrated"]).lower(),
+        "weights": prov.get("weights", "supernet"),
         "data": prov["data"] or "",
     }
     meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (extra or {}).items()})

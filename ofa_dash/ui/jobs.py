@@ -254,6 +254,7 @@ STAGE_TEXT: dict[str, str] = {
     "loading cache": "loading the decoded dataset",
     "loading the dataset": "loading the dataset",
     "exporting models": "{done:,} of {total:,} models exported and verified",  # a deployment ladder (ui.ladder_view)
+    "fine-tuning": "fine-tuning: step {done:,} of {total:,}",  # ui.finetune_view
 }
 
 
@@ -443,6 +444,15 @@ def export_path(cache_root: Path, space: str, arch_id: str, supernet_sha: str, f
     return export_dir(cache_root, space, arch_id, supernet_sha, data) / FORMATS[fmt].file_for(f"{space}-{arch_id}")
 
 
+def weights_key(settings: Settings, space: SearchSpace, arch: Arch, weights: str, data: str) -> str | None:
+    """The cache's data key for ``weights``: ``data`` for the supernet's, plus the fine-tuned file's hash for fine-tuned ones (None: there are none)."""
+    if weights == "supernet":
+        return data
+    record = settings.folder(space).read_finetune_record(arch.id) or {}
+    sha = record.get("weights_sha256")
+    return f"{data}-finetuned-{sha[:12]}" if isinstance(sha, str) and sha else None
+
+
 def _lock_for(path: Path) -> threading.Lock:
     with _export_locks_guard:
         return _export_locks.setdefault(str(path), threading.Lock())
@@ -460,8 +470,11 @@ def export_cached(
     predicted: dict | None = None,
     measured: dict | None = None,
     progress: Callable[[str, str], None] | None = None,
+    weights: str = "supernet",
 ) -> Path:
     """The exported file of ``arch`` in ``fmt`` (built and verified by :func:`ofa_dash.export.export` once, then reused).
+
+    ``weights="finetuned"`` exports the subnet's fine-tuned weights (``subnets.prepare``'s choice), cached apart.
 
     BN statistics are re-estimated exactly as in live validation (same images, same cache):
     on the dataset of ``settings.data``, or without one on the space's shipped calibration
@@ -485,7 +498,10 @@ def export_cached(
         else None
     )
     calibration = resolve(space, data, settings.precomputed)  # refuses (nothing written) when key is None
-    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, key)
+    cache_key = weights_key(settings, space, arch, weights, key)
+    if cache_key is None:
+        prepare(space, arch, loaded, calibration=calibration, weights=weights)  # raises the clear "no fine-tuned weights" error
+    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, cache_key)
     with _lock_for(out):
         if out.is_file():
             return out
@@ -496,7 +512,7 @@ def export_cached(
 
             def build() -> None:
                 report("recalibrate BN", "")
-                prepared = prepare(space, arch, loaded, data, calibration=calibration)
+                prepared = prepare(space, arch, loaded, data, calibration=calibration, weights=weights)
                 export(prepared, fmt, out, data, predicted=predicted, measured=measured, step=lambda name: report(name, ""))
 
             # the caller's thread may belong to Streamlit: do the work in one of ours
@@ -504,13 +520,19 @@ def export_cached(
     return out
 
 
-def export_job_key(space: SearchSpace, arch: Arch, fmt: str) -> str:
-    """The session-state key under which a session keeps its export job of one subnet and format."""
-    return f"export_job_{space.name}_{arch.id}_{fmt}"
+def export_job_key(space: SearchSpace, arch: Arch, fmt: str, weights: str = "supernet") -> str:
+    """The session-state key under which a session keeps its export job of one subnet, format and weights."""
+    return f"export_job_{space.name}_{arch.id}_{fmt}" + ("" if weights == "supernet" else f"_{weights}")
 
 
 def export_work(
-    settings: Settings, space: SearchSpace, arch: Arch, fmt: str, predicted: dict | None = None, measured: dict | None = None
+    settings: Settings,
+    space: SearchSpace,
+    arch: Arch,
+    fmt: str,
+    predicted: dict | None = None,
+    measured: dict | None = None,
+    weights: str = "supernet",
 ) -> Callable[[Job], dict]:
     """The body of an export job: build (or reuse) the file, reporting "step i of n" over :data:`EXPORT_STEPS`."""
 
@@ -521,7 +543,7 @@ def export_work(
             job.update(step, EXPORT_STEPS.index(step), len(EXPORT_STEPS))
             job.message = detail
 
-        path = export_cached(settings, space, arch, fmt, predicted=predicted, measured=measured, progress=progress)
+        path = export_cached(settings, space, arch, fmt, predicted=predicted, measured=measured, progress=progress, weights=weights)
         job.update("done", len(EXPORT_STEPS), len(EXPORT_STEPS))
         job.message = ""
         return {"format": fmt, "path": str(path)}
@@ -529,7 +551,7 @@ def export_work(
     return work
 
 
-def cached_export(settings: Settings, space: SearchSpace, arch: Arch, fmt: str) -> Path | None:
+def cached_export(settings: Settings, space: SearchSpace, arch: Arch, fmt: str, weights: str = "supernet") -> Path | None:
     """The file if an earlier export left it (no work, no supernet hashing beyond the loaded one)."""
     # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
     from ofa_dash.data import default_cache_dir
@@ -542,7 +564,10 @@ def cached_export(settings: Settings, space: SearchSpace, arch: Arch, fmt: str) 
         loaded = load_supernet(space, settings.supernet_path(space))
     except (OSError, ValueError):
         return None
-    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, key)
+    cache_key = weights_key(settings, space, arch, weights, key)
+    if cache_key is None:
+        return None
+    out = export_path(default_cache_dir(), space.name, arch.id, loaded.sha256, fmt, cache_key)
     return out if out.is_file() else None
 
 
