@@ -21,12 +21,13 @@ from ofa_dash.ladder.rungs import LadderColumns, select_rungs
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import get_space
 from ofa_dash.subnets import resolve_supernet_path
-from ofa_dash.ui.catalogue import LATENCY_PREFIX, build_catalogue
-from ofa_dash.ui.ladder_view import device_source, ladder_front
 from ofa_dash.workspace import Workspace, default_root
 
 
 def run(args: argparse.Namespace) -> int:
+    from ofa_dash.ui.catalogue import LATENCY_PREFIX, build_catalogue  # deferred: the front needs pymoo; the CLI starts on GPU images without it
+    from ofa_dash.ui.ladder_view import device_source, ladder_front  # deferred: imports ui.catalogue (pymoo)
+
     space = get_space(args.space)
     out = check_ladder_destination(args.out, args.force)
     root = Path(args.store) if args.store else default_root()
