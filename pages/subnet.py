@@ -258,6 +258,7 @@ else:
     paused = finetune_view.interrupted(settings, space, arch)
     if c3.button("Continue fine-tune" if paused else "Fine-tune", type="primary", disabled=ft_running, key="ft_go", width="stretch"):
         try:
+            jobs.check_finetune_size(int(epochs))
             ft_job = jobs.start_job(
                 "finetune", f"fine-tune {space.name} {arch.id}", finetune_view.finetune_work(settings, space, arch, settings.data, int(epochs), recipe)
             )

@@ -34,6 +34,20 @@ def test_run_at_background_priority_returns_and_raises_in_the_caller():
     assert _nice() == before
 
 
+def test_server_limits_refuse_long_fine_tunes_from_a_page(monkeypatch):
+    from ofa_dash.ui import jobs
+
+    jobs.check_finetune_size(10)  # the default limit
+    with pytest.raises(jobs.JobRefused, match=r"11 epochs is more than this server fine-tunes from a page \(10\)"):
+        jobs.check_finetune_size(11)
+    monkeypatch.setenv("OFA_DASH_MAX_FINETUNE_EPOCHS", "2")
+    with pytest.raises(jobs.JobRefused, match=r"command line"):
+        jobs.check_finetune_size(3)
+    monkeypatch.setenv("OFA_DASH_MAX_FINETUNE_EPOCHS", "two")
+    with pytest.raises(ValueError, match="must be numbers"):
+        jobs.JobLimits.from_env()
+
+
 def test_server_limits_refuse_oversize_searches_and_too_many_jobs(monkeypatch):
     import threading
 

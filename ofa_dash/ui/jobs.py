@@ -86,7 +86,9 @@ class JobLimits:
 
     ``OFA_DASH_MAX_JOBS`` background jobs at once (searches and validations of
     every session together), ``OFA_DASH_MAX_SEARCH_EVALS`` evaluations
-    (population x generations) per search, and ``OFA_DASH_JOB_ORPHAN_S``
+    (population x generations) per search, ``OFA_DASH_MAX_FINETUNE_EPOCHS``
+    epochs per fine-tune started from a page (one CPU epoch of a cifar10
+    subnet takes minutes to tens of minutes), and ``OFA_DASH_JOB_ORPHAN_S``
     seconds after which a job whose session stopped polling it (the tab was
     closed) is cancelled.
     """
@@ -94,6 +96,7 @@ class JobLimits:
     max_jobs: int = 2
     max_search_evals: int = 200_000
     orphan_seconds: float = 60.0
+    max_finetune_epochs: int = 10
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> JobLimits:
@@ -106,9 +109,12 @@ class JobLimits:
                 max_jobs=int(env.get("OFA_DASH_MAX_JOBS", d.max_jobs)),
                 max_search_evals=int(env.get("OFA_DASH_MAX_SEARCH_EVALS", d.max_search_evals)),
                 orphan_seconds=float(env.get("OFA_DASH_JOB_ORPHAN_S", d.orphan_seconds)),
+                max_finetune_epochs=int(env.get("OFA_DASH_MAX_FINETUNE_EPOCHS", d.max_finetune_epochs)),
             )
         except ValueError as exc:
-            raise ValueError(f"OFA_DASH_MAX_JOBS, OFA_DASH_MAX_SEARCH_EVALS and OFA_DASH_JOB_ORPHAN_S must be numbers: {exc}") from None
+            raise ValueError(
+                f"OFA_DASH_MAX_JOBS, OFA_DASH_MAX_SEARCH_EVALS, OFA_DASH_MAX_FINETUNE_EPOCHS and OFA_DASH_JOB_ORPHAN_S must be numbers: {exc}"
+            ) from None
 
 
 def check_search_size(pop_size: int, n_gen: int, limits: JobLimits | None = None) -> None:
@@ -119,6 +125,16 @@ def check_search_size(pop_size: int, n_gen: int, limits: JobLimits | None = None
         raise JobRefused(
             f"a search of {pop_size} x {n_gen} = {evals:,} evaluations is larger than this server allows ({limits.max_search_evals:,}); "
             "use fewer generations or a smaller population, or run it with the command line (`python -m ofa_dash search`)"
+        )
+
+
+def check_finetune_size(epochs: int, limits: JobLimits | None = None) -> None:
+    """Refuse a fine-tune from a page longer than the server allows (the CLI takes any number of epochs)."""
+    limits = limits or JobLimits.from_env()
+    if int(epochs) > limits.max_finetune_epochs:
+        raise JobRefused(
+            f"{epochs} epochs is more than this server fine-tunes from a page ({limits.max_finetune_epochs}); "
+            "use fewer, or run it with the command line (`python -m ofa_dash finetune`)"
         )
 
 
