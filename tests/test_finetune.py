@@ -183,6 +183,11 @@ def test_bundle_model_card_names_the_finetuned_weights(tuned, demo, tmp_path, mo
     assert card["title"].endswith(", fine-tuned") and card["provenance"]["weights"] == "finetuned"
     assert "- weights: fine-tuned from the supernet's for 2 epochs (6 steps, batch 16, lr 0.02, seed 0)" in card_md
     assert "before" in card_md and "after" in card_md
+    record = json.loads(Workspace(root).space(CIFAR).finetune_record(ARCH.id).read_text())
+    tuned_row = next(r for r in card["accuracy"]["measured"] if r["model"].startswith("fp32 (fine-tune run"))
+    assert tuned_row["top1"] == record["top1_after"] and tuned_row["n_images"] == record["test_images"]
+    predicted = card["accuracy"]["predicted"]
+    assert predicted is None or "not these fine-tuned ones" in predicted["source"]  # a prediction describes the supernet's weights
 
 
 def test_subnet_page_button_fine_tunes_in_the_background_and_shows_the_record(env):

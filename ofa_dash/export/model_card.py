@@ -45,6 +45,19 @@ def build(
                 "source": f"measured by live validation at {measured.get('measured_at', '?')}",
             }
         )
+    tuned = prov.finetune if prov.weights == "finetuned" else None
+    if tuned and tuned.get("top1_after") is not None:  # these weights' own figure: the predictor and any live validation describe the supernet's
+        accuracy_rows.append(
+            {
+                "model": "fp32 (fine-tune run, PyTorch)",
+                "top1": tuned["top1_after"],
+                "top5": None,
+                "n_images": tuned.get("test_images"),
+                "images": "test split",
+                "data": tuned.get("data"),
+                "source": f"measured by the fine-tune run at {tuned.get('finished', '?')} (before fine-tuning: {_fmt(tuned.get('top1_before'))} %)",
+            }
+        )
     latency_rows = []
     for precision, lat in (report.get("latency") or {}).items():
         if isinstance(lat, dict):
@@ -74,9 +87,10 @@ def build(
     predicted_acc = None
     if predicted:
         if predicted.get("top1") is not None:
+            source = (predicted.get("sources") or {}).get("top1") or predicted.get("source", "predicted by ofa-dash")
             predicted_acc = {
                 "top1": predicted["top1"],
-                "source": (predicted.get("sources") or {}).get("top1") or predicted.get("source", "predicted by ofa-dash"),
+                "source": source + ("; for the supernet's weights, not these fine-tuned ones" if tuned else ""),
             }
         latency_rows += estimate_rows(predicted)
     return {
