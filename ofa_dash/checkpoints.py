@@ -57,8 +57,14 @@ def load_tagged(path: str | os.PathLike, what: str) -> object:
 
 
 def weights_version(meta: dict, sha256: str) -> str:
-    """The version of a weights file: what its metadata says, else its content hash (so unversioned weights are never mixed)."""
-    return str(meta.get("supernet_version") or f"unversioned-{sha256[:12]}")
+    """The version of a weights file: what its metadata says, else its content hash (so unversioned weights are never mixed).
+
+    OFA's published checkpoints carry no version of ours; they read as ``ofa-published-<hash>``.
+    """
+    if meta.get("supernet_version"):
+        return str(meta["supernet_version"])
+    prefix = "ofa-published" if meta.get("source") == OFA_PUBLISHED else "unversioned"
+    return f"{prefix}-{sha256[:12]}"
 
 
 def save_weights(net: Supernet, path: str | os.PathLike, meta: dict, half: bool = True) -> None:

@@ -139,6 +139,15 @@ def test_the_project_writes_what_ofa_loads(published):
         assert torch.equal(again(x), oracle(x))
 
 
+def test_a_published_checkpoint_is_versioned_by_its_content(published):
+    """``--supernet`` may name OFA's file: its version says where it comes from and which bytes it holds."""
+    from ofa_dash.files import file_sha256
+    from ofa_dash.subnets import load_supernet
+
+    space, _, path = published
+    assert load_supernet(space, path).version == f"ofa-published-{file_sha256(path)[:12]}"
+
+
 def test_checkpoint_of_the_other_width_is_refused(published, tmp_path):
     space, _, path = published
     other = get_space(next(n for n in WIDTHS if n != space.name))
