@@ -139,25 +139,39 @@ def test_click_on_a_knee_diamond_opens_the_knee_not_its_neighbour(browser, demo_
     page.close()
 
 
-def _open_picks(page, tag: str) -> dict:
-    """Pixel box of the picks table (the 2D page keeps it in a collapsed expander)."""
+def _open_picks(page, tag: str):
+    """The picks table's grid (the 2D page keeps it in a collapsed expander)."""
     if tag == "2d":
         page.get_by_text(re.compile(r"Decision aids' picks \(\d+\)")).click()
     grid = page.locator(f".st-key-picks_{tag} [data-testid='stDataFrame']")
     grid.wait_for(timeout=60_000)
+    return grid
+
+
+def _settled_box(page, grid) -> dict:
+    """The grid's pixel box once the app is idle and the box has stopped moving (elements drawn late above it shift it)."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
     grid.scroll_into_view_if_needed()
-    page.wait_for_timeout(1_000)
-    return grid.bounding_box()
+    box = None
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        now = grid.bounding_box()
+        if now == box:
+            break
+        box = now
+    return box
 
 
-def _click_first_row(page, box: dict) -> None:
-    """Pick the first row; until the Subnet page's URL shows, click again (at most three times).
+def _click_first_row(page, grid) -> None:
+    """Pick the first row; until the Subnet page's URL shows, measure the grid again and click again (at most three times).
 
     glide-data-grid draws on a canvas: the row-marker column comes first; the header row and each
-    data row are 35 px high. Under CPU load a click can land before the grid has drawn its rows
-    (once in a run here: the page never left Fronts); a second click on a drawn row then works.
+    data row are 35 px high. In full-suite runs a click once landed where the grid had been before
+    something above it finished drawing (the page never left Fronts), so the box is taken only once
+    it has stopped moving, and afresh for every try.
     """
     for attempt in range(3):
+        box = _settled_box(page, grid)
         page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
         try:
             page.wait_for_url(re.compile(r"/subnet\?"), timeout=45_000)
