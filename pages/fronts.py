@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from ofa_dash.ui import figures, loaders, point_click, state
+from ofa_dash.ui import figures, loaders, point_click, state, tables
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
-from ofa_dash.ui.counts import distinct_ids
 from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, rows_for_ids, slider_range
 from ofa_dash.ui.ladder_panel import ladder_panel
 from ofa_dash.ui.references import published_specialized, reference_markers
@@ -67,8 +66,11 @@ def subnet_table(rows, tag: str) -> None:
     """A sortable table of subnets with a CSV download; picking a row opens that subnet."""
     if not len(rows):
         return
-    subnets = distinct_subnets(rows)
-    picked = display_table(subnets, devices, device_notes).show(f"table_{tag}")
+    subnets = rows if "runs" in rows else distinct_subnets(rows)
+    table = display_table(subnets, devices, device_notes, limit=tables.LISTED_ROWS)
+    if table.cut:
+        st.caption(f"The {len(table.frame)} most accurate of {table.total} are listed; the CSV below holds all {table.total}.")
+    picked = table.show(f"table_{tag}")
     # The CSV keeps the catalogue's raw columns (scripts read them); it is made on click (in its own thread), not on every brush.
     st.download_button(
         "Download selection (CSV)",
@@ -169,11 +171,14 @@ if mode == "2D front":
         one = clicked or figures.single_subnet(selection)
         if one:
             state.open_subnet(one)
-        chosen = rows_for_ids(df, figures.selected_ids(selection))
-        n = distinct_ids(chosen)
+        # one row per subnet of the whole front, worked out on the first brush: a box holds all copies of a subnet or none
+        per_subnet = state.derived_once("fr_per_subnet", df, distinct_subnets)
+        chosen = rows_for_ids(per_subnet, figures.selected_ids(selection))
+        n = len(chosen)
+        found = int(chosen["runs"].sum()) if n and "runs" in chosen else n
         st.subheader(f"Selected subnets ({n})" if n else "Selected subnets")
-        if n and n < len(chosen):
-            st.caption(f"Found {len(chosen)} times by the chosen runs; each subnet is listed once, with the runs that found it.")
+        if n and n < found:
+            st.caption(f"Found {found} times by the chosen runs; each subnet is listed once, with the runs that found it.")
         if not len(chosen):
             st.info(
                 "Drag a box (or pick the lasso in the chart's toolbar) over the front to list subnets here. "

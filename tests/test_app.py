@@ -94,6 +94,23 @@ def test_brushed_selection_fills_the_table_and_a_click_opens_the_subnet(env):
     assert any(rows["id"].iloc[1] in s.value for s in at.subheader)
 
 
+def test_a_brush_wider_than_the_table_lists_the_most_accurate_and_says_so(env, monkeypatch):
+    from ofa_dash.ui import tables
+
+    monkeypatch.setattr(tables, "LISTED_ROWS", 2)
+    at = _app().run()
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    rows = cat.points.drop_duplicates("id").iloc[[0, 5, 9, 12]]
+    at.session_state["front2d"] = _selection(rows)
+    at.run()
+    _ok(at)
+    assert any(s.value == "Selected subnets (4)" for s in at.subheader)  # the heading counts the whole selection
+    table = next(df.value for df in at.dataframe if "Found by" in df.value)
+    best = with_accuracy(rows).sort_values("top1", ascending=False)["id"].iloc[:2].tolist()
+    assert table["Subnet id"].tolist() == best
+    assert any(c.value.startswith("The 2 most accurate of 4 are listed") for c in at.caption)
+
+
 def test_a_table_row_opens_the_subnet(env):
     at = _app().run()
     cat = build_catalogue(env, "cifar10", sets=("archive",))

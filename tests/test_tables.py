@@ -74,6 +74,15 @@ def test_display_table_sorts_by_accuracy_and_keeps_each_rows_id():
     assert shown.frame["Found by"].tolist() == ["spea2 s2", "nsga2 s1, spea2 s2", "nsga2 s1"]
 
 
+def test_display_table_limit_keeps_the_most_accurate_and_says_how_many_there_were():
+    shown = display_table(distinct_subnets(_rows()), ["cpu-ort"], limit=2)
+    assert shown.ids == ["c", "b"] and shown.frame["Top-1 (%)"].tolist() == [90.5, 80.0]
+    assert shown.total == 3 and shown.cut
+    whole = display_table(distinct_subnets(_rows()), ["cpu-ort"], limit=3)
+    assert whole.total == 3 and not whole.cut and whole.ids == ["c", "b", "a"]
+    assert not display_table(distinct_subnets(_rows()), ["cpu-ort"]).cut
+
+
 def test_display_table_rounds_two_decimals_and_milliseconds_to_three_significant_digits():
     f = display_table(_rows(), ["cpu-ort", "note10"]).frame
     assert f["Latency cpu-ort (ms)"].tolist() == [1230.0, 34.7, 34.7, 0.447]

@@ -11,7 +11,7 @@ Streamlit part and every page calls it first.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -374,3 +374,21 @@ def show_problems(ctx: Context, extra: list[str] | None = None) -> None:
     for line in [*ctx.run_problems, *ctx.notes, *(extra or [])]:
         line = hide_absolute_paths(line)
         st.warning(plain(f"Skipped: {line}" if line.startswith(("run ", "run folder")) else line), icon=":material/warning:")
+
+
+def derived_once(key: str, source: Any, make: Callable[[Any], Any]) -> Any:
+    """``make(source)``, kept in the session while ``source`` is the very same object.
+
+    A fragment reruns with the arguments of the page run that drew it, so
+    what follows from them (one row per subnet of the whole front) is worked
+    out on the first brush and reused by the next ones instead of per brush.
+    The entry holds ``source`` itself, so its ``id`` cannot be reused while cached.
+    """
+    import streamlit as st
+
+    held = st.session_state.get(key)
+    if held is not None and held[0] is source:
+        return held[1]
+    value = make(source)
+    st.session_state[key] = (source, value)
+    return value

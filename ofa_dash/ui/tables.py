@@ -26,6 +26,7 @@ from ofa_dash.ui.catalogue import LATENCY_PREFIX, with_accuracy
 SOURCE_TAGS = ("predicted", "measured")  # the part of a top1_source sentence before ":"
 MS_DIGITS = 3  # significant digits of a time in milliseconds
 DECIMALS = 2
+LISTED_ROWS = 300  # rows a subnet table lists (most accurate first): thousands are unreadable and cost a dense brush most of its time; the CSV keeps all
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,12 @@ class DisplayTable:
     frame: pd.DataFrame
     ids: list[str]
     specs: dict[str, ColumnSpec] = field(default_factory=dict)  # header -> spec
+    total: int | None = None  # rows before ``limit`` cut the table (None: nothing was cut)
+
+    @property
+    def cut(self) -> bool:
+        """Whether the table shows fewer rows than it was given."""
+        return self.total is not None and self.total > len(self.frame)
 
     def id_at(self, row: int) -> str | None:
         """The subnet id of a picked row (``st.dataframe`` selections give row positions of ``frame``).
@@ -210,6 +217,7 @@ def display_table(
     devices: Sequence[str],
     device_notes: Mapping[str, str] | None = None,
     sort: bool = True,
+    limit: int | None = None,
 ) -> DisplayTable:
     """The readable table of ``rows`` (catalogue rows, one per subnet or per run that found it).
 
@@ -221,6 +229,9 @@ def display_table(
     df = rows if "top1" in rows else with_accuracy(rows)
     if sort and len(df):
         df = df.sort_values("top1", ascending=False, kind="stable", na_position="last")
+    total = len(df)
+    if limit is not None:
+        df = df.iloc[:limit]
     df = df.reset_index(drop=True)
     notes = device_notes or {}
     sources = df["top1_source"] if "top1_source" in df else pd.Series([None] * len(df), dtype=object)
@@ -245,4 +256,4 @@ def display_table(
     plan = [(col, _with_shown_decimals(spec, values), values) for col, spec, values in plan]
     frame = pd.DataFrame({spec.header: _rounded(values.reset_index(drop=True), spec) for _, spec, values in plan})
     ids = df["id"].astype(str).tolist() if "id" in df else [""] * len(df)
-    return DisplayTable(frame, ids, {spec.header: spec for _, spec, _ in plan})
+    return DisplayTable(frame, ids, {spec.header: spec for _, spec, _ in plan}, total)
