@@ -166,14 +166,12 @@ if mode == "2D front":
     @st.fragment
     def front_and_selection(fig, df) -> None:
         """The chart and its table in a fragment: a brush reruns only this, not the whole page."""
-        event, clicked = point_click.plotly_chart(fig, key="front2d", on_select="rerun", selection_mode=("box", "lasso"), width="stretch")
-        selection = figures.event_selection(event)
-        one = clicked or figures.single_subnet(selection)
-        if one:
-            state.open_subnet(one)
+        picks = point_click.plotly_chart(fig, key="front2d", select=True, width="stretch")
+        if picks.opened:
+            state.open_subnet(picks.opened)
         # one row per subnet of the whole front, worked out on the first brush: a box holds all copies of a subnet or none
         per_subnet = state.derived_once("fr_per_subnet", df, distinct_subnets)
-        chosen = rows_for_ids(per_subnet, figures.selected_ids(selection))
+        chosen = rows_for_ids(per_subnet, picks.selected)
         n = len(chosen)
         found = int(chosen["runs"].sum()) if n and "runs" in chosen else n
         st.subheader(f"Selected subnets ({n})" if n else "Selected subnets")
@@ -181,7 +179,7 @@ if mode == "2D front":
             st.caption(f"Found {found} times by the chosen runs; each subnet is listed once, with the runs that found it.")
         if not len(chosen):
             st.info(
-                "Drag a box (or pick the lasso in the chart's toolbar) over the front to list subnets here. "
+                "Drag a box over the front (or pick **Lasso** above the chart) to list subnets here. "
                 "A click on a point opens its subnet (in every drag mode); so does picking a row below.",
                 icon=":material/touch_app:",
             )
@@ -209,9 +207,9 @@ else:
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
     fig = for_audience(figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks), ctx.view.present)
     st.caption(f"{view.counts.phrase('3D Pareto front')}. Click a marker or a row below to open it.")
-    _, clicked = point_click.plotly_chart(fig, key="front3d", width="stretch")
-    if clicked:
-        state.open_subnet(clicked)
+    picks = point_click.plotly_chart(fig, key="front3d", width="stretch")
+    if picks.opened:
+        state.open_subnet(picks.opened)
     if len(view.picks):
         st.markdown("**Decision aids' picks** (marked on the plot)")
         picks_table(view.picks, "3d")

@@ -17,16 +17,9 @@ from ofa_dash.validation_queue import VALIDATION_QUEUE
 pytestmark = pytest.mark.usefixtures("fresh_cache")  # exports built by other tests (same subnet) must not show as ready here
 
 
-def _selection(rows, box: bool = True) -> dict:
-    points = [{"curve_number": 0, "point_index": i, "point_number": i, "customdata": {"0": r.id, "1": r.run_id}} for i, r in enumerate(rows.itertuples())]
-    return {
-        "selection": {
-            "points": points,
-            "point_indices": list(range(len(points))),
-            "box": [{"xref": "x", "yref": "y", "x": [0, 1], "y": [0, 100]}] if box else [],
-            "lasso": [],
-        }
-    }
+def _selection(rows) -> dict:
+    """What the chart's listener reports for a box or lasso around ``rows``: their distinct subnet ids."""
+    return {"selected": list(dict.fromkeys(rows["id"]))}
 
 
 def _wait(at: AppTest, done, seconds: float = 240) -> AppTest:
@@ -72,7 +65,7 @@ def test_brushed_selection_fills_the_table_and_a_click_opens_the_subnet(env):
     assert at.title[0].value == "Fronts"
     cat = build_catalogue(env, "cifar10", sets=("archive",))
     rows = cat.points.drop_duplicates("id").iloc[[0, 5, 9]]
-    at.session_state["front2d"] = _selection(rows)
+    at.session_state["front2d-click"] = _selection(rows)
     at.run()
     _ok(at)
     # each selected subnet once, most accurate first, with every run that found it
@@ -85,8 +78,8 @@ def test_brushed_selection_fills_the_table_and_a_click_opens_the_subnet(env):
     assert runs[0] > 1  # the demo's first subnet was found by several runs
     assert any(c.value.startswith(f"Found {sum(runs)} times") for c in at.caption)
     assert any(b.label == "Download selection (CSV)" for b in at.get("download_button"))
-    # a click is a one-point selection without a box: it opens the subnet, and the id travels in the URL
-    at.session_state["front2d"] = _selection(rows.iloc[[1]], box=False)
+    # a small box around one subnet opens it, and the id travels in the URL
+    at.session_state["front2d-click"] = _selection(rows.iloc[[1]])
     at.run()
     _ok(at)
     assert at.title[0].value == "Subnet"
@@ -101,7 +94,7 @@ def test_a_brush_wider_than_the_table_lists_the_most_accurate_and_says_so(env, m
     at = _app().run()
     cat = build_catalogue(env, "cifar10", sets=("archive",))
     rows = cat.points.drop_duplicates("id").iloc[[0, 5, 9, 12]]
-    at.session_state["front2d"] = _selection(rows)
+    at.session_state["front2d-click"] = _selection(rows)
     at.run()
     _ok(at)
     assert any(s.value == "Selected subnets (4)" for s in at.subheader)  # the heading counts the whole selection
@@ -115,7 +108,7 @@ def test_a_table_row_opens_the_subnet(env):
     at = _app().run()
     cat = build_catalogue(env, "cifar10", sets=("archive",))
     rows = cat.points.drop_duplicates("id").iloc[[2, 3]]
-    at.session_state["front2d"] = _selection(rows)
+    at.session_state["front2d-click"] = _selection(rows)
     at.run()
     at.session_state["table_2d"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
@@ -192,7 +185,7 @@ def test_validation_waits_its_turn_then_results_appear_everywhere(env):
     fronts.session_state["fr_measured"] = True  # before the first run: changing it redraws the chart, which clears a selection
     fronts.run()
     other = cat.points[cat.points["id"] != sid].iloc[:1]
-    fronts.session_state["front2d"] = _selection(pd.concat([cat.points[cat.points["id"] == sid].iloc[:1], other]))
+    fronts.session_state["front2d-click"] = _selection(pd.concat([cat.points[cat.points["id"] == sid].iloc[:1], other]))
     fronts.run()
     _ok(fronts)
     table = next(df.value for df in fronts.dataframe if "Found by" in df.value)

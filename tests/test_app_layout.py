@@ -63,14 +63,7 @@ def test_presentation_mode_hides_run_chips_and_paths_and_stays_in_links(env):
     # opening a subnet keeps presentation mode in the deep link
     cat = build_catalogue(env, "cifar10", sets=("archive",))
     row = cat.points.iloc[0]
-    at.session_state["front2d"] = {
-        "selection": {
-            "points": [{"curve_number": 0, "point_index": 0, "customdata": {"0": row["id"], "1": row["run_id"]}}],
-            "point_indices": [0],
-            "box": [],
-            "lasso": [],
-        }
-    }
+    at.session_state["front2d-click"] = {"selected": [row["id"]]}  # a small box around one subnet opens it
     at.run()
     _ok(at)
     assert at.title[0].value == "Subnet"

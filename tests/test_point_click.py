@@ -8,7 +8,7 @@ from ofa_dash.testing.demo import ensure_demo
 from ofa_dash.ui import figures
 from ofa_dash.ui.catalogue import build_catalogue
 from ofa_dash.ui.fronts import front_view
-from ofa_dash.ui.point_click import clicked_subnet
+from ofa_dash.ui.point_click import MAX_SELECTED, ChartPicks, clicked_subnet, selected_subnets
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,21 @@ def view(tmp_path_factory):
 )
 def test_clicked_subnet_accepts_only_well_formed_ids(sent, expected):
     assert clicked_subnet(sent) == expected
+
+
+def test_selected_subnets_keeps_well_formed_distinct_ids_in_order():
+    sent = ["02cwdypkry833eo1", "<b>x</b>", "02CWDYPKRY833EO1", None, 7, "01xi6f98s9529161", ["nested"]]
+    assert selected_subnets(sent) == ["02cwdypkry833eo1", "01xi6f98s9529161"]
+    assert selected_subnets(None) == [] and selected_subnets("02cwdypkry833eo1") == [] and selected_subnets({"0": "a"}) == []
+    assert len(selected_subnets([f"{i:x}" for i in range(MAX_SELECTED + 5)])) == MAX_SELECTED
+
+
+def test_a_click_opens_and_only_a_new_one_subnet_selection_does():
+    assert ChartPicks(clicked="abc", selected=["x", "y"]).opened == "abc"
+    assert ChartPicks(selected=["x"], selection_changed=True).opened == "x"  # a small box drawn around one point
+    assert ChartPicks(selected=["x"], selection_changed=False).opened is None  # the same box, seen again on a later run
+    assert ChartPicks(selected=["x", "y"], selection_changed=True).opened is None
+    assert ChartPicks().opened is None
 
 
 def test_2d_marks_are_drawn_last_with_their_own_ids(view):

@@ -235,26 +235,6 @@ def test_front_figure_puts_subnet_ids_in_customdata(demo):
     assert sum(len(t.x) for t in fig3.data) == len(drawn)
 
 
-def test_selected_ids_reads_both_customdata_shapes():
-    sel = {
-        "points": [
-            {"customdata": {"0": "id1", "1": "run1", "2": "x"}},
-            {"customdata": ["id2", "run2"]},
-            {"customdata": {"0": "id1", "1": "run1"}},  # repeated
-            {"x": 1.0, "y": 2.0},  # a reference marker: no subnet
-        ],
-        "box": [{"x": [0, 1], "y": [0, 1]}],
-        "lasso": [],
-    }
-    assert figures.selected_ids(sel) == ["id1", "id2"]
-    assert figures.single_subnet(sel) is None
-    assert figures.single_subnet({"points": [sel["points"][0]], "box": [], "lasso": []}) == "id1"  # a click
-    # a small box around one point that two runs both found is still one subnet
-    two_runs = [{"customdata": {"0": "id1", "1": "run1"}}, {"customdata": {"0": "id1", "1": "run2"}}]
-    assert figures.single_subnet({"points": two_runs, "box": [{"x": [0, 1], "y": [0, 1]}], "lasso": []}) == "id1"
-    assert figures.selected_ids(None) == [] and figures.event_selection({"selection": sel}) is sel
-
-
 def test_quality_and_validation_figures():
     fig = figures.estimate_vs_measured(np.array([1.0, 2.0]), np.array([1.1, 1.9]), ["validation", "calibration"], "ms", "t")
     assert [t.name for t in fig.data] == ["validation", "calibration", "y = x"]

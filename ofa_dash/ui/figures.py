@@ -4,9 +4,10 @@ Conventions shared by every chart:
 
 - colours per algorithm (and per device) come from :mod:`ofa_dash.ui.theme`;
 - a point that stands for a subnet carries ``customdata = [id, ...]``,
-  so a selection event names subnets, not trace positions (traces change as
+  so a click or a box names subnets, not trace positions (traces change as
   filters change; ids do not); points without a subnet id (the step line, OFA's
-  published reference markers) are never picked up by :func:`selected_ids`;
+  published reference markers) never open or select anything
+  (:mod:`ofa_dash.ui.point_click` reads the ids in the browser);
 - hover text is short (id, top-1 with its predicted / measured tag, the plotted costs, MACs)
   and fits inside the chart; the long provenance is in the caption and the tables' tooltips.
 """
@@ -29,63 +30,6 @@ MARK_STYLES = {
     "reference point": {"symbol": "x", "size": 18, "color": "#111111", "label": "reference-point pick (ASF)"},
 }
 ASPIRATION_STYLE = {"symbol": "cross-open", "size": 16, "color": "#111111"}
-
-
-# --------------------------------------------------------------------------- selections
-def event_selection(event) -> Mapping:
-    """The ``selection`` part of a chart or table event (a Streamlit state object or a plain dict)."""
-    if not event:
-        return {}
-    try:
-        return event["selection"] or {}
-    except (KeyError, TypeError):
-        return getattr(event, "selection", None) or {}
-
-
-def customdata_values(cd) -> list:
-    """A point's customdata as a list: the browser sends arrays as ``{"0": v0, "1": v1}`` objects."""
-    if cd is None:
-        return []
-    if isinstance(cd, Mapping):
-        return [cd[k] for k in sorted(cd, key=lambda k: int(k) if str(k).isdigit() else 1 << 30)]
-    if isinstance(cd, list | tuple):
-        return list(cd)
-    return [cd]
-
-
-def selected_ids(selection) -> list[str]:
-    """Subnet id of every selected point that stands for a subnet, in selection order, no repeats.
-
-    A subnet has the same objectives in every run that found it, so a box or
-    lasso holds all of its copies or none: the id alone says which rows of
-    the catalogue a selection means.
-    """
-    if not selection:
-        return []
-    points = selection.get("points", []) if isinstance(selection, Mapping) else getattr(selection, "points", [])
-    out: list[str] = []
-    seen = set()
-    for p in points or []:
-        values = customdata_values(p.get("customdata") if isinstance(p, Mapping) else None)
-        if not values or not values[0]:
-            continue
-        key = str(values[0])
-        if key not in seen:
-            seen.add(key)
-            out.append(key)
-    return out
-
-
-def single_subnet(selection) -> str | None:
-    """The subnet id when a selection holds exactly one subnet (a click, or a small box or lasso around one point).
-
-    A plain click on a marker is reported by :mod:`ofa_dash.ui.point_click`
-    (Streamlit sends no selection for it in box-select mode, the default here);
-    this covers a small box or lasso around one point. The same subnet found by
-    several runs counts once.
-    """
-    ids = selected_ids(selection)
-    return ids[0] if len(ids) == 1 else None
 
 
 # --------------------------------------------------------------------------- hover
@@ -286,7 +230,7 @@ def front_2d(
                 marker={"symbol": "triangle-up-open", "size": 14, "color": "#555", "line": {"width": 2}},
             )
         )
-    fig.update_layout(title=title, xaxis_title=column_label(x), yaxis_title=column_label(y), dragmode="select", clickmode="event+select", hovermode="closest")
+    fig.update_layout(title=title, xaxis_title=column_label(x), yaxis_title=column_label(y), dragmode="select", clickmode="event", hovermode="closest")
     fig = _hover_inside(_legend_below(style(fig, height=height)))
     # The margins above leave room for the legend and titles; letting plotly grow them made it draw the
     # ~6,000 markers twice on every page visit (a Chromium CPU profile: ~0.3 s of the Fronts page's 2 s).
