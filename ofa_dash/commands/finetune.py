@@ -57,11 +57,16 @@ def run(args: argparse.Namespace) -> int:
                 "epochs": result["epochs"],
                 "minutes": f"{result['wall_minutes']:.1f}",
                 "written": f"{result['folder']} (weights.pt, finetune.json)",
-                "export": f"python -m ofa_dash export --space {space.name} --arch {result['arch_id']} --weights finetuned --format onnx --out FILE",
+                "export": f"python -m ofa_dash export --space {space.name} --arch {result['arch_id']}{_weights_flags(args)} --weights finetuned --format onnx --out FILE",
             },
             False,
         )
     return 0
+
+
+def _weights_flags(args: argparse.Namespace) -> str:
+    """The --supernet / --official this run was given: the export must load the same supernet to find its fine-tuned weights."""
+    return "".join(f" --{flag} {value}" for flag, value in (("supernet", args.supernet), ("official", args.official)) if value)
 
 
 def register(sub) -> None:
