@@ -212,8 +212,9 @@ def test_download_weights_from_a_mirror(server, mirror, tmp_path, capsys):
 def test_damaged_download_leaves_nothing(server, tmp_path, capsys):
     dest = tmp_path / "ofa"
     assert main(["download-official", str(dest), "--weights", W12.published_weights, "--base-url", server]) == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
-    assert err.startswith("error: ") and "damaged" in err and W12.published_weights in err and "nothing was kept" in err
+    lines = capsys.readouterr().err.strip().splitlines()
+    err = next(line for line in lines if line.startswith("error: "))
+    assert err == lines[-1] and "damaged" in err and W12.published_weights in err and "nothing was kept" in err
     assert not dest.exists()  # the folder it made is removed again
 
 
@@ -244,4 +245,32 @@ def test_unreachable_mirror_changes_nothing(tmp_path, capsys):
     assert main(["download-official", str(dest), "--weights", NAME, "--base-url", "http://127.0.0.1:9/"]) == 2
     err = capsys.readouterr().err
     assert f"could not download http://127.0.0.1:9/ofa_nets/{NAME}" in err and "by hand" in err
+    assert not dest.exists()
+
+
+def test_short_download_leaves_nothing(mirror, tmp_path, capsys):
+    """A server that announces more bytes than it sends (a dropped connection): nothing is kept, a rerun starts again."""
+    body = (mirror / "ofa_nets" / NAME).read_bytes()
+
+    class Short(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 3])
+            self.close_connection = True
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Short)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        dest = tmp_path / "ofa"
+        assert main(["download-official", str(dest), "--weights", NAME, "--base-url", f"http://127.0.0.1:{httpd.server_address[1]}/"]) == 2
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: could not download") and "nothing was kept" in err
     assert not dest.exists()

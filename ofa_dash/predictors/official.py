@@ -193,10 +193,11 @@ def download_official(
                         raise OSError(f"the download stopped after {received:,} of {total:,} bytes")
                     check_official_file(tmp, name)
             except ValueError as exc:
-                raise ValueError(f"the file from {url} is damaged or not what was asked for: {exc}; nothing was kept. {by_hand}") from None
+                reason = " ".join(str(exc).split())  # one line, whatever the loader said
+                raise ValueError(f"the file from {url} is damaged or not what was asked for: {reason}; nothing was kept. {by_hand}") from None
             except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
-                reason = getattr(exc, "reason", None) or exc or type(exc).__name__
-                raise ValueError(f"could not download {url}: {' '.join(str(reason).split())}; nothing was kept. {by_hand}") from None
+                reason = " ".join(str(getattr(exc, "reason", None) or exc).split()) or type(exc).__name__
+                raise ValueError(f"could not download {url}: {reason}; nothing was kept. {by_hand}") from None
             status[name] = "downloaded"
     except BaseException:
         for folder in reversed(created):
