@@ -274,3 +274,25 @@ def test_short_download_leaves_nothing(mirror, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: could not download") and "nothing was kept" in err
     assert not dest.exists()
+
+
+# --------------------------------------------------------------------------- the dashboard
+def test_subnet_page_finds_the_checkpoint_in_the_official_folder(env, tmp_path, monkeypatch, mirror):
+    """The Subnet page of ofa-mbv3-w1.0: without the checkpoint it says where it looked and how to fetch it; with it in OFA_DASH_OFFICIAL, validation and export are offered."""
+    from tests.apptest_helpers import _ok, _page
+
+    def subnet_page():
+        at = _page("subnet")
+        at.query_params.update({"space": W10.name, "subnet": W10.smallest().id})
+        at.run()
+        _ok(at)
+        return " ".join(i.value for i in at.info), [b.label for b in at.button]
+
+    text, buttons = subnet_page()  # env points OFA_DASH_OFFICIAL at a folder that does not exist
+    assert "supernet weights" in text and "Build ONNX (fp32)" not in buttons and f"download-official DIR --weights {NAME}" in text
+    official = tmp_path / "official"
+    official.mkdir()
+    (official / NAME).write_bytes((mirror / "ofa_nets" / NAME).read_bytes())
+    monkeypatch.setenv(ENV_OFFICIAL, str(official))
+    text, buttons = subnet_page()
+    assert "supernet weights" not in text and "Build ONNX (fp32)" in buttons
