@@ -385,7 +385,7 @@ def _download_into(target: Path, url: str, algorithm: str, expected: str, timeou
     by_hand = f"Download it by hand into {target.parent}, or pass --url with a mirror."
     try:
         with staged(target) as tmp:
-            received, total = _fetch(url, tmp, timeout, progress)
+            received, total = fetch_url(url, tmp, timeout, progress, desc="CIFAR-10")
             if total is not None and received != total:
                 raise DatasetError(f"the download of {url} stopped after {received:,} of {total:,} bytes; nothing was kept. Try again. {by_hand}")
             got = _digest(tmp, algorithm)
@@ -414,12 +414,15 @@ def parse_checksum(checksum: str) -> tuple[str, str]:
     return algorithm, digest
 
 
-def _fetch(url: str, out: Path, timeout: float, progress: Callable[[int, int | None], None] | None = None) -> tuple[int, int | None]:
-    """Stream ``url`` into ``out`` with a byte progress bar; (bytes received, bytes announced or None)."""
+def fetch_url(url: str, out: Path, timeout: float, progress: Callable[[int, int | None], None] | None = None, desc: str = "download") -> tuple[int, int | None]:
+    """Stream ``url`` into ``out`` with a byte progress bar labelled ``desc``; (bytes received, bytes announced or None).
+
+    The caller writes ``out`` inside :func:`~ofa_dash.files.staged` and compares the two counts (a short download keeps nothing).
+    """
     received = 0
     with open(out, "wb") as fh, urllib.request.urlopen(url, timeout=timeout) as resp:
         total = int(resp.headers.get("Content-Length") or 0) or None
-        with progress_bar(total=total, desc="CIFAR-10", unit="B", unit_scale=True, unit_divisor=1024) as bar:
+        with progress_bar(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024) as bar:
             while chunk := resp.read(1 << 20):
                 fh.write(chunk)
                 received += len(chunk)

@@ -236,6 +236,9 @@ class SearchSpace:
     needs_official_files: bool = False  # its accuracy predictor and latency tables come from OFA's published files (--official DIR)
     trained_here: bool = True  # its supernet weights are trained by ofa-dash (`python -m ofa_dash train`)
     weights: str = "trained by ofa-dash"  # where its supernet weights come from, in words
+    # OFA's published checkpoint of this space: its file name in an OFA files folder (--official DIR) and
+    # on OFA's server (``ofa_nets/<name>``); None for the spaces trained here
+    published_weights: str | None = None
     summary: str = ""  # one line for the space picker
 
     def __post_init__(self) -> None:
@@ -491,6 +494,7 @@ OFA_MBV3_W12 = SearchSpace(
     needs_official_files=True,
     trained_here=False,
     weights="OFA's official ImageNet checkpoint",
+    published_weights="ofa_mbv3_d234_e346_k357_w1.2",
     summary="the published OFA space",
 )
 
@@ -517,6 +521,7 @@ OFA_MBV3_W10 = SearchSpace(
     needs_official_files=False,
     trained_here=False,
     weights="OFA's official ImageNet checkpoint",
+    published_weights="ofa_mbv3_d234_e346_k357_w1.0",
     summary="the published OFA space at width 1.0 (no predictor or latency tables from OFA)",
 )
 
@@ -571,6 +576,8 @@ CIFAR10_V2 = replace(
 )
 
 SPACES: dict[str, SearchSpace] = {s.name: s for s in (CIFAR10, OFA_MBV3_W12, OFA_MBV3_W10)}
+# OFA's published checkpoints by file name: the spaces whose weights ``download-official --weights`` fetches.
+PUBLISHED_WEIGHTS: dict[str, SearchSpace] = {s.published_weights: s for s in SPACES.values() if s.published_weights}
 # Spaces that commands accept by name but the dashboard does not list.
 DRAFT_SPACES: dict[str, SearchSpace] = {s.name: s for s in (CIFAR10_V2,)}
 

@@ -32,7 +32,7 @@ from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subn
 from ofa_dash.files import atomic_torch_save, file_sha256
 from ofa_dash.nn import StaticNet, Supernet
 from ofa_dash.space import Arch, SearchSpace
-from ofa_dash.workspace import SpaceFolder, Workspace
+from ofa_dash.workspace import ENV_OFFICIAL, SpaceFolder, Workspace, supernet_candidates
 
 SUBNET_CACHE_ENTRIES = 16
 WEIGHTS_CHOICES = ("supernet", "finetuned")  # where a prepared subnet's weights come from
@@ -74,20 +74,34 @@ def default_supernet_path(space: SearchSpace) -> Path:
     return Workspace.default().space(space).supernet
 
 
-def resolve_supernet_path(space: SearchSpace, path: str | os.PathLike | None) -> Path:
-    """The given checkpoint, or the shipped one; a clear error when there is none."""
+def resolve_supernet_path(space: SearchSpace, path: str | os.PathLike | None, official: str | os.PathLike | None = None) -> Path:
+    """The supernet weights file of ``space``: the one place that decides where it is.
+
+    In order: ``path`` (``--supernet FILE``) when given; for a space with OFA's published
+    weights, ``<official>/<published name>`` (``--official DIR``, else ``OFA_DASH_OFFICIAL``);
+    then ``precomputed/<space>/supernet.pt``. A clear error naming every place looked at
+    (and how to fetch OFA's file) when none holds it.
+    """
     if path is not None:
         p = Path(path).expanduser()
         if not p.is_file():
             raise FileNotFoundError(f"supernet weights {str(p)!r} not found")
         return p
-    p = default_supernet_path(space)
-    if not p.is_file():
-        raise FileNotFoundError(
-            f"space {space.name!r} has no supernet weights at {str(p)!r} (none are shipped for this space, or training has not published them yet); "
-            f"pass --supernet PATH to an ofa-dash checkpoint of this space"
+    candidates = supernet_candidates(space, official)
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is not None:
+        return found
+    looked = ", ".join(repr(str(p)) for p in candidates)
+    if space.published_weights:
+        if official is None and not os.environ.get(ENV_OFFICIAL):
+            looked += f" (no --official DIR given and {ENV_OFFICIAL} is not set)"
+        how = (
+            f"fetch OFA's checkpoint with `python -m ofa_dash download-official DIR --weights {space.published_weights}` "
+            f"and pass --official DIR (or set {ENV_OFFICIAL}=DIR), or pass --supernet FILE"
         )
-    return p
+    else:
+        how = f"train it (`python -m ofa_dash train --space {space.name} --data DIR`) or pass --supernet PATH to an ofa-dash checkpoint of this space"
+    raise FileNotFoundError(f"space {space.name!r} has no supernet weights: looked at {looked}; {how}")
 
 
 @dataclass
@@ -106,9 +120,9 @@ class LoadedSupernet:
 _load_lock = threading.Lock()
 
 
-def load_supernet(space: SearchSpace, path: str | os.PathLike | None = None) -> LoadedSupernet:
-    """Load (and keep in memory) the supernet of ``space``; reloaded when the file changes."""
-    p = resolve_supernet_path(space, path).resolve()
+def load_supernet(space: SearchSpace, path: str | os.PathLike | None = None, official: str | os.PathLike | None = None) -> LoadedSupernet:
+    """Load (and keep in memory) the supernet of ``space`` (found by :func:`resolve_supernet_path`); reloaded when the file changes."""
+    p = resolve_supernet_path(space, path, official).resolve()
     st = p.stat()
     with _load_lock:
         return _load_cached(space, str(p), st.st_mtime_ns, st.st_size)
@@ -257,7 +271,15 @@ class FinetunedWeights:
 
 
 def finetuned_folder(loaded: LoadedSupernet) -> SpaceFolder:
-    """Where a supernet's fine-tuned subnets live: its own folder (``precomputed/<space>/finetuned/...`` for the shipped one)."""
+    """Where a supernet's fine-tuned subnets live: its own folder (``precomputed/<space>/finetuned/...`` for the shipped one).
+
+    OFA's published checkpoint sits in a folder of OFA's files (``--official DIR``, perhaps shared
+    or read-only); what is made from it goes to the space's precomputed folder, where the
+    dashboard reads it (the records name the checkpoint's SHA-256, so nothing is mixed up).
+    """
+    space = loaded.net.space
+    if space.published_weights and loaded.path.name == space.published_weights:
+        return Workspace.default().space(space)
     return SpaceFolder(loaded.path.parent)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from ofa_dash.space import SearchSpace
 
 ENV_PRECOMPUTED = "OFA_DASH_PRECOMPUTED"
+ENV_OFFICIAL = "OFA_DASH_OFFICIAL"  # a folder of OFA's published files (predictor, Note10 tables, checkpoints)
 REPO_PRECOMPUTED = Path(__file__).resolve().parent.parent / "precomputed"
 
 SUPERNET_FILE = "supernet.pt"
@@ -42,6 +43,25 @@ def default_root(environ: dict | None = None) -> Path:
     """``OFA_DASH_PRECOMPUTED`` when set, else the repository's ``precomputed/``."""
     env = os.environ if environ is None else environ
     return Path(env.get(ENV_PRECOMPUTED) or REPO_PRECOMPUTED).expanduser()
+
+
+def supernet_candidates(
+    space: SearchSpace, official: str | os.PathLike | None = None, root: str | os.PathLike | None = None, environ: dict | None = None
+) -> list[Path]:
+    """Where the supernet weights of ``space`` are looked for when no file is named, in order.
+
+    For a space with OFA's published weights: ``<official>/<published name>``, the folder
+    being ``official`` (``--official DIR``) or else ``OFA_DASH_OFFICIAL``; then, for every
+    space, ``<root>/<space>/supernet.pt`` (``root``: the precomputed root, default
+    :func:`default_root`). The paths may not exist.
+    """
+    env = os.environ if environ is None else environ
+    out = []
+    folder = official or env.get(ENV_OFFICIAL)
+    if space.published_weights and folder:
+        out.append(Path(folder).expanduser() / space.published_weights)
+    out.append(Workspace(Path(root) if root is not None else default_root(env)).space(space).supernet)
+    return out
 
 
 @dataclass(frozen=True)

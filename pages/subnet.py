@@ -5,7 +5,7 @@ import streamlit as st
 from ofa_dash.export import FORMATS
 from ofa_dash.ui import figures, finetune_view, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
-from ofa_dash.ui.config import hide_absolute_paths, shown_path
+from ofa_dash.ui.config import hide_absolute_paths, missing_supernet_message, shown_path
 from ofa_dash.ui.data_download import data_download_panel
 from ofa_dash.ui.int8_note import int8_note
 from ofa_dash.ui.subnet_view import measured_source, objectives_table, predicted_payload, runs_containing, validation_summary
@@ -97,15 +97,7 @@ def show_result(result: dict, title: str) -> None:
 st.header("Live validation")
 ready = False
 if not settings.has_supernet(space):
-    st.info(
-        f"Validation and export need the supernet weights of **{space.name}** (`{shown_path(settings.supernet_path(space))}` does not exist). "
-        + (
-            f"Training publishes them with `python -m ofa_dash train --space {space.name} --data DIR`."
-            if space.trained_here
-            else f"{space.weights} is not available here, so this space can be searched and compared but not validated or exported."
-        ),
-        icon=":material/block:",
-    )
+    st.info(missing_supernet_message(settings, space), icon=":material/block:")
 elif settings.data is None:
     data_download_panel(settings)
 else:

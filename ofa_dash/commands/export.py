@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 from ofa_dash.calibration import resolve as resolve_calibration
-from ofa_dash.commands.common import add_subnet_arguments, emit
+from ofa_dash.commands.common import add_subnet_arguments, emit, supernet_file
 from ofa_dash.data import load_dataset
 from ofa_dash.export import EVAL_IMAGES, FORMATS, check_destination, export
 from ofa_dash.export.common import refuse_overwrite
 from ofa_dash.export.torchscript import torchscript_paths
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import get_space
-from ofa_dash.subnets import WEIGHTS_CHOICES, prepare, resolve_supernet_path
+from ofa_dash.subnets import WEIGHTS_CHOICES, prepare
 from ofa_dash.validation import best_measurement
 
 
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_destination(args.out)
     refuse_overwrite(list(torchscript_paths(out).values()) if args.format == "torchscript" else [out], args.force)
     predicted = _predicted(args.predicted)
-    resolve_supernet_path(space, args.supernet)  # a missing checkpoint is the first thing to say
+    supernet = supernet_file(args, space)  # a missing checkpoint is the first thing to say
     if args.no_calibration and args.data:
         raise ValueError("--no-calibration and --data contradict each other: give one")
     data = load_dataset(args.data, cache_dir=args.cache) if args.data else None
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     elif data is None:
         print(f"no --data: BN statistics re-estimated on the shipped calibration sample: {calibration.describe()}", file=sys.stderr)
     with torch_threads(args.threads or auto_threads()):
-        prepared = prepare(space, arch, args.supernet, data, calibration=calibration, weights=args.weights)
+        prepared = prepare(space, arch, supernet, data, calibration=calibration, weights=args.weights)
         measured = best_measurement(space.name, prepared.provenance.supernet_version, arch.id, args.store) if args.format == "bundle" else None
         result = export(prepared, args.format, args.out, data, predicted=predicted, measured=measured, eval_images=args.eval_images)
     if args.json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ofa_dash.commands.common import emit
+from ofa_dash.commands.common import add_weights_arguments, emit, supernet_file
 from ofa_dash.space import get_space
 
 
@@ -13,7 +13,6 @@ def run(args: argparse.Namespace) -> int:
     # deferred: every command module is imported to build the parser; torch waits until this command runs
     from ofa_dash.data import load_dataset
     from ofa_dash.finetune import FinetuneConfig, check_config, finetune
-    from ofa_dash.subnets import resolve_supernet_path
     from ofa_dash.train import Recipe
 
     space = get_space(args.space)
@@ -21,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     if args.epochs <= 0:
         raise ValueError(f"--epochs must be at least 1, not {args.epochs}")
     recipe = Recipe.load(args.recipe)
-    resolve_supernet_path(space, None)  # a missing supernet is said before the data is decoded
+    supernet = supernet_file(args, space)  # a missing supernet is said before the data is decoded
     data_root = args.data or os.environ.get("OFA_DASH_DATA")
     if not data_root:
         raise ValueError("give --data DIR (the dataset root; see README) or set OFA_DASH_DATA")
@@ -41,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         time_limit_min=args.time_limit,
         max_steps_per_epoch=args.max_steps,
+        supernet=supernet,
     )
     check_config(cfg, data)
     result = finetune(cfg, data)
@@ -57,17 +57,23 @@ def run(args: argparse.Namespace) -> int:
                 "epochs": result["epochs"],
                 "minutes": f"{result['wall_minutes']:.1f}",
                 "written": f"{result['folder']} (weights.pt, finetune.json)",
-                "export": f"python -m ofa_dash export --space {space.name} --arch {result['arch_id']} --weights finetuned --format onnx --out FILE",
+                "export": f"python -m ofa_dash export --space {space.name} --arch {result['arch_id']}{_weights_flags(args)} --weights finetuned --format onnx --out FILE",
             },
             False,
         )
     return 0
 
 
+def _weights_flags(args: argparse.Namespace) -> str:
+    """The --supernet / --official this run was given: the export must load the same supernet to find its fine-tuned weights."""
+    return "".join(f" --{flag} {value}" for flag, value in (("supernet", args.supernet), ("official", args.official)) if value)
+
+
 def register(sub) -> None:
     f = sub.add_parser("finetune", help="fine-tune one subnet (static network, distilled from the largest), resumable")
     f.add_argument("--space", default="cifar10")
     f.add_argument("--arch", required=True, help="largest, smallest, a subnet id, or an arch JSON object")
+    add_weights_arguments(f)
     f.add_argument("--epochs", type=int, required=True, help="epochs over the training split (less the fixed holdout)")
     f.add_argument("--data", help="dataset root (default: OFA_DASH_DATA)")
     f.add_argument(

@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 
 from ofa_dash.calibration import resolve as resolve_calibration
-from ofa_dash.commands.common import emit
+from ofa_dash.commands.common import emit, supernet_file
 from ofa_dash.data import load_dataset
 from ofa_dash.export.common import refuse_overwrite
 from ofa_dash.ladder.build import MANIFEST, PICKER, build_ladder, check_ladder_destination
 from ofa_dash.ladder.rungs import LadderColumns, select_rungs
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import get_space
-from ofa_dash.subnets import resolve_supernet_path
 from ofa_dash.workspace import Workspace, default_root
 
 
@@ -33,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.store) if args.store else default_root()
     for served in {Workspace(root), Workspace.default()}:
         refuse_overwrite([out], force=True, protected=served)  # never inside a precomputed root the dashboard serves
-    resolve_supernet_path(space, args.supernet)  # a missing checkpoint is the first thing to say
+    supernet = supernet_file(args, space)  # a missing checkpoint is the first thing to say
     run_ids = [r.strip() for r in args.runs.split(",") if r.strip()] if args.runs else None
     cat = build_catalogue(root, space.name, run_ids, official=args.official, sets=("archive",))
     for line in cat.problems:
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             device_source(cat, args.device),
             out,
             data,
-            args.supernet,
+            supernet,
             args.force,
             progress,
             calibration=calibration,
@@ -87,7 +86,10 @@ def register(sub) -> None:
     p.add_argument("--data", help="dataset root for BN recalibration and parity (default: the space's shipped calibration sample)")
     p.add_argument("--supernet", help="supernet checkpoint (default precomputed/SPACE/supernet.pt)")
     p.add_argument("--store", help="store root holding the runs (default: OFA_DASH_PRECOMPUTED or precomputed/)")
-    p.add_argument("--official", help="folder laid out like ../shared/ofa-official (OFA's predictor and Note10 tables)")
+    p.add_argument(
+        "--official",
+        help="folder laid out like ../shared/ofa-official (OFA's predictor and Note10 tables; for the official spaces also their checkpoint, DIR/<published name>)",
+    )
     p.add_argument("--threads", type=int, help="PyTorch / ONNX Runtime threads (default: the idle cores)")
     p.add_argument("--cache", help="decoded-dataset cache folder")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")

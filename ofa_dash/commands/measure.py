@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ofa_dash.commands.common import emit
+from ofa_dash.commands.common import add_weights_arguments, emit, supernet_file
 from ofa_dash.space import get_space
 from ofa_dash.workspace import Workspace
 
@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
         space=space,
         n=args.n,
         data_dir=Path(args.data),
-        supernet_path=Path(args.supernet or Workspace.default().space(space).supernet),
+        supernet_path=supernet_file(args, space),
         out_path=Path(args.out or Workspace.default().space(space).measured),
         seed=args.seed,
         n_calib=args.calib_images,
@@ -39,7 +39,7 @@ def register(sub) -> None:
     p.add_argument("--space", default="cifar10")
     p.add_argument("--n", type=int, required=True, help="subnets in the plan: largest, smallest, uniform ones, then seeded random ones")
     p.add_argument("--data", required=True, help="dataset root (see README); the holdout split of its training set is used")
-    p.add_argument("--supernet", help="supernet weights (default precomputed/SPACE/supernet.pt)")
+    add_weights_arguments(p)
     p.add_argument("--out", help="Parquet file to append to (default precomputed/SPACE/measured.parquet)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random part of the plan")
     p.add_argument("--calib-images", type=int, default=2000, help="training images for BN recalibration")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ofa_dash.commands.common import add_subnet_arguments, emit
+from ofa_dash.commands.common import add_subnet_arguments, emit, supernet_file
 from ofa_dash.progress import progress_bar
 from ofa_dash.space import get_space
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         result = validate_subnet(
             space,
             arch,
-            supernet_path=args.supernet,
+            supernet_path=supernet_file(args, space),
             data_root=args.data,
             limit=args.limit,
             progress=progress,

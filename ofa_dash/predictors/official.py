@@ -8,16 +8,20 @@
   shipped with the project; ``python -m ofa_dash download-official DIR`` fetches
   them from the place the original OFA code downloads them from, into a folder
   laid out like ``../shared/ofa-official/`` (what ``--official DIR`` expects).
-  Each file is written to a temporary name, checked (the predictor loads as a
-  state dict, a table parses as a layer -> {mean} mapping) and only then
-  renamed into place.
+  Each file is written to a temporary name, checked (its size against what the
+  server announced; the predictor loads as a state dict, a table parses as a
+  layer -> {mean} mapping) and only then renamed into place.
+  ``download-official DIR --weights NAME`` fetches OFA's published supernet
+  checkpoint ``NAME`` (``SearchSpace.published_weights``; OFA's ``ofa_net`` reads it from
+  ``<base>/ofa_nets/NAME``) into ``DIR/NAME``, checked by loading it into the space's
+  supernet, where ``--official DIR`` finds it.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +29,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ofa_dash.checkpoints import load_tagged
+from ofa_dash.checkpoints import OFA_PUBLISHED, load_ofa_published, load_tagged
+from ofa_dash.data import fetch_url
 from ofa_dash.files import staged
 from ofa_dash.predictors.features import scatter_block_onehot
-from ofa_dash.progress import progress_bar
-from ofa_dash.space import SearchSpace
+from ofa_dash.space import PUBLISHED_WEIGHTS, SearchSpace
 
 OFA_PREDICTOR_FILE = "acc_predictor.pth"
 OFA_PREDICTOR_URL = "https://raw.githubusercontent.com/han-cai/files/master/ofa/acc_predictor.pth"
@@ -105,10 +109,34 @@ def load_official_predictor(space: SearchSpace, official_dir: str | os.PathLike)
 OFFICIAL_BASE_URL = "https://raw.githubusercontent.com/han-cai/files/master/ofa/"
 NOTE10_RESOLUTIONS = (160, 176, 192, 208, 224)
 OFFICIAL_FILES = (OFA_PREDICTOR_FILE, *(f"note10/{r}_lookup_table.yaml" for r in NOTE10_RESOLUTIONS))
+WEIGHTS_REMOTE_DIR = "ofa_nets"  # where OFA's model zoo (ofa.model_zoo.ofa_net) fetches its checkpoints: <base>/ofa_nets/<name>
+
+
+def remote_name(name: str) -> str:
+    """The path of a published file under the base URL (a checkpoint lives in ``ofa_nets/``, the others where they lie locally)."""
+    return f"{WEIGHTS_REMOTE_DIR}/{name}" if name in PUBLISHED_WEIGHTS else name
+
+
+def weights_files(names: str | list[str]) -> tuple[str, ...]:
+    """``--weights``: one published checkpoint name, several, or ``all``; a clear error naming the choices otherwise."""
+    wanted = [names] if isinstance(names, str) else list(names)
+    if "all" in wanted:
+        return tuple(sorted(PUBLISHED_WEIGHTS))  # w1.0 (the smaller) first
+    unknown = [n for n in wanted if n not in PUBLISHED_WEIGHTS]
+    if unknown:
+        raise ValueError(f"unknown published checkpoint(s) {unknown}; choose from {sorted(PUBLISHED_WEIGHTS)} or 'all'")
+    return tuple(dict.fromkeys(wanted))
 
 
 def check_official_file(path: Path, name: str) -> None:
     """Raise ``ValueError`` unless ``path`` is a usable copy of the published file ``name``."""
+    if name in PUBLISHED_WEIGHTS:  # loads (weights_only) and converts into the space's supernet, every tensor checked
+        space = PUBLISHED_WEIGHTS[name]
+        try:
+            load_ofa_published(path, space)
+        except (ValueError, FileNotFoundError) as exc:
+            raise ValueError(f"{name} is not a usable copy of {OFA_PUBLISHED} for space {space.name!r}: {str(exc).replace(str(path), 'the file')}") from None
+        return
     if name == OFA_PREDICTOR_FILE:
         try:
             _ofa_mlp().load_state_dict(_load_state_dict(path))
@@ -156,21 +184,20 @@ def download_official(
                 if not folder.exists():
                     folder.mkdir()
                     created.append(folder)
-            url = base_url.rstrip("/") + "/" + name
+            url = base_url.rstrip("/") + "/" + remote_name(name)
+            by_hand = f"Without internet, copy the files by hand into {dest} (layout: {', '.join(files)})"
             try:
-                with staged(target) as tmp:
-                    with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-                        total = int(resp.headers.get("Content-Length", 0) or 0) or None
-                        with progress_bar(total=total, desc=name, unit="B", unit_scale=True) as bar:
-                            while chunk := resp.read(1 << 16):
-                                out.write(chunk)
-                                bar.update(len(chunk))
+                with staged(target) as tmp:  # removed unless complete and checked; a rerun starts the file again
+                    received, total = fetch_url(url, tmp, timeout, desc=name)
+                    if total is not None and received != total:
+                        raise OSError(f"the download stopped after {received:,} of {total:,} bytes")
                     check_official_file(tmp, name)
-            except (OSError, urllib.error.URLError, ValueError) as exc:
-                reason = getattr(exc, "reason", None) or exc
-                raise ValueError(
-                    f"could not download {url}: {reason}. Without internet, copy the files by hand into {dest} (layout: {', '.join(files)})"
-                ) from None
+            except ValueError as exc:
+                reason = " ".join(str(exc).split())  # one line, whatever the loader said
+                raise ValueError(f"the file from {url} is damaged or not what was asked for: {reason}; nothing was kept. {by_hand}") from None
+            except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
+                reason = " ".join(str(getattr(exc, "reason", None) or exc).split()) or type(exc).__name__
+                raise ValueError(f"could not download {url}: {reason}; nothing was kept. {by_hand}") from None
             status[name] = "downloaded"
     except BaseException:
         for folder in reversed(created):

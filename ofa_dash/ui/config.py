@@ -21,11 +21,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ofa_dash.space import SearchSpace
-from ofa_dash.workspace import SpaceFolder, Workspace, default_root
+from ofa_dash.space import SearchSpace, get_space
+from ofa_dash.workspace import ENV_OFFICIAL, SpaceFolder, Workspace, default_root, supernet_candidates
 
 REPO = Path(__file__).resolve().parent.parent.parent
-ENV_OFFICIAL = "OFA_DASH_OFFICIAL"
 ENV_DATA = "OFA_DASH_DATA"
 DEFAULT_OFFICIAL = REPO.parent / "shared" / "ofa-official"
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cifar10-jpeg"
@@ -71,8 +70,16 @@ class Settings:
     def space_dir(self, space: SearchSpace | str) -> Path:
         return self.folder(space).path
 
+    def supernet_candidates(self, space: SearchSpace | str) -> list[Path]:
+        """Where the weights of ``space`` are looked for, in order: OFA's published file in ``official``
+        (for a space that has one), then the precomputed folder (``workspace.supernet_candidates``, the CLI's order)."""
+        space = get_space(space) if isinstance(space, str) else space
+        return supernet_candidates(space, self.official, self.precomputed, environ={})  # official already holds OFA_DASH_OFFICIAL
+
     def supernet_path(self, space: SearchSpace | str) -> Path:
-        return self.folder(space).supernet
+        """The first candidate that exists, else the precomputed one (named in "does not exist" messages)."""
+        candidates = self.supernet_candidates(space)
+        return next((p for p in candidates if p.is_file()), candidates[-1])
 
     def has_supernet(self, space: SearchSpace | str) -> bool:
         return self.supernet_path(space).is_file()
@@ -161,3 +168,18 @@ def missing_official_message(settings: Settings) -> str:
         f"Fetch them with `{DOWNLOAD_OFFICIAL_COMMAND}` (or copy them by hand), then set the folder in the sidebar "
         f"(**Settings → OFA official files**) or with `{ENV_OFFICIAL}=DIR`. Stored runs of this space are still shown with the values they recorded."
     )
+
+
+def missing_supernet_message(settings: Settings, space: SearchSpace) -> str:
+    """Markdown that says where the supernet weights of ``space`` were looked for and how to get them."""
+    looked = " and ".join(f"`{shown_path(p)}`" for p in settings.supernet_candidates(space))
+    text = f"Validation and export need the supernet weights of **{space.name}** (none at {looked}). "
+    if space.trained_here:
+        return text + f"Training publishes them with `python -m ofa_dash train --space {space.name} --data DIR`."
+    if space.published_weights:
+        return text + (
+            f"Fetch {space.weights} with `python -m ofa_dash download-official DIR --weights {space.published_weights}`, "
+            f"then set the folder in the sidebar (**Settings → OFA official files**) or start the app with `{ENV_OFFICIAL}=DIR`. "
+            "Until then this space can be searched and compared but not validated or exported."
+        )
+    return text + f"{space.weights} is not available here, so this space can be searched and compared but not validated or exported."
