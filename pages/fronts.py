@@ -7,7 +7,7 @@ from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, sel
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
 from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, rows_for_ids, slider_range
 from ofa_dash.ui.ladder_panel import ladder_panel
-from ofa_dash.ui.references import published_specialized, reference_markers
+from ofa_dash.ui.references import space_references
 from ofa_dash.ui.tables import display_table
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
@@ -137,8 +137,8 @@ if mode == "2D front":
         reference = [ref_top1, ref_lat]
     view = front_view(points, ["top1", x], constraints, prefer_measured, knees, [w_acc, 1 - w_acc] if use_w else None, reference)
     refs = None
-    if x_dev == "note10" and ctx.settings.official is not None:
-        refs = reference_markers(published_specialized(ctx.settings.official), "note10")
+    if ctx.settings.official is not None:
+        refs = space_references(ctx.settings.official, space, x_dev)
     fig = figures.front_2d(
         view.df,
         x,
@@ -157,7 +157,7 @@ if mode == "2D front":
         st.caption(
             f"Accuracy: {cat.accuracy_source}. Latency on {x_dev}: {cat.devices[x_dev].source}."
             + (
-                " Triangles: OFA's published specialized Note10 subnets at their published fine-tuned ImageNet top-1 (w1.0 space)."
+                f" Triangles: OFA's published specialized {x_dev} subnets of this space, at their latency budget and published ImageNet top-1 after fine-tuning (a click opens one as extracted from the supernet)."
                 if refs is not None and len(refs)
                 else ""
             )

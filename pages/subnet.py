@@ -37,10 +37,28 @@ if typed and typed.strip().lower() != (current or ""):
         st.stop()
     state.set_subnet(arch.id)
     st.rerun()
+specialized = {s.arch.id: s for s in loaders.specialized(settings, space.name)}
+if specialized:
+    pick = st.selectbox(
+        "or open one of OFA's published specialized subnets of this space",
+        [None, *specialized],
+        format_func=lambda sid: "choose one" if sid is None else specialized[sid].label,
+        key=f"sn_specialized_{current}",
+    )
+    if pick and pick != current:
+        state.set_subnet(pick)
+        st.rerun()
 if not current:
     st.info("No subnet chosen yet: click a point on the **Fronts** page, or type an id above.", icon=":material/search:")
     st.stop()
 arch = space.arch_from_id(current)
+if arch.id in specialized:
+    ofa = specialized[arch.id]
+    st.info(
+        f"OFA's specialized subnet **{ofa.name}**: OFA published {ofa.top1_published:.1f} % ImageNet top-1 for it after "
+        f"{ofa.finetune_epochs} epochs of fine-tuning. The weights here are the supernet's, not fine-tuned: validate to measure them.",
+        icon=":material/verified:",
+    )
 
 cat = loaders.catalogue(settings, space.name, None)
 rows = cat.points[cat.points["id"] == arch.id]

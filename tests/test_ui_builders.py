@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
@@ -29,7 +28,6 @@ from ofa_dash.ui.comparison import comparison_groups, final_hv_table, hv_curves
 from ofa_dash.ui.config import resolve_settings
 from ofa_dash.ui.devices_view import device_reports, predictor_quality
 from ofa_dash.ui.fronts import front_view, rows_for_ids, slider_range
-from ofa_dash.ui.references import parse_specialized_name, published_specialized, reference_markers
 from ofa_dash.ui.state import View, reconcile, view_from_query, view_to_query
 from ofa_dash.ui.subnet_view import objectives_table, predicted_payload
 
@@ -267,33 +265,6 @@ def test_final_hv_table_and_groups(demo):
     table = final_hv_table(entries)
     assert table.set_index("algorithm").loc["nsga2", "runs"] == 2
     assert table["HV mean"].is_monotonic_decreasing
-
-
-# --------------------------------------------------------------------------- OFA reference markers
-def test_specialized_names_parse():
-    assert parse_specialized_name("note10_lat-22ms_top1-76.6_finetune-25") == {
-        "name": "note10_lat-22ms_top1-76.6_finetune-25",
-        "device": "note10",
-        "metric": "latency_ms",
-        "value": 22.0,
-        "top1": 76.6,
-        "finetune_epochs": 25,
-    }
-    assert parse_specialized_name("flops-389M_top1-79.1_finetune-75")["metric"] == "mflops"
-    assert parse_specialized_name("1080ti_gpu64-12ms_top1-72.6_finetune-25")["metric"] == "gpu_batch64_ms"
-    assert parse_specialized_name("README.md") is None
-
-
-def test_reference_markers_from_a_folder(tmp_path):
-    for name in ("note10_lat-8ms_top1-71.4_finetune-25", "LG-G8_lat-11ms_top1-73.0_finetune-25", "flops-389M_top1-79.1_finetune-75"):
-        (tmp_path / "specialized" / name).mkdir(parents=True)
-        (tmp_path / "specialized" / name / "run.config").write_text(json.dumps({"image_size": 160}))
-    spec = published_specialized(tmp_path)
-    assert len(spec) == 3
-    markers = reference_markers(spec, "note10")
-    assert markers[["x", "y"]].values.tolist() == [[8.0, 71.4]] and "published" in markers["hover"].iloc[0]
-    assert len(reference_markers(spec, "demo-cpu")) == 0
-    assert len(published_specialized(None)) == 0
 
 
 # --------------------------------------------------------------------------- URL state

@@ -224,9 +224,10 @@ def front_2d(
                 text=references["label"],
                 textposition="top left",
                 textfont={"size": 12, "color": "#555"},
-                name="OFA published (fine-tuned, w1.0 space)",
+                name="OFA published (fine-tuned)",
                 hovertext=references["hover"],
                 hoverinfo="text",
+                customdata=[[i] for i in references["id"]] if "id" in references else None,  # a click opens the subnet
                 marker={"symbol": "triangle-up-open", "size": 14, "color": "#555", "line": {"width": 2}},
             )
         )

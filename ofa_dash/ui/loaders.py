@@ -103,3 +103,18 @@ def _histories(root: str, space: str, run_ids: tuple[str, ...], stamp: tuple):
 def histories(settings: Settings, space: str, entries: list[dict]):
     """(tidy HV histories of ``entries``, problems), cached on the store's file stamps."""
     return _histories(str(settings.precomputed), space, tuple(e["run_id"] for e in entries), store_fingerprint(settings.precomputed, space))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _specialized(official: str, space: str, stamp: float) -> list:
+    from ofa_dash.specialized import specialized_subnets
+
+    return specialized_subnets(official, get_space(space))[0]
+
+
+def specialized(settings: Settings, space: str) -> list:
+    """OFA's published specialized subnets that are subnets of ``space`` (empty without OFA's files)."""
+    if settings.official is None:
+        return []
+    folder = Path(settings.official) / "specialized"
+    return _specialized(str(settings.official), space, folder.stat().st_mtime if folder.is_dir() else 0.0)

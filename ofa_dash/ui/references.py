@@ -1,77 +1,49 @@
-"""OFA's published specialized subnets as reference markers.
+"""OFA's published specialized subnets as reference markers on a front.
 
-``specialized/<name>/`` in OFA's files holds the subnets the OFA authors
-searched for each device and fine-tuned; the folder name carries the budget
-and the published ImageNet top-1 after fine-tuning, e.g.
-``note10_lat-22ms_top1-76.6_finetune-25``. They come from OFA's w1.0 space,
-not ours, so the dashboard draws them at their published (latency, top-1) as
-labelled markers and never as our subnets.
+The OFA authors searched subnets for each device, fine-tuned them and
+published their (latency budget, ImageNet top-1 after fine-tuning) in the
+folder names of ``specialized/`` (:mod:`ofa_dash.specialized` reads them).
+Each of them comes from one of OFA's two spaces (most from width 1.0, a few
+larger Note10 and FLOPs ones from width 1.2), so a front draws only those
+that are subnets of its own space: a marker from the other space would sit
+among points it cannot be compared with. The markers stand at the published
+figures (fine-tuned weights), not at this catalogue's predictions, and carry
+their subnet id, so a click opens the subnet as extracted from the supernet.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
+import os
 
 import pandas as pd
 
-_NAME = re.compile(r"^(?P<device>[A-Za-z0-9-]+?)_(?P<kind>lat|gpu64)-(?P<value>[\d.]+)ms_top1-(?P<top1>[\d.]+)_finetune-(?P<epochs>\d+)$")
-_FLOPS = re.compile(r"^flops-(?P<value>[\d.]+)M_top1-(?P<top1>[\d.]+)_finetune-(?P<epochs>\d+)$")
+from ofa_dash.space import SearchSpace
+from ofa_dash.specialized import SpecializedSubnet, specialized_subnets
+
+COLUMNS = ["x", "y", "label", "hover", "id"]
 
 
-def parse_specialized_name(name: str) -> dict | None:
-    """Device, budget and published top-1 from a folder name; None for names of another shape."""
-    m = _NAME.match(name)
-    if m:
-        return {
-            "name": name,
-            "device": m["device"].lower(),
-            "metric": "latency_ms" if m["kind"] == "lat" else "gpu_batch64_ms",
-            "value": float(m["value"]),
-            "top1": float(m["top1"]),
-            "finetune_epochs": int(m["epochs"]),
-        }
-    m = _FLOPS.match(name)
-    if m:
-        return {"name": name, "device": "flops", "metric": "mflops", "value": float(m["value"]), "top1": float(m["top1"]), "finetune_epochs": int(m["epochs"])}
-    return None
-
-
-def published_specialized(official: str | Path | None) -> pd.DataFrame:
-    """Every parseable ``specialized/`` entry (with ``image_size`` from ``run.config`` where readable)."""
-    cols = ["name", "device", "metric", "value", "top1", "finetune_epochs", "image_size"]
-    if official is None:
-        return pd.DataFrame(columns=cols)
-    folder = Path(official) / "specialized"
-    rows = []
-    if folder.is_dir():
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-            info = parse_specialized_name(sub.name)
-            if info is None:
-                continue
-            try:
-                info["image_size"] = int(json.loads((sub / "run.config").read_text())["image_size"])
-            except (OSError, ValueError, KeyError, TypeError):
-                info["image_size"] = None
-            rows.append(info)
-    return pd.DataFrame(rows, columns=cols)
-
-
-def reference_markers(specialized: pd.DataFrame, device: str) -> pd.DataFrame:
-    """Markers (x, y, label, hover) for the latency front of ``device`` (e.g. note10); empty for other devices."""
-    part = specialized[(specialized["device"] == device) & (specialized["metric"] == "latency_ms")] if len(specialized) else specialized
-    if not len(part):
-        return pd.DataFrame(columns=["x", "y", "label", "hover"])
+def reference_markers(subnets: list[SpecializedSubnet], device: str) -> pd.DataFrame:
+    """Markers (x, y, label, hover, id) for the latency front of ``device`` (e.g. note10); empty for other devices."""
+    part = [s for s in subnets if s.device == device and s.metric == "latency_ms"]
     return pd.DataFrame(
         {
-            "x": part["value"].astype(float).to_numpy(),
-            "y": part["top1"].astype(float).to_numpy(),
-            "label": [f"OFA {v:g} ms" for v in part["value"]],
+            "x": [s.budget for s in part],
+            "y": [s.top1_published for s in part],
+            "label": [f"OFA {s.budget:g} ms" for s in part],
             "hover": [
-                f"OFA published specialized subnet {n}<br>{device} latency budget {v:g} ms · ImageNet top-1 {t:.1f} % "
-                f"(published, after {e} fine-tuning epochs)<br>from OFA's w1.0 space, image size {s}; not a subnet of this catalogue"
-                for n, v, t, e, s in zip(part["name"], part["value"], part["top1"], part["finetune_epochs"], part["image_size"], strict=True)
+                f"<b>{s.arch.id}</b>: OFA's specialized subnet {s.name}<br>{device} latency budget {s.budget:g} ms · ImageNet top-1 "
+                f"{s.top1_published:.1f} % (published, after {s.finetune_epochs} fine-tuning epochs)<br>image size {s.arch.r}; "
+                "click to open it as extracted from the supernet"
+                for s in part
             ],
-        }
+            "id": [s.arch.id for s in part],
+        },
+        columns=COLUMNS,
     )
+
+
+def space_references(official: str | os.PathLike | None, space: SearchSpace, device: str) -> pd.DataFrame:
+    """The reference markers of ``space``'s front on ``device``: OFA's specialized subnets that belong to the space."""
+    subnets, _ = specialized_subnets(official, space)
+    return reference_markers(subnets, device)
