@@ -15,6 +15,7 @@ import streamlit as st
 
 from ofa_dash.hardware import device_names as table_names
 from ofa_dash.space import get_space
+from ofa_dash.specialized import specialized_subnets
 from ofa_dash.store import RunStore
 from ofa_dash.ui.catalogue import (
     LATENCY_PREFIX,
@@ -107,8 +108,6 @@ def histories(settings: Settings, space: str, entries: list[dict]):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _specialized(official: str, space: str, stamp: float) -> list:
-    from ofa_dash.specialized import specialized_subnets
-
     return specialized_subnets(official, get_space(space))[0]
 
 
