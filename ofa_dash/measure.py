@@ -9,10 +9,18 @@ every few subnets, so an interrupted run loses little and a rerun skips every
 subnet already measured. Which subnets are measured follows a fixed plan per
 seed (anchors first, then seeded random draws), and the plan for N subnets is
 a prefix of the plan for more: ``--n 1000`` then ``--n 2000`` extends the set.
+
+Under ``torchrun`` (several processes, GPUs or machines) each rank measures a
+disjoint share of the plan (every ``world``-th subnet from its rank on, so the
+shares do not depend on what is already measured), writes its own part file
+beside the output, and rank 0 merges the parts into the one Parquet file
+(atomically) once every rank is done. Parts left by an interrupted sharded run
+are merged first by the next run, sharded or not.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.distributed as dist
 
 from ofa_dash import evaluate
 from ofa_dash.checkpoints import load_weights, weights_version
@@ -30,7 +39,7 @@ from ofa_dash.predictors.measured import MEASURED_COLUMNS, read_measured, write_
 from ofa_dash.progress import progress_bar
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import GENOME_LENGTH, Arch, SearchSpace, get_space
-from ofa_dash.train import resolve_device
+from ofa_dash.train import dist_info, maybe_init_distributed, resolve_device
 
 ENGINES = ("ort", "torch")
 _RANDOM_CHUNK = 1024  # draws per chunk; fixed so the plan for n is a prefix of the plan for n' > n
@@ -65,6 +74,8 @@ class MeasureSummary:
     rows: int  # rows in the file now
     seconds: float
     supernet_version: str
+    rank: int = 0  # under torchrun: this process's rank; only rank 0's summary holds the merged totals
+    world: int = 1
 
     @property
     def seconds_per_subnet(self) -> float | None:
@@ -80,6 +91,7 @@ class MeasureSummary:
             "seconds": round(self.seconds, 2),
             "seconds_per_subnet": None if self.seconds_per_subnet is None else round(self.seconds_per_subnet, 3),
             "supernet_version": self.supernet_version,
+            "ranks": self.world,
         }
 
 
@@ -128,6 +140,42 @@ def supernet_version(meta: dict, path: Path) -> str:
     return weights_version(meta, "" if meta.get("supernet_version") else file_sha256(path))
 
 
+# --------------------------------------------------------------------------- shards
+def part_path(out: Path, rank: int, world: int) -> Path:
+    """Where rank ``rank`` of ``world`` writes its share of a sharded measurement."""
+    return out.with_name(f"{out.stem}.part-{rank}-of-{world}{out.suffix}")
+
+
+def part_files(out: Path) -> list[Path]:
+    """Part files of sharded runs next to ``out`` (finished or interrupted), in a fixed order."""
+    return sorted(out.parent.glob(f"{out.stem}.part-*-of-*{out.suffix}")) if out.parent.is_dir() else []
+
+
+def merge_parts(out: Path, space: SearchSpace) -> int:
+    """Fold every part file into ``out`` (one row per subnet, the file's own rows first), then remove the parts; the rows in ``out``.
+
+    Refuses, changing nothing, when the parts and the file hold different supernet versions.
+    """
+    parts = part_files(out)
+    if not parts:
+        return len(read_measured(out, space)) if out.exists() else 0
+    frames = [read_measured(p, space) for p in ([out] if out.exists() else []) + parts]
+    merged = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else frames[0]
+    versions = sorted(set(merged["supernet_version"])) if len(merged) else []
+    if len(versions) > 1:
+        raise ValueError(f"{out} and its part files {[p.name for p in parts]} hold supernet versions {versions}; move the parts of the other version away")
+    merged = merged.drop_duplicates("id", keep="first").reset_index(drop=True)
+    write_measured(merged, out)
+    for p in parts:
+        p.unlink(missing_ok=True)
+    return len(merged)
+
+
+def _barrier(world: int) -> None:
+    if world > 1:
+        dist.barrier()
+
+
 # --------------------------------------------------------------------------- run
 def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     """Measure the plan's subnets that the file lacks; every input is checked before anything is written."""
@@ -137,11 +185,21 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
         raise ValueError(f"unknown evaluation engine {cfg.engine!r}; choose from {list(ENGINES)}")
     if cfg.device != "cpu" and (cfg.engine != "torch" or cfg.workers > 1):
         raise ValueError(f"--device {cfg.device} measures with PyTorch in one process: use --engine torch and --workers 1")
+    maybe_init_distributed()
+    rank, world = dist_info()
+    if world > 1 and cfg.workers > 1:
+        raise ValueError("under torchrun every rank is one measuring process: leave --workers at 1")
     plan = measurement_plan(space, cfg.n, cfg.seed)
     supernet, meta = load_weights(cfg.supernet_path, space)
     if cfg.device != "cpu":
-        supernet = supernet.to(resolve_device(cfg.device))
+        device = resolve_device(cfg.device)
+        if world > 1 and device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count())
+        supernet = supernet.to(device)
     version = supernet_version(meta, Path(cfg.supernet_path))
+    if rank == 0:
+        merge_parts(cfg.out_path, space)  # what an interrupted sharded run left, before anyone reads the file
+    _barrier(world)
     existing = read_measured(cfg.out_path, space) if cfg.out_path.exists() else pd.DataFrame(columns=list(MEASURED_COLUMNS))
     old_versions = sorted(set(existing["supernet_version"])) if len(existing) else []
     if old_versions and old_versions != [version]:
@@ -154,11 +212,39 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     calib, holdout = data.split_holdout()
 
     done = set(existing["id"])
-    todo = [a for a in plan if a.id not in done]
-    summary = MeasureSummary(cfg.out_path, len(plan), len(plan) - len(todo), 0, len(existing), 0.0, version)
-    if not todo:
-        summary.seconds = time.perf_counter() - start
-        return summary
+    todo = [a for a in plan[rank::world] if a.id not in done]
+    summary = MeasureSummary(cfg.out_path, len(plan), len(plan) - len([a for a in plan if a.id not in done]), 0, len(existing), 0.0, version, rank, world)
+    # one process writes the file itself; under torchrun each rank writes its part and rank 0 merges them at the end
+    target = cfg.out_path if world == 1 else part_path(cfg.out_path, rank, world)
+    written = existing if world == 1 else pd.DataFrame(columns=list(MEASURED_COLUMNS))
+    try:
+        if todo:
+            threads = cfg.threads or (1 if cfg.workers > 1 or world > 1 else auto_threads())  # ranks share the machine's cores
+            _measure_into(cfg, todo, supernet, calib, holdout, version, target, written, summary, threads, f" (rank {rank} of {world})" if world > 1 else "")
+    finally:
+        _barrier(world)
+        if world > 1 and rank == 0:
+            rows = merge_parts(cfg.out_path, space)
+            summary.measured, summary.rows = rows - len(existing), rows
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _measure_into(
+    cfg: MeasureConfig,
+    todo: list[Arch],
+    supernet,
+    calib,
+    holdout,
+    version: str,
+    target: Path,
+    existing: pd.DataFrame,
+    summary: MeasureSummary,
+    threads: int,
+    who: str,
+) -> None:
+    """Measure ``todo``, rewriting ``target`` (``existing`` plus the new rows) every few subnets and on the way out."""
+    space = cfg.space
 
     genomes = space.encode(todo)
     counts = count(space, genomes)
@@ -170,15 +256,14 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
         if rows:
             new = pd.DataFrame(rows, columns=list(MEASURED_COLUMNS))
             existing = new if not len(existing) else pd.concat([existing, new], ignore_index=True)
-            write_measured(existing, cfg.out_path)
+            write_measured(existing, target)
             summary.measured += len(rows)
             summary.rows = len(existing)
             rows = []
         last_flush = time.perf_counter()
 
-    threads = cfg.threads or (1 if cfg.workers > 1 else auto_threads())
     try:
-        with torch_threads(threads), progress_bar(total=len(todo), desc=f"measuring {space.name} subnets", unit="subnet") as bar:
+        with torch_threads(threads), progress_bar(total=len(todo), desc=f"measuring {space.name} subnets{who}", unit="subnet") as bar:
             for i, result, seconds in _measured(cfg, todo, supernet, calib, holdout, threads):
                 arch = todo[i]
                 rows.append(
@@ -207,8 +292,6 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
                     flush()
     finally:
         flush()  # on success, error or Ctrl-C alike: keep every finished subnet
-    summary.seconds = time.perf_counter() - start
-    return summary
 
 
 def _measured(cfg: MeasureConfig, todo: list[Arch], supernet, calib, holdout, threads: int):

@@ -1,6 +1,9 @@
 """The measured-subnet dataset: plan, rows, resume, interruption and bad input."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +13,12 @@ import torch
 from ofa_dash.checkpoints import save_weights
 from ofa_dash.cli import main
 from ofa_dash.hardware import count
-from ofa_dash.measure import MeasureConfig, anchor_archs, measurement_plan, run_measurement
+from ofa_dash.measure import MeasureConfig, anchor_archs, measurement_plan, merge_parts, part_files, part_path, run_measurement
 from ofa_dash.nn import Supernet
-from ofa_dash.predictors.measured import genome_matrix, read_measured
+from ofa_dash.predictors.measured import genome_matrix, read_measured, write_measured
 from ofa_dash.space import get_space
+from ofa_dash.testing.browser import free_port
+from ofa_dash.ui.config import REPO
 
 CIFAR = get_space("cifar10")
 
@@ -96,6 +101,42 @@ def test_worker_processes_measure_the_same_accuracies(tiny_folder, supernet, tmp
     a = read_measured(serial, CIFAR)
     b = read_measured(parallel, CIFAR).set_index("id").loc[a["id"]].reset_index()  # workers finish in any order
     assert b["top1_holdout"].tolist() == a["top1_holdout"].tolist() and b["genome"].map(list).tolist() == a["genome"].map(list).tolist()
+
+
+def test_torchrun_ranks_measure_disjoint_shares_and_merge_into_one_file(tiny_folder, supernet, tmp_path, capsys):
+    """Two gloo ranks on CPU: each measures every second subnet of the plan into its part file, rank 0 merges them.
+
+    A part left by an interrupted sharded run is folded in first, so its subnets are not measured again.
+    """
+    serial, sharded = tmp_path / "serial.parquet", tmp_path / "sharded.parquet"
+    assert _measure(tiny_folder, supernet, serial, 6, "--threads", "1") == 0
+    capsys.readouterr()
+    a = read_measured(serial, CIFAR)
+    write_measured(a.iloc[[1, 3]], part_path(sharded, 1, 2))  # what rank 1 of an interrupted run had finished
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port())]
+    cmd += ["-m", "ofa_dash", "measure", "--space", "cifar10", "--subnets", "6", "--data", str(tiny_folder), "--supernet", str(supernet)]
+    cmd += ["--out", str(sharded), "--calib-images", "32", "--json"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    reports = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(reports) == 1  # rank 0 alone reports, with the merged totals
+    assert {k: reports[0][k] for k in ("planned", "skipped", "measured", "rows", "ranks")} == {"planned": 6, "skipped": 2, "measured": 4, "rows": 6, "ranks": 2}
+    assert part_files(sharded) == []
+    b = read_measured(sharded, CIFAR).set_index("id").loc[a["id"]].reset_index()
+    assert b["top1_holdout"].tolist() == a["top1_holdout"].tolist() and b["genome"].map(list).tolist() == a["genome"].map(list).tolist()
+
+
+def test_parts_of_another_supernet_version_are_refused_and_kept(tiny_folder, supernet, tmp_path, capsys):
+    out = tmp_path / "measured.parquet"
+    assert _measure(tiny_folder, supernet, out, 2, "--threads", "1") == 0
+    rows = read_measured(out, CIFAR)
+    stranger = rows.assign(supernet_version="another-supernet")
+    write_measured(stranger, part_path(out, 0, 2))
+    before = out.read_bytes()
+    with pytest.raises(ValueError, match="supernet versions"):
+        merge_parts(out, CIFAR)
+    assert out.read_bytes() == before and part_files(out) == [part_path(out, 0, 2)]
 
 
 def test_an_interrupted_run_keeps_the_finished_subnets(tiny_folder, supernet, tmp_path, monkeypatch):

@@ -30,14 +30,25 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
     )
     summary = run_measurement(cfg)
-    emit(summary.to_dict(), args.json)
+    if summary.rank == 0:  # under torchrun, rank 0 has merged every rank's share and reports the totals
+        emit(summary.to_dict(), args.json)
     return 0
 
 
 def register(sub) -> None:
-    p = sub.add_parser("measure", help="measure holdout top-1 of random and anchor subnets (resumable; appends to a Parquet file)")
+    p = sub.add_parser(
+        "measure",
+        help="measure holdout top-1 of random and anchor subnets (resumable; appends to a Parquet file; under torchrun each rank measures its share)",
+    )
     p.add_argument("--space", default="cifar10")
-    p.add_argument("--n", type=int, required=True, help="subnets in the plan: largest, smallest, uniform ones, then seeded random ones")
+    p.add_argument(
+        "--n",
+        "--subnets",
+        dest="n",
+        type=int,
+        required=True,
+        help="subnets in the plan: largest, smallest, uniform ones, then seeded random ones (under torchrun write --subnets: torchrun reads --n as its own)",
+    )
     p.add_argument("--data", required=True, help="dataset root (see README); the holdout split of its training set is used")
     add_weights_arguments(p)
     p.add_argument("--out", help="Parquet file to append to (default precomputed/SPACE/measured.parquet)")
