@@ -76,6 +76,16 @@ with right:
     st.dataframe(table, hide_index=True, width="stretch", column_order=["quantity", "value", "unit", "source"])
     found = runs_containing(cat.points, arch.id)
     st.caption(f"In {len(found)} stored run(s)." if len(found) else "Not in any stored run (values computed here).")
+    compared = ctx.view.compare
+    if arch.id in compared:
+        st.page_link(state.PAGES["compare"], label=f"Compare ({len(compared)} subnets)", icon=":material/compare_arrows:")
+    elif st.button(
+        "Add to comparison",
+        key="sn_compare_add",
+        icon=":material/compare_arrows:",
+        help=f"side by side with up to {state.MAX_COMPARED - 1} others on the Compare page",
+    ):
+        state.compare_with(arch.id)
 with st.expander("blocks", expanded=False):
     st.dataframe(space.describe(arch), width="stretch", hide_index=True)
     st.code(arch.to_json(), language="json")

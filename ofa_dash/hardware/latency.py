@@ -137,6 +137,10 @@ class LatencyTable:
         depths = np.asarray(self.space.depth_choices)
         self._depth_mask = (np.arange(MAX_DEPTH)[None, :] < depths[:, None]).astype(np.float64)  # (D, 4)
 
+    def ms(self, r: int, key: str) -> float:
+        """One layer's table entry at resolution ``r`` (before the fitted correction); ``MissingLayerError`` naming it when absent."""
+        return self._get(r, key)
+
     def _get(self, r: int, key: str) -> float:
         try:
             return float(self.entries[r][key])

@@ -22,8 +22,10 @@ from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import page_css
 
 DEFAULT_SPACE = "cifar10"
-QUERY_KEYS = ("space", "device", "run", "subnet", "present")
-PAGES = {"fronts": "pages/fronts.py", "subnet": "pages/subnet.py", "search": "pages/search.py", "devices": "pages/devices.py"}
+MAX_COMPARED = 4  # subnets side by side on the Compare page
+
+QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare")
+PAGES = {"fronts": "pages/fronts.py", "subnet": "pages/subnet.py", "compare": "pages/compare.py", "search": "pages/search.py", "devices": "pages/devices.py"}
 
 
 @dataclass
@@ -35,6 +37,7 @@ class View:
     runs: list[str] | None = None
     subnet: str | None = None
     present: bool = False  # presentation mode: a projector-friendly page (see ofa_dash.ui.theme)
+    compare: list[str] = field(default_factory=list)  # subnet ids on the Compare page (at most 4)
 
 
 def _split(value) -> list[str]:
@@ -57,7 +60,8 @@ def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View
     runs = [r.replace(" ", "+") for r in _split(params.get("run"))]
     subnet = str(params.get("subnet") or "").strip().lower() or None
     present = str(params.get("present") or "").strip().lower() in ("1", "true", "yes", "on")
-    return View(space=space, devices=_split(params.get("device")), runs=runs or None, subnet=subnet, present=present)
+    compare = [c.lower() for c in _split(params.get("compare"))][:MAX_COMPARED]
+    return View(space=space, devices=_split(params.get("device")), runs=runs or None, subnet=subnet, present=present, compare=compare)
 
 
 def view_to_query(view: View) -> dict[str, str]:
@@ -71,6 +75,8 @@ def view_to_query(view: View) -> dict[str, str]:
         out["subnet"] = view.subnet
     if view.present:
         out["present"] = "1"
+    if view.compare:
+        out["compare"] = ",".join(view.compare)
     return out
 
 
@@ -99,7 +105,13 @@ def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpac
         except ValueError as exc:
             notes.append(f"subnet id in the link: {exc}")
             subnet = None
-    return View(view.space, keep_devices, keep_runs, subnet, view.present), notes
+    compare = []
+    for sid in view.compare:
+        try:
+            compare.append(space.arch_from_id(sid).id if space is not None else sid)
+        except ValueError as exc:
+            notes.append(f"compared subnet in the link: {exc}")
+    return View(view.space, keep_devices, keep_runs, subnet, view.present, compare), notes
 
 
 def default_devices(devices: list[str]) -> list[str]:
@@ -355,16 +367,39 @@ def set_subnet(subnet: str | None) -> None:
     sync_query_params(st.session_state["view"])
 
 
+def set_comparison(ids: list[str]) -> None:
+    """The subnets the Compare page shows (also in the URL), at most ``MAX_COMPARED``."""
+    import streamlit as st
+
+    view: View = st.session_state.get("view") or View()
+    st.session_state["view"] = replace(view, compare=list(dict.fromkeys(ids))[:MAX_COMPARED])
+    sync_query_params(st.session_state["view"])
+
+
 def open_subnet(subnet: str) -> None:
     """Switch to the Subnet page showing ``subnet`` (a deep link: the id travels in the URL)."""
+    set_subnet(subnet)
+    go_to("subnet", f"Subnet {plain(subnet)} is chosen; open the Subnet page to see it.")
+
+
+def compare_with(subnet: str) -> None:
+    """Add ``subnet`` to the comparison (the oldest one leaves when it is full) and switch to the Compare page."""
+    import streamlit as st
+
+    view: View = st.session_state.get("view") or View()
+    set_comparison([*[i for i in view.compare if i != subnet][-(MAX_COMPARED - 1) :], subnet])
+    go_to("compare", f"Subnet {plain(subnet)} is added to the comparison; open the Compare page to see it.")
+
+
+def go_to(page: str, otherwise: str) -> None:
+    """Switch to one of :data:`PAGES` with the view in the URL; where a page file runs on its own (no navigation), say ``otherwise``."""
     import streamlit as st
     from streamlit.errors import StreamlitAPIException
 
-    set_subnet(subnet)
     try:
-        st.switch_page(PAGES["subnet"], query_params=view_to_query(st.session_state["view"]))
-    except StreamlitAPIException:  # a page file run on its own (no st.navigation): say where to look instead
-        st.info(f"Subnet {plain(subnet)} is chosen; open the Subnet page to see it.")
+        st.switch_page(PAGES[page], query_params=view_to_query(st.session_state["view"]))
+    except StreamlitAPIException:
+        st.info(otherwise)
 
 
 def show_problems(ctx: Context, extra: list[str] | None = None) -> None:

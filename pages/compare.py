@@ -1,0 +1,103 @@
+"""Compare: two to four subnets side by side (architecture, objectives, where the time goes, per-class accuracy, int8)."""
+
+import plotly.express as px
+import streamlit as st
+
+from ofa_dash.ui import jobs, loaders, state
+from ofa_dash.ui.compare_view import arch_diff, compared_ids, int8_against_fp32_estimates, latency_breakdown, objectives_side_by_side, per_class_accuracy
+from ofa_dash.ui.int8_note import int8_note
+from ofa_dash.ui.subnet_view import objectives_table
+from ofa_dash.ui.text import plain
+from ofa_dash.ui.theme import for_audience, style
+from ofa_dash.validation import best_measurement
+
+ctx = state.sidebar()
+space, settings = ctx.space, ctx.settings
+st.title("Compare")
+state.show_problems(ctx)
+
+typed = st.text_input(
+    f"subnet ids, comma-separated (2 to {state.MAX_COMPARED}; or `largest`, `smallest`)",
+    value=", ".join(ctx.view.compare),
+    key=f"cmp_input_{'-'.join(ctx.view.compare)}",
+    placeholder="add subnets from the Subnet page, or type ids",
+)
+wanted = []
+for item in typed.split(","):
+    if item.strip():
+        try:
+            wanted.append(space.parse_arch(item).id)
+        except ValueError as exc:
+            st.error(f"Not a subnet of {space.name}: {plain(exc)}")
+            st.stop()
+if compared_ids(wanted) != ctx.view.compare:
+    state.set_comparison(compared_ids(wanted))
+    st.rerun()
+ids = ctx.view.compare
+if len(ids) < 2:
+    st.info(
+        "Choose two to four subnets: **Add to comparison** on the Subnet page, or type their ids above.",
+        icon=":material/compare_arrows:",
+    )
+    st.stop()
+
+archs = {sid: space.arch_from_id(sid) for sid in ids}
+cat = loaders.catalogue(settings, space.name, None)
+devices, _ = loaders.devices(settings, space.name)
+predictor, _ = loaders.predictor(settings, space.name)
+measured = {sid: best_measurement(space.name, cat.supernet_version, sid, store_root=settings.precomputed) if cat.supernet_version else None for sid in ids}
+tables = {sid: objectives_table(space, a, predictor, devices, cat.points[cat.points["id"] == sid], cat.devices, measured[sid]) for sid, a in archs.items()}
+
+st.subheader("Objectives")
+st.dataframe(objectives_side_by_side(tables), hide_index=True, width="stretch")
+st.caption("predicted: the accuracy predictor or the stored run; measured: a live validation. The Subnet page names each source in full.")
+cols = st.columns(len(ids))
+for col, sid in zip(cols, ids, strict=True):
+    if col.button(f"Open {sid}", key=f"cmp_open_{sid}", width="stretch"):
+        state.open_subnet(sid)
+    if col.button("Remove", key=f"cmp_drop_{sid}", width="stretch"):
+        state.set_comparison([i for i in ids if i != sid])
+        st.rerun()
+
+st.subheader("Architecture")
+diff = arch_diff(space, archs)
+only_diff = st.toggle("only the rows that differ", value=True, key="cmp_only_diff")
+shown = diff[diff["differs"]] if only_diff else diff
+st.dataframe(shown.drop(columns="differs"), hide_index=True, width="stretch")
+st.caption(
+    f"{int(diff['differs'].sum())} of {len(diff)} rows differ. A block reads k (kernel size) and e (expand ratio); blank: the stage's depth leaves it out."
+)
+
+st.subheader("Where the time goes")
+if devices:
+    names = list(devices)
+    device = st.selectbox("device", names, index=names.index(ctx.view.devices[0]) if ctx.view.devices and ctx.view.devices[0] in names else 0, key="cmp_device")
+    parts = latency_breakdown(devices[device], archs)
+    fig = px.bar(parts, x="ms", y="subnet", color="part", orientation="h", labels={"ms": f"estimated latency on {device} (ms)", "subnet": ""})
+    st.plotly_chart(for_audience(style(fig, height=120 + 60 * len(ids)), ctx.view.present), width="stretch", key="cmp_breakdown")
+    st.caption(
+        f"The {device} lookup table's entries per part, times its fitted scale; the fitted offset is its own part, so each bar adds up to the estimate the front plots."
+    )
+    pairs = int8_against_fp32_estimates(devices, space, archs)
+    if len(pairs):
+        st.markdown("**int8 against fp32**")
+        st.dataframe(pairs, hide_index=True, width="stretch")
+        for sid, arch in archs.items():
+            note = int8_note(jobs.int8_against_fp32(jobs.cached_export(settings, space, arch, "onnx-int8")), devices, space.encode(arch))
+            if note is not None:
+                (st.warning if note.slower else st.caption)(f"{sid}: {plain(note.text)}")
+else:
+    st.info(f"No device latency tables for {space.name} here.", icon=":material/speed:")
+
+st.subheader("Per-class accuracy")
+per_class = per_class_accuracy(measured)
+if len(per_class.columns) > 1:
+    st.dataframe(per_class, hide_index=True, width="stretch")
+    missing = [sid for sid in ids if sid not in per_class.columns]
+    st.caption(
+        "Top-1 (%) per class from each subnet's live validation"
+        + (", classes sorted by the spread between the subnets" if "spread" in per_class else "")
+        + (f". Not validated yet: {', '.join(missing)} (Validate on the Subnet page)." if missing else ".")
+    )
+else:
+    st.info("None of these subnets has been validated yet: Validate on the Subnet page to see per-class accuracy here.", icon=":material/fact_check:")
