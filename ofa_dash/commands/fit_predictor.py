@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 def calibrate_only(space, measured_path: Path, out: Path, args: argparse.Namespace) -> int:
     """Add (or redo) the interval of the predictor saved at ``out``: same weights, same predictions, new ``meta["interval"]``."""
+    # deferred: like run(), torch, scikit-learn and pyarrow wait until this command runs
     from ofa_dash.predictors import load_fitted_predictor, save_predictor
     from ofa_dash.predictors.fit import recalibrate
     from ofa_dash.predictors.measured import read_measured

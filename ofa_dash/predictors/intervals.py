@@ -116,3 +116,21 @@ def overlaps_neighbours(values: np.ndarray, half_widths: np.ndarray) -> np.ndarr
     out[:-1] |= touch
     out[1:] |= touch
     return out
+
+
+def separable_steps(values: np.ndarray, half_widths: np.ndarray) -> int:
+    """How many points of a front (in its order) can be picked so that each next one's interval clears the last one's.
+
+    Greedy from the first (cheapest) point, which is optimal for intervals on a line: the
+    number of accuracy levels along the front that the predictor can actually tell apart,
+    however many points the front has.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    h = np.nan_to_num(np.asarray(half_widths, dtype=np.float64), nan=0.0)
+    if not len(v):
+        return 0
+    steps, last = 1, 0
+    for i in range(1, len(v)):
+        if abs(v[i] - v[last]) > h[i] + h[last]:
+            steps, last = steps + 1, i
+    return steps
