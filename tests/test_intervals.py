@@ -112,6 +112,14 @@ def test_fit_stores_an_interval_whose_coverage_holds_on_unseen_subnets(synthetic
     assert _within(100 * hits.mean(), 80, len(fresh), meta["n_test"])
 
 
+def test_a_small_fit_saves_without_an_interval_and_says_why(tmp_path):
+    pred, meta = fit_predictor(CIFAR, _measured(30, seed=11), FitConfig(candidates=("ridge",), folds=2))
+    assert meta["n_test"] < 10 and meta["interval"] is None and pred.interval is None
+    save_predictor(pred, predictor_path(CIFAR, tmp_path))
+    report = predictor_report(CIFAR, precomputed_dir=tmp_path)
+    assert report["interval"] is None and "too few" in report["interval_note"]
+
+
 # --------------------------------------------------------------------------- the shipped predictor
 @needs_shipped
 def test_shipped_predictor_coverage_on_its_held_out_subnets():

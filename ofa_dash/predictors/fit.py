@@ -35,6 +35,7 @@ from ofa_dash.space import SearchSpace
 
 CANDIDATES = ("mlp", "ridge", "gbrt")
 MIN_ROWS = 20
+MIN_INTERVAL_ROWS = 10  # held-out subnets below which no interval is calibrated (its coverage could not be measured)
 
 
 @dataclass(frozen=True)
@@ -318,9 +319,16 @@ def fit_predictor(space: SearchSpace, measured: pd.DataFrame, cfg: FitConfig | N
         "fit_seconds": round(time.perf_counter() - start, 1),
         "fitted": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "test_ids": df["id"].iloc[test].tolist(),
-        "interval": calibrate_interval(_predict(model, x[test]), y[test], cfg.interval_level, cfg.interval_folds, cfg.seed),
+        "interval": _interval_or_none(_predict(model, x[test]), y[test], cfg),
     }
     return FittedPredictor(space, model, meta), meta
+
+
+def _interval_or_none(predicted: np.ndarray, measured: np.ndarray, cfg: FitConfig) -> dict | None:
+    """The calibrated interval, or None when too few subnets are held out to measure one (a small first fit still saves)."""
+    if len(measured) < max(MIN_INTERVAL_ROWS, 2 * cfg.interval_folds):
+        return None
+    return calibrate_interval(predicted, measured, cfg.interval_level, cfg.interval_folds, cfg.seed)
 
 
 def recalibrate(predictor: FittedPredictor, measured: pd.DataFrame, level: float = DEFAULT_LEVEL, folds: int = DEFAULT_FOLDS) -> FittedPredictor:

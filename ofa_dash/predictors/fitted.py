@@ -187,6 +187,11 @@ def load_predictor(
 def _interval_fields(meta: dict) -> dict:
     """``interval`` (level and measured coverage first) and, when there is none, ``interval_note`` saying why."""
     found = interval_of(meta)
+    if found is None and "interval" in meta:
+        return {
+            "interval": None,
+            "interval_note": f"only {meta.get('n_test', '?')} held-out subnets: too few to calibrate an interval and measure its coverage",
+        }
     if found is None:
         return {
             "interval": None,
