@@ -5,7 +5,7 @@ import streamlit as st
 from ofa_dash.ui import figures, loaders, point_click, state, tables
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
-from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, rows_for_ids, slider_range
+from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, latency_errors, rows_for_ids, slider_range, uncertainty_sources
 from ofa_dash.ui.ladder_panel import ladder_panel
 from ofa_dash.ui.references import space_references
 from ofa_dash.ui.tables import display_table
@@ -147,11 +147,12 @@ if mode == "2D front":
         references=refs,
         aspiration=tuple(reference[::-1]) if reference else None,
         title=f"{space.name}: {column_label('top1')} vs {column_label(x)}",
+        latency_error=latency_errors(cat.devices, [x_dev]),
     )
     fig = for_audience(fig, ctx.view.present)
     # one short line above the chart; where the numbers come from is one click away
     line, more = st.columns([3, 1], vertical_alignment="center")
-    line.caption(view.counts.phrase(runs=len(cat.runs)))
+    line.caption("; ".join(p for p in (view.counts.phrase(runs=len(cat.runs)), view.distinguishable_phrase()) if p))
     with more.popover("Sources"):
         st.caption(f"Space **{space.name}**: {space.description}")
         st.caption(
@@ -162,6 +163,7 @@ if mode == "2D front":
                 else ""
             )
         )
+        st.caption(uncertainty_sources(cat.accuracy_interval, cat.devices.get(x_dev)))
 
     @st.fragment
     def front_and_selection(fig, df) -> None:

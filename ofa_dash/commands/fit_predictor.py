@@ -1,4 +1,9 @@
-"""``fit-predictor``: fit the space's accuracy predictor on its measured subnets and save it."""
+"""``fit-predictor``: fit the space's accuracy predictor on its measured subnets and save it.
+
+``--calibrate-only`` keeps a saved predictor's weights and (re)calibrates only its accuracy
+interval on its own held-out subnets (:func:`ofa_dash.predictors.fit.recalibrate`): how a file
+fitted before intervals gets one without changing a single prediction.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +30,19 @@ def run(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if not 0 < args.level < 100:
+        raise ValueError(f"--level must be between 0 and 100 (percent), got {args.level}")
     folder = Workspace.default().space(space)
     measured_path = Path(args.measured or folder.measured)
     out = Path(args.out or folder.predictor)
+    if args.calibrate_only:
+        return calibrate_only(space, measured_path, out, args)
     cfg = FitConfig(
-        seed=args.seed, test_fraction=args.test_fraction, folds=args.folds, candidates=tuple(c.strip() for c in args.candidates.split(",") if c.strip())
+        seed=args.seed,
+        test_fraction=args.test_fraction,
+        folds=args.folds,
+        candidates=tuple(c.strip() for c in args.candidates.split(",") if c.strip()),
+        interval_level=args.level,
     )
     predictor, meta = fit_predictor(space, read_measured(measured_path, space), cfg)
     save_predictor(predictor, out)
@@ -50,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         "supernet_version": meta["supernet_version"],
         "meets_targets": meets,
         "seconds": meta["fit_seconds"],
+        "interval": meta["interval"],
         "comparison": meta["comparison"],
     }
     if args.json:
@@ -65,6 +79,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def calibrate_only(space, measured_path: Path, out: Path, args: argparse.Namespace) -> int:
+    """Add (or redo) the interval of the predictor saved at ``out``: same weights, same predictions, new ``meta["interval"]``."""
+    # deferred: like run(), torch, scikit-learn and pyarrow wait until this command runs
+    from ofa_dash.predictors import load_fitted_predictor, save_predictor
+    from ofa_dash.predictors.fit import recalibrate
+    from ofa_dash.predictors.measured import read_measured
+
+    predictor = recalibrate(load_fitted_predictor(out, space), read_measured(measured_path, space), args.level)
+    save_predictor(predictor, out)
+    emit({"out": str(out), "interval": predictor.interval, "weights": "unchanged"}, args.json)
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("fit-predictor", help="fit the accuracy predictor on measured subnets (80/20 split; MLP vs simple alternatives)")
     p.add_argument("--space", default="cifar10")
@@ -74,6 +101,12 @@ def register(sub) -> None:
     p.add_argument("--test-fraction", type=float, default=0.2)
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds inside the training part (model selection)")
     p.add_argument("--candidates", default="mlp,ridge,gbrt", help="comma-separated models to compare: mlp, ridge, gbrt")
+    p.add_argument("--level", type=float, default=80.0, help="percent of held-out subnets the accuracy interval should contain (default 80)")
+    p.add_argument(
+        "--calibrate-only",
+        action="store_true",
+        help="keep the saved predictor (--out) and only (re)calibrate its accuracy interval on its held-out subnets",
+    )
     p.add_argument("--threads", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)

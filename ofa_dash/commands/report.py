@@ -18,14 +18,21 @@ from ofa_dash.workspace import Workspace, default_root
 
 
 def predictor_section(space, precomputed_dir: Path, official_dir, notes: list[str]) -> dict | None:
-    """``ofa_dash.predictors.predictor_report``: rmse, kendall_tau, n_measured of the predictor in use."""
+    """``ofa_dash.predictors.predictor_report``: rmse, kendall_tau, n_measured and ``interval`` of the predictor in use.
+
+    ``interval`` is ``{"level": 80, "coverage": <measured %>, ...}`` or null; why it is null goes to ``notes``.
+    """
     from ofa_dash.predictors import predictor_report  # deferred: the predictors package imports torch; building the CLI parser should not
 
     try:
-        return predictor_report(space, precomputed_dir, official_dir)
+        section = predictor_report(space, precomputed_dir, official_dir)
     except (FileNotFoundError, ValueError) as exc:
         notes.append(f"predictor: {exc}")
         return None
+    why = section.pop("interval_note", None)
+    if section.get("interval") is None and why:
+        notes.append(f"predictor.interval: {why}")
+    return section
 
 
 def device_section(space, precomputed_dir: Path, official_dir, notes: list[str]) -> dict:

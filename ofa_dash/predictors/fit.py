@@ -7,7 +7,10 @@ validation *inside* the 80 %, the winner is the one with the highest mean
 Kendall tau (ranking is what a Pareto search consumes), and every candidate is
 then refitted on the whole 80 % and scored on the untouched 20 %. The figures
 the dashboard shows (RMSE, Kendall tau) are those held-out scores of the
-winner, so choosing the model never peeked at them.
+winner, so choosing the model never peeked at them. The same held-out
+residuals calibrate the predictor's accuracy interval and measure its coverage
+(:mod:`ofa_dash.predictors.intervals`); :func:`recalibrate` does that alone for
+a saved predictor, keeping its weights.
 
 Every candidate ends as a torch module over ``onehot_features`` returning
 top-1 in percent, so the saved file is the same kind whichever one wins.
@@ -26,11 +29,13 @@ from torch import nn
 
 from ofa_dash.predictors.features import feature_spec, onehot_features
 from ofa_dash.predictors.fitted import FittedPredictor, build_mlp
+from ofa_dash.predictors.intervals import DEFAULT_FOLDS, DEFAULT_LEVEL, calibrate_interval
 from ofa_dash.predictors.measured import genome_matrix
 from ofa_dash.space import SearchSpace
 
 CANDIDATES = ("mlp", "ridge", "gbrt")
 MIN_ROWS = 20
+MIN_INTERVAL_ROWS = 10  # held-out subnets below which no interval is calibrated (its coverage could not be measured)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class FitConfig:
     mlp: MlpSpec = field(default_factory=MlpSpec)
     gbrt_trees: int = 400
     gbrt_depth: int = 2
+    interval_level: float = DEFAULT_LEVEL  # percent of held-out subnets the accuracy interval should contain
+    interval_folds: int = DEFAULT_FOLDS  # cross-conformal folds that measure that coverage
 
 
 def metrics(pred: np.ndarray, truth: np.ndarray) -> dict:
@@ -312,5 +319,39 @@ def fit_predictor(space: SearchSpace, measured: pd.DataFrame, cfg: FitConfig | N
         "fit_seconds": round(time.perf_counter() - start, 1),
         "fitted": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "test_ids": df["id"].iloc[test].tolist(),
+        "interval": _interval_or_none(_predict(model, x[test]), y[test], cfg),
     }
     return FittedPredictor(space, model, meta), meta
+
+
+def _interval_or_none(predicted: np.ndarray, measured: np.ndarray, cfg: FitConfig) -> dict | None:
+    """The calibrated interval, or None when too few subnets are held out to measure one (a small first fit still saves)."""
+    if len(measured) < max(MIN_INTERVAL_ROWS, 2 * cfg.interval_folds):
+        return None
+    return calibrate_interval(predicted, measured, cfg.interval_level, cfg.interval_folds, cfg.seed)
+
+
+def recalibrate(predictor: FittedPredictor, measured: pd.DataFrame, level: float = DEFAULT_LEVEL, folds: int = DEFAULT_FOLDS) -> FittedPredictor:
+    """``predictor`` with its interval (re)calibrated on its own held-out subnets (``meta["test_ids"]``); weights untouched.
+
+    For a predictor saved before intervals existed: same residuals, same protocol as a fresh fit.
+    Refuses (ValueError) when the held-out ids are not all in ``measured`` or were measured on other weights.
+    """
+    meta = predictor.meta
+    ids = meta.get("test_ids") or []
+    if not ids:
+        raise ValueError("the predictor's metadata lists no held-out subnets (test_ids); refit it with `fit-predictor`")
+    df = measured.drop_duplicates("id", keep="last").set_index("id")
+    missing = [i for i in ids if i not in df.index]
+    if missing:
+        raise ValueError(
+            f"{len(missing)} of the predictor's {len(ids)} held-out subnets are not in the measured data (e.g. {missing[0]}); refit with `fit-predictor`"
+        )
+    held = df.loc[ids].reset_index()
+    versions = sorted(set(held["supernet_version"]))
+    if versions != [meta.get("supernet_version")]:
+        raise ValueError(f"the held-out subnets were measured on supernet {versions}, the predictor was fitted on {meta.get('supernet_version')!r}")
+    predicted = predictor.predict(genome_matrix(held))
+    seed = int(meta.get("split_seed", 0))
+    interval = calibrate_interval(predicted, held["top1_holdout"].to_numpy(dtype=np.float64), level, folds, seed)
+    return FittedPredictor(predictor.space, predictor.model, {**meta, "interval": interval})

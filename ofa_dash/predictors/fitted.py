@@ -22,6 +22,7 @@ from torch import nn
 from ofa_dash.checkpoints import load_tagged, state_sha256, verify_state
 from ofa_dash.files import atomic_torch_save
 from ofa_dash.predictors.features import AccuracyPredictor, feature_spec, onehot_features
+from ofa_dash.predictors.intervals import interval_of
 from ofa_dash.predictors.official import OFA_PREDICTOR_FILE, load_official_predictor
 from ofa_dash.space import SearchSpace, get_space
 from ofa_dash.workspace import Workspace
@@ -77,6 +78,11 @@ class FittedPredictor:
         if m.get("rmse") is not None and m.get("kendall_tau") is not None:
             quality = f"; held-out RMSE {m['rmse']:.2f} points, Kendall tau {m['kendall_tau']:.3f}"
         self.source = f"ofa-dash {m.get('model_name', 'model')} fitted on {m.get('n_train', '?')} of {m.get('n_measured', '?')} measured subnets{quality}"
+
+    @property
+    def interval(self) -> dict | None:
+        """The calibrated accuracy interval (``level``, ``half_width``, measured ``coverage``), None in files fitted before intervals."""
+        return interval_of(self.meta)
 
     def features(self, genomes: np.ndarray) -> np.ndarray:
         return onehot_features(self.space, genomes)
@@ -178,6 +184,23 @@ def load_predictor(
     )
 
 
+def _interval_fields(meta: dict) -> dict:
+    """``interval`` (level and measured coverage first) and, when there is none, ``interval_note`` saying why."""
+    found = interval_of(meta)
+    if found is None and "interval" in meta:
+        return {
+            "interval": None,
+            "interval_note": f"only {meta.get('n_test', '?')} held-out subnets: too few to calibrate an interval and measure its coverage",
+        }
+    if found is None:
+        return {
+            "interval": None,
+            "interval_note": "this predictor file was fitted before calibrated intervals; add one with `fit-predictor --calibrate-only`",
+        }
+    keys = ("level", "coverage", "half_width", "n_calibration", "folds", "tolerance", "method")
+    return {"interval": {k: found[k] for k in keys if k in found}}
+
+
 def predictor_report(
     space: SearchSpace | str,
     precomputed_dir: str | os.PathLike | None = None,
@@ -187,7 +210,9 @@ def predictor_report(
 
     Keys: ``rmse``, ``kendall_tau``, ``n_measured`` (None for OFA's published predictor, whose
     quality the project cannot measure), plus ``name``, ``source``, ``model``, ``n_train``,
-    ``n_test``, ``comparison``, ``supernet_version``, ``fitted``, ``path``.
+    ``n_test``, ``comparison``, ``supernet_version``, ``fitted``, ``path``, and ``interval``:
+    ``{"level": 80, "coverage": <measured %>, "half_width": ..., ...}`` (a contract other tools
+    read), or None with the reason in ``interval_note``.
     Raises ``FileNotFoundError`` when the space has no predictor at all.
     """
     if isinstance(space, str):
@@ -208,6 +233,7 @@ def predictor_report(
             "comparison": meta.get("comparison", []),
             "supernet_version": meta.get("supernet_version"),
             "fitted": meta.get("fitted"),
+            **_interval_fields(meta),
         }
     if official_dir is not None and space.needs_official_files:
         pred = load_official_predictor(space, official_dir)
@@ -219,6 +245,8 @@ def predictor_report(
             "rmse": None,
             "kendall_tau": None,
             "n_measured": None,
+            "interval": None,
+            "interval_note": "OFA's published predictor comes with no held-out subnets, so it has no calibrated interval",
         }
     why = "no official dir was given" if space.needs_official_files else "OFA published none for this space"
     raise FileNotFoundError(f"no accuracy predictor for space {space.name!r}: {str(path)!r} does not exist and {why}")

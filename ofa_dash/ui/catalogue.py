@@ -7,6 +7,10 @@ table on another always agree. One row per (run, subnet) with:
   (46 choice indices as a string of digits, decodable with :func:`genomes_of`);
 - ``top1_pred`` and ``top1_pred_source``: the run's own ``error`` objective where it
   searched on one (the figure the search optimised), else the space's predictor;
+- ``top1_pred_pm`` and ``top1_pred_level``: the predictor's calibrated interval
+  (+- points at ``level`` % coverage, :mod:`ofa_dash.predictors.intervals`) where the
+  prediction comes from the current predictor and it has one, else NaN (a run scored
+  by another predictor, OFA's published predictor, a file fitted before intervals);
 - ``latency:<device>`` for every device: the device table's estimate where the table
   loads, else the value the run stored (``device_sources`` says which);
 - ``macs`` and ``params`` (millions), ``peak_mem`` (MB): counted;
@@ -29,6 +33,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from ofa_dash.hardware import count, load_devices
 from ofa_dash.predictors import load_predictor
+from ofa_dash.predictors.intervals import interval_of
 from ofa_dash.space import GENOME_LENGTH, SearchSpace, get_space
 from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RUN_JSON, SOLUTIONS, RunStore, StoreError
 from ofa_dash.workspace import Workspace
@@ -64,6 +69,7 @@ class Catalogue:
     supernet_version: str | None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    accuracy_interval: dict | None = None  # the current predictor's calibrated interval (level, half_width, coverage), if any
 
     @property
     def device_names(self) -> list[str]:
@@ -205,6 +211,7 @@ def build_catalogue(
     loaded_entries: list[dict] = []
     stored_latency: set[str] = set()
     pred_sources: dict[str, str] = {}
+    pred_versions: dict[str, tuple] = {}
     for entry in wanted:
         try:
             run = store.load(entry["run_id"], sp.name)
@@ -230,6 +237,7 @@ def build_catalogue(
             pinfo = (entry.get("versions") or {}).get("predictor") or {}
             df["top1_pred_source"] = f"predicted: {pinfo.get('source') or pinfo.get('name') or 'the run’s predictor'} (run objective)"
             pred_sources[run.run_id] = df["top1_pred_source"].iloc[0]
+            pred_versions[run.run_id] = (pinfo.get("name"), pinfo.get("version"))
         for name in run.objectives:
             if name.startswith(LATENCY_PREFIX):
                 df["stored:" + name] = sol[name].to_numpy(dtype=float)
@@ -259,11 +267,10 @@ def build_catalogue(
         points["top1_pred_source"] = None
     missing = points["top1_pred"].isna().to_numpy()
     accuracy_source = "; ".join(sorted(set(pred_sources.values())))
+    why = None
+    if predictor is None:
+        predictor, why = load_predictor_safe(sp, official, root)
     if missing.any():
-        if predictor is None:
-            predictor, why = load_predictor_safe(sp, official, root)
-        else:
-            why = None
         if predictor is not None:
             values = np.asarray(predictor.predict(G), dtype=float)
             points.loc[missing, "top1_pred"] = values[pos[missing]]
@@ -272,6 +279,14 @@ def build_catalogue(
             accuracy_source = "; ".join(s for s in (accuracy_source, src) if s)
         else:
             notes.append(f"No accuracy predictor, so runs without an error objective have no predicted top-1: {why}")
+    interval = interval_of(getattr(predictor, "meta", None))
+    points["top1_pred_pm"] = np.nan
+    points["top1_pred_level"] = np.nan
+    if interval is not None:
+        current = (getattr(predictor, "name", None), getattr(predictor, "version", None))
+        same = missing | points["run_id"].map(lambda r: pred_versions.get(r) == current).to_numpy(dtype=bool)
+        points.loc[same, "top1_pred_pm"] = float(interval["half_width"])
+        points.loc[same, "top1_pred_level"] = float(interval["level"])
 
     # counters
     counts = count(sp, G)
@@ -297,7 +312,7 @@ def build_catalogue(
     # measured results (this supernet's only)
     measured = best_measurements(store, sp.name, supernet_version)
     points = points.merge(measured, on="id", how="left")
-    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes)
+    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes, interval)
 
 
 def _device_infos(devices: dict, stored: set[str]) -> dict[str, DeviceInfo]:
@@ -309,13 +324,16 @@ def _device_infos(devices: dict, stored: set[str]) -> dict[str, DeviceInfo]:
 
 # --------------------------------------------------------------------------- views
 def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False) -> pd.DataFrame:
-    """Add ``top1`` and ``top1_source``: the prediction, or the live measurement where asked and present."""
+    """Add ``top1``, ``top1_source`` and ``top1_pm`` / ``top1_level``: the prediction with its interval, or the live measurement where asked and present."""
     df = points.copy()
     df["top1"] = df["top1_pred"].astype(float)
     df["top1_source"] = df["top1_pred_source"].fillna("none").astype(str)
+    df["top1_pm"] = df["top1_pred_pm"].astype(float) if "top1_pred_pm" in df else np.nan
+    df["top1_level"] = df["top1_pred_level"].astype(float) if "top1_pred_level" in df else np.nan
     if prefer_measured and "top1_measured" in df:
         has = df["top1_measured"].notna()
         df.loc[has, "top1"] = df.loc[has, "top1_measured"].astype(float)
+        df.loc[has, ["top1_pm", "top1_level"]] = np.nan  # a measurement, not the predictor's figure
         df.loc[has, "top1_source"] = "measured: live validation on " + df.loc[has, "measured_images"].astype(int).astype(str) + " test images"
     return df
 
@@ -395,6 +413,7 @@ def selection_table(df: pd.DataFrame, devices: list[str]) -> pd.DataFrame:
     Pages show subnets through :func:`ofa_dash.ui.tables.display_table` (headers with units, rounding, source tags).
     """
     cols = ["id", "top1", "top1_source", *[LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in df], "macs", "params", "peak_mem"]
+    cols += [c for c in ("top1_pm", "top1_level", "distinguishable") if c in df and df[c].notna().any()]
     cols += [c for c in ("top1_measured", "top5_measured", "measured_images", "measured_latency_ms") if c in df]
     cols += ["found_by", "runs"] if "found_by" in df else ["algorithm", "seed", "run_id", "set"]
     out = df[[c for c in cols if c in df]].copy()

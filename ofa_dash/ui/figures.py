@@ -9,7 +9,11 @@ Conventions shared by every chart:
   published reference markers) never open or select anything
   (:mod:`ofa_dash.ui.point_click` reads the ids in the browser);
 - hover text is short (id, top-1 with its predicted / measured tag, the plotted costs, MACs)
-  and fits inside the chart; the long provenance is in the caption and the tables' tooltips.
+  and fits inside the chart; the long provenance is in the caption and the tables' tooltips;
+- uncertainty is text, not error bars: the predictor's calibrated interval
+  ("top-1 78.10 % ± 0.50 (80 %)") and a latency's device-profile error ("± 2.0 %
+  (mean error)") go into the hover, once per trace where every point shares them,
+  so the ~4,000 markers of the shipped front cost nothing more to draw or to brush.
 """
 
 from __future__ import annotations
@@ -37,10 +41,16 @@ HOVER_UNITS = {"macs": ("MACs", "M"), "params": ("params", "M"), "peak_mem": ("p
 HOVER_HEADROOM = 70  # px above the plot: the top point's hover label (4 lines, centred on it) stays inside the chart
 
 
-def _hover_line(column: str, field: str) -> str:
-    """One hover line: what a column is, its value and its unit (``latency on note10 21.4 ms``)."""
+def _hover_line(column: str, field: str, latency_error: Mapping[str, float] | None = None) -> str:
+    """One hover line: what a column is, its value and its unit (``latency on note10 21.4 ms``).
+
+    ``latency_error`` (percent, per latency column) is the device profile's measured mean
+    error of its estimates: ``latency on cpu-ort 1.23 ms ± 2.0 % (mean error)``.
+    """
     if column.startswith(LATENCY_PREFIX):
-        return f"latency on {column[len(LATENCY_PREFIX) :]} {field} ms"
+        error = (latency_error or {}).get(column)
+        tail = f" ± {error:.1f} % (mean error)" if error is not None and np.isfinite(error) else ""
+        return f"latency on {column[len(LATENCY_PREFIX) :]} {field} ms{tail}"
     if column in HOVER_UNITS:
         what, unit = HOVER_UNITS[column]
         return f"{what} {field} {unit}"
@@ -57,7 +67,16 @@ def _constant_text(value, fmt: str) -> str:
     return format(value, fmt[1:])
 
 
-def _hover_frame(df: pd.DataFrame, axes: Mapping[str, str]) -> tuple[np.ndarray, str]:
+def _interval_text(df: pd.DataFrame) -> pd.Series | str:
+    """`` ± 0.50 (80 %)`` per row where the top-1 carries the predictor's interval, else ``""``."""
+    if "top1_pm" not in df or not df["top1_pm"].notna().any():
+        return ""
+    pm, level = df["top1_pm"].to_numpy(dtype=float), df["top1_level"].to_numpy(dtype=float)
+    text = [f" ± {p:.2f} ({lv:.0f} %)" if np.isfinite(p) and np.isfinite(lv) else "" for p, lv in zip(pm, level, strict=True)]
+    return pd.Series(text, index=df.index, dtype=object)
+
+
+def _hover_frame(df: pd.DataFrame, axes: Mapping[str, str], latency_error: Mapping[str, float] | None = None) -> tuple[np.ndarray, str]:
     """(customdata array, hovertemplate) for subnet points: short enough to read on a projector.
 
     The label says the id, the top-1 with its source tag (predicted / measured),
@@ -66,15 +85,15 @@ def _hover_frame(df: pd.DataFrame, axes: Mapping[str, str]) -> tuple[np.ndarray,
     (selections read it); only what varies within the trace follows it, and
     what every point shares goes into the template once: the customdata
     travels to the browser on every brush. ``axes`` maps plotted columns
-    (``{"top1": "y"}``) to plotly's own fields.
+    (``{"top1": "y"}``) to plotly's own fields; ``latency_error`` see :func:`_hover_line`.
     """
-    d = df.assign(tag=source_tags(df["top1_source"]) if "top1_source" in df else "")
+    d = df.assign(tag=source_tags(df["top1_source"]) if "top1_source" in df else "", pm=_interval_text(df))
     costs = [c for c in axes if c != "top1" and c in d]
     if "macs" in d and "macs" not in costs:
         costs.append("macs")
     columns: list[str] = ["id"]
     fields: dict[str, str] = {}
-    for c, fmt in [("tag", ""), ("top1", ":.2f"), *[(c, ":.3r") for c in costs]]:  # d3's "r": 3 significant digits, never exponents
+    for c, fmt in [("tag", ""), ("pm", ""), ("top1", ":.2f"), *[(c, ":.3r") for c in costs]]:  # d3's "r": 3 significant digits, never exponents
         values = d[c]
         if c in axes:
             fields[c] = "%{" + axes[c] + fmt + "}"
@@ -87,8 +106,8 @@ def _hover_frame(df: pd.DataFrame, axes: Mapping[str, str]) -> tuple[np.ndarray,
     for j, c in enumerate(columns):
         if d[c].dtype.kind == "f":
             data[:, j] = round_significant(d[c].to_numpy(dtype=float), 4)
-    top1 = "top-1 " + fields["top1"] + " %" + (" (" + fields["tag"] + ")" if fields["tag"] else "")
-    lines = ["<b>%{customdata[0]}</b>", top1, *[_hover_line(c, fields[c]) for c in costs]]
+    top1 = "top-1 " + fields["top1"] + " %" + fields["pm"] + (" (" + fields["tag"] + ")" if fields["tag"] else "")
+    lines = ["<b>%{customdata[0]}</b>", top1, *[_hover_line(c, fields[c], latency_error) for c in costs]]
     return data, "<br>".join(lines) + "<extra></extra>"
 
 
@@ -145,9 +164,11 @@ def front_2d(
     aspiration: tuple[float, float] | None = None,
     title: str = "",
     height: int = 600,
+    latency_error: Mapping[str, float] | None = None,
 ) -> go.Figure:
     """Accuracy against one cost: Pareto points bold per algorithm and joined by a step line, the rest faded.
 
+    ``latency_error`` maps a latency column to its device profile's mean error in percent (hover only).
     ``marks`` maps a decision aid (``knee``, ``pseudo-weights``, ``reference point``) to row
     positions in ``df``; ``references`` holds published markers (``x``, ``y``, ``label``, ``hover``)
     drawn without a subnet id; ``aspiration`` is the reference point a user typed (x, y).
@@ -161,7 +182,7 @@ def front_2d(
         for on_front, sub in ((False, part[~mask]), (True, part[mask])):
             if not len(sub):
                 continue
-            data, template = _hover_frame(sub, {x: "x", y: "y"})
+            data, template = _hover_frame(sub, {x: "x", y: "y"}, latency_error)
             fig.add_trace(
                 go.Scatter(
                     x=significant(sub[x]),
@@ -191,7 +212,7 @@ def front_2d(
         if not rows:
             continue
         sub = df.iloc[rows]
-        data, template = _hover_frame(sub, {x: "x", y: "y"})
+        data, template = _hover_frame(sub, {x: "x", y: "y"}, latency_error)
         s = MARK_STYLES[name]
         fig.add_trace(
             go.Scatter(

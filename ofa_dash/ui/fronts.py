@@ -2,7 +2,16 @@
 
 The page reads its widgets, calls :func:`front_view` and draws the result, so
 everything a user can see on the front (which subnets survive the sliders,
-which are on the front, where the knee is) is tested here directly.
+which are on the front, where the knee is, which front points the predictor
+cannot tell apart) is tested here directly.
+
+Distinguishable (2D fronts): a front subnet whose accuracy interval (the
+predictor's calibrated +-, :mod:`ofa_dash.predictors.intervals`) overlaps the
+interval of its cheaper or its dearer front neighbour is "not distinguishable by
+the predictor": the predicted gain over that neighbour is within the predictor's
+own error. Only accuracy counts (the predictor's figure); a measured top-1 counts
+as a point (no +-). Fronts with more than one cost axis have no "neighbours", so
+3D fronts carry no such mark.
 """
 
 from __future__ import annotations
@@ -14,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ofa_dash import decision as decision_aids
-from ofa_dash.ui.catalogue import Constraints, apply_constraints, joined_per_id, objective_matrix, pareto_mask, with_accuracy
+from ofa_dash.predictors.intervals import overlaps_neighbours, separable_steps
+from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, apply_constraints, joined_per_id, objective_matrix, pareto_mask, with_accuracy
 from ofa_dash.ui.counts import SubnetCounts, count_subnets
 
 MAX_KNEES = 5
@@ -41,6 +51,24 @@ class FrontView:
     def front(self) -> pd.DataFrame:
         return self.df[self.df["pareto"]]
 
+    def distinguishable_phrase(self) -> str:
+        """``"3 of 180 front subnets are distinguishable by the predictor from their neighbours; 17 steps along the front are
+        (80 % intervals, top-1 ± 0.50 points)"``, or "" without intervals."""
+        if "distinguishable" not in self.df:
+            return ""
+        front = self.front.drop_duplicates("id").sort_values([self.columns[1], "top1"], kind="stable")
+        marked = front["distinguishable"].dropna()
+        if not len(marked):
+            return ""
+        widths = front["top1_pm"].dropna()
+        level = front["top1_level"].dropna()
+        about = f" ({level.iloc[0]:.0f} % intervals, top-1 ± {widths.iloc[0]:.2f} points)" if len(widths) and len(level) else ""
+        steps = separable_steps(front["top1"].to_numpy(dtype=float), front["top1_pm"].to_numpy(dtype=float))
+        return (
+            f"{int(marked.astype(bool).sum())} of {len(marked)} front subnets are distinguishable by the predictor from their neighbours; "
+            f"{steps} steps along the front are{about}"
+        )
+
 
 def front_view(
     points: pd.DataFrame,
@@ -64,6 +92,8 @@ def front_view(
     drawable = df[have]
     df = apply_constraints(drawable, constraints or Constraints()).reset_index(drop=True)
     df["pareto"] = pareto_mask(df, columns)
+    if len(columns) == 2:
+        df["distinguishable"] = distinguishable(df, columns[1])
     view = FrontView(df, list(columns), hidden=total - missing - len(df), missing=missing, counts=count_subnets(df, "pareto", before=drawable))
     front_rows = np.flatnonzero(df["pareto"].to_numpy())
     if not len(front_rows):
@@ -95,6 +125,53 @@ def front_view(
         table.insert(0, "decision aid", [name for name, _ in picks])
         view.picks = table
     return view
+
+
+def distinguishable(df: pd.DataFrame, cost: str) -> pd.Series:
+    """Per row: True / False for a front subnet with an interval (see the module docstring), NA elsewhere.
+
+    Computed once per subnet (copies from several runs share it), on the front in
+    order of ``cost``; NA everywhere when no front subnet has an interval (point
+    estimates alone say nothing about the predictor's error).
+    """
+    out = pd.Series(pd.NA, index=df.index, dtype="boolean")
+    if "top1_pm" not in df or "pareto" not in df:
+        return out
+    front = df[df["pareto"].astype(bool)].drop_duplicates("id").sort_values([cost, "top1"], kind="stable")
+    if not len(front) or front["top1_pm"].isna().all():
+        return out
+    apart = ~overlaps_neighbours(front["top1"].to_numpy(dtype=float), front["top1_pm"].to_numpy(dtype=float))
+    by_id = pd.Series(apart, index=front["id"].to_numpy())
+    on_front = df["pareto"].astype(bool).to_numpy()
+    out[on_front] = df.loc[on_front, "id"].map(by_id).to_numpy(dtype=bool)
+    return out
+
+
+def latency_errors(devices: dict, names: list[str]) -> dict[str, float]:
+    """Latency column -> the device profile's measured mean error (MAPE, percent) for the devices that have one."""
+    out = {}
+    for name in names:
+        quality = getattr(devices.get(name), "quality", None) or {}
+        if quality.get("mape") is not None:
+            out[LATENCY_PREFIX + name] = float(quality["mape"])
+    return out
+
+
+def uncertainty_sources(interval: dict | None, device=None) -> str:
+    """The Sources sentence on the front's error bars: how the accuracy interval was calibrated, what the latency ± is."""
+    if interval is None:
+        acc = "Accuracy has no interval (the predictor in use carries no calibrated one)."
+    else:
+        acc = (
+            f"Accuracy ± is the predictor's {interval['level']:.0f} % interval (± {interval['half_width']:.2f} points, split-conformal "
+            f"on its held-out subnets); measured coverage {interval['coverage']:.1f} % on {interval.get('n_calibration', '?')} held-out subnets."
+        )
+    quality = getattr(device, "quality", None) or {}
+    if quality.get("mape") is None:
+        return acc
+    return (
+        f"{acc} Latency ± is the device profile's mean absolute error ({quality['mape']:.1f} % on {quality.get('n_validation', '?')} subnets timed end to end)."
+    )
 
 
 def rows_for_ids(df: pd.DataFrame, ids: list[str]) -> pd.DataFrame:

@@ -74,6 +74,20 @@ COST_COLUMNS: dict[str, ColumnSpec] = {
     "params": _counter_spec("params", "Parameters of the subnet, in millions (counted from the architecture)."),
     "peak_mem": _counter_spec("peak_mem", "Largest set of activations alive at once during one inference, in MB (10^6 bytes; counted)."),
 }
+INTERVAL_COLUMNS: dict[str, ColumnSpec] = {  # shown when some row has a value (a predictor with a calibrated interval)
+    "top1_pm": ColumnSpec(
+        "± (points)",
+        "The predictor's calibrated interval: the measured top-1 lies within predicted ± this for the stated share of held-out subnets "
+        "(blank: a measurement, or a predictor without an interval).",
+        decimals=DECIMALS,
+    ),
+    "distinguishable": ColumnSpec(
+        "Distinguishable",
+        "Front subnets only: 'not distinguishable by the predictor' when this subnet's accuracy interval overlaps that of its cheaper "
+        "or dearer neighbour on the front, i.e. the predicted difference is within the predictor's own error.",
+    ),
+}
+DISTINGUISHABLE_TEXT = {True: "yes", False: "not distinguishable by the predictor"}
 MEASURED_COLUMNS: dict[str, ColumnSpec] = {
     "top1_measured": ColumnSpec("Measured top-1 (%)", "Top-1 measured by a live validation of the exported subnet on this supernet.", decimals=DECIMALS),
     "top5_measured": ColumnSpec("Measured top-5 (%)", "Top-5 measured by the same live validation.", decimals=DECIMALS),
@@ -245,6 +259,12 @@ def display_table(
             plan.append((col, ColumnSpec(spec.header, f"{spec.help} {why}", decimals=spec.decimals), df[col]))
         elif col in df:
             plan.append((col, spec, df[col]))
+    for col, spec in INTERVAL_COLUMNS.items():
+        if col in df and df[col].notna().any():
+            values = df[col].map(DISTINGUISHABLE_TEXT, na_action="ignore") if col == "distinguishable" else df[col]
+            if col == "top1_pm" and "top1_level" in df and df["top1_level"].notna().any():
+                spec = ColumnSpec(f"± ({df['top1_level'].dropna().iloc[0]:.0f} %, points)", spec.help, decimals=spec.decimals)
+            plan.append((col, spec, values))
     for dev in devices:
         if LATENCY_PREFIX + dev in df:
             plan.append((LATENCY_PREFIX + dev, latency_spec(dev, notes.get(dev, "")), df[LATENCY_PREFIX + dev]))
