@@ -10,6 +10,7 @@ from ofa_dash.ui.subnet_view import objectives_table
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience, style
 from ofa_dash.validation import best_measurement
+from ofa_dash.validation_queue import VALIDATION_QUEUE
 
 ctx = state.sidebar()
 space, settings = ctx.space, ctx.settings
@@ -88,6 +89,55 @@ if devices:
                 (st.warning if note.slower else st.caption)(f"{sid}: {plain(note.text)}")
 else:
     st.info(f"No device latency tables for {space.name} here.", icon=":material/speed:")
+
+st.subheader("Measure them")
+QUICK_IMAGES = 1000
+ss = st.session_state
+job = jobs.get_job(ss.get("cmp_val_job"))
+running = job is not None and job.running
+if not settings.has_supernet(space) or settings.data is None:
+    st.caption("Validating needs the supernet and the dataset: the Subnet page says what is missing and offers the download.")
+else:
+    todo = [sid for sid in ids if not measured[sid]]
+    label = f"Validate {'the ' + str(len(todo)) + ' not yet validated' if todo and len(todo) < len(ids) else 'all ' + str(len(ids))} (quick: {QUICK_IMAGES:,} test images each)"
+    if st.button(label, key="cmp_val_go", disabled=running, type="primary"):
+        try:
+            job = jobs.start_job(
+                "validation",
+                f"{space.name}: {len(todo or ids)} subnets",
+                jobs.batch_validation_work(settings, space, [archs[s] for s in (todo or ids)], settings.data, QUICK_IMAGES, VALIDATION_QUEUE),
+            )
+        except jobs.JobRefused as exc:
+            st.error(plain(exc))
+        else:
+            ss["cmp_val_job"] = job.id
+            st.rerun()
+
+    @st.fragment(run_every=1.0 if running else None)
+    def batch_panel() -> None:
+        job = jobs.get_job(ss.get("cmp_val_job"))
+        if job is None:
+            return
+        if job.running:
+            st.progress(job.fraction(), text=jobs.progress_text(job))
+            if st.button("Cancel", key="cmp_val_cancel"):
+                job.cancel.set()
+            return
+        if job.error:
+            st.error(
+                "Validation cancelled; the subnets validated before it stopped are recorded."
+                if job.error == "cancelled"
+                else f"Validation failed: {plain(job.error)}"
+            )
+        elif job.result:
+            st.success(
+                f"Validated {len(job.result['validated'])} of {job.result['asked']}: the measured figures are in the tables above and on the Fronts page."
+            )
+        if ss.get("cmp_val_refreshed") != job.id:
+            ss["cmp_val_refreshed"] = job.id
+            st.rerun()  # once, so the tables pick up the new measurements
+
+    batch_panel()
 
 st.subheader("Per-class accuracy")
 per_class = per_class_accuracy(measured)

@@ -90,7 +90,7 @@ def test_the_compare_page_from_a_link(env):
     _ok(at)
     assert at.title[0].value == "Compare"
     headings = [s.value for s in at.subheader]
-    assert headings == ["Objectives", "Architecture", "Where the time goes", "Per-class accuracy"]
+    assert headings == ["Objectives", "Architecture", "Where the time goes", "Measure them", "Per-class accuracy"]
     objectives = at.dataframe[0].value
     assert list(objectives.columns) == ["quantity", *ids]
     assert any("Validate on the Subnet page" in i.value for i in at.info)  # nothing validated in a fresh demo copy
@@ -119,3 +119,31 @@ def test_the_subnet_page_adds_to_the_comparison(env):
     assert at.session_state["view"].compare == [CIFAR.smallest().id, CIFAR.largest().id]
     assert at.query_params["compare"] in ([f"{CIFAR.smallest().id},{CIFAR.largest().id}"], f"{CIFAR.smallest().id},{CIFAR.largest().id}")
     assert any("added to the comparison" in i.value for i in at.info)  # the page file ran on its own: no navigation to switch with
+
+
+def test_validate_all_measures_each_subnet_in_turn_and_fills_the_per_class_table(env):
+    import time
+
+    from ofa_dash.ui.jobs import get_job
+
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    ids = pd.unique(cat.points["id"])[:2].tolist()
+    at = _page("compare")
+    at.query_params.update({"space": "cifar10", "compare": ",".join(ids)})
+    at.run()
+    _ok(at)
+    at.button(key="cmp_val_go").click().run()
+    _ok(at)
+    job = get_job(at.session_state["cmp_val_job"])
+    stages = set()
+    end = time.monotonic() + 240
+    while job.running and time.monotonic() < end:
+        stages.add(job.stage.split(":")[0])
+        time.sleep(0.2)
+    assert not job.running and job.error is None, job.error
+    assert job.result["validated"] == ids and job.result["asked"] == 2
+    assert {"subnet 1 of 2 (" + ids[0] + ")", "subnet 2 of 2 (" + ids[1] + ")"} & stages  # progress names the subnet
+    at.run()
+    _ok(at)
+    per_class = next(df.value for df in at.dataframe if "class" in df.value.columns)
+    assert list(per_class.columns) == ["class", *ids, "spread"]

@@ -76,6 +76,19 @@ class Job:
         return min(1.0, self.done / self.total) if self.total else 0.0
 
 
+@dataclass
+class StepJob(Job):
+    """One step of a batch job: what it reports also shows on the batch, prefixed with which step it is."""
+
+    parent: Job | None = None
+    prefix: str = ""
+
+    def update(self, stage: str, done: int = 0, total: int = 0, message: str = "") -> None:
+        super().update(stage, done, total, message)
+        if self.parent is not None:
+            self.parent.update(f"{self.prefix}: {stage}", done, total, message)
+
+
 class JobRefused(ValueError):
     """The server's limits do not allow this job now (the message says which limit and how to proceed)."""
 
@@ -380,6 +393,29 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
         )
         job.update("done", 1, 1)
         return result.to_dict()
+
+    return work
+
+
+def batch_validation_work(
+    settings: Settings, space: SearchSpace, archs: list[Arch], data_path: str | Path, limit: int | None, queue=None
+) -> Callable[[Job], dict]:
+    """Live validation of several subnets in turn (the shortlist a decision comes down to), one queue turn each.
+
+    Progress names the subnet (``subnet 2 of 4: evaluating``); a cancel stops the
+    running one and skips the rest; each finished validation is recorded at once,
+    so a cancel keeps what was measured.
+    """
+
+    def work(job: Job) -> dict:
+        results: list[dict] = []
+        for i, arch in enumerate(archs):
+            if job.cancel.is_set():
+                break
+            step = StepJob("validation", arch.id, cancel=job.cancel, parent=job, prefix=f"subnet {i + 1} of {len(archs)} ({arch.id})")
+            results.append(validation_work(settings, space, arch, data_path, limit, queue)(step))
+        job.update("done", 1, 1)
+        return {"validated": [r["arch"] for r in results], "results": results, "asked": len(archs)}
 
     return work
 
