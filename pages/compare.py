@@ -6,6 +6,7 @@ import streamlit as st
 from ofa_dash.ui import jobs, loaders, state
 from ofa_dash.ui.compare_view import arch_diff, compared_ids, int8_against_fp32_estimates, latency_breakdown, objectives_side_by_side, per_class_accuracy
 from ofa_dash.ui.int8_note import int8_note
+from ofa_dash.ui.job_panel import show_running
 from ofa_dash.ui.subnet_view import objectives_table
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience, style
@@ -118,10 +119,7 @@ else:
         job = jobs.get_job(ss.get("cmp_val_job"))
         if job is None:
             return
-        if job.running:
-            st.progress(job.fraction(), text=jobs.progress_text(job))
-            if st.button("Cancel", key="cmp_val_cancel"):
-                job.cancel.set()
+        if show_running(job, "cmp_val_cancel"):
             return
         if job.error:
             st.error(

@@ -8,6 +8,7 @@ from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import hide_absolute_paths, missing_supernet_message, shown_path
 from ofa_dash.ui.data_download import data_download_panel
 from ofa_dash.ui.int8_note import int8_note
+from ofa_dash.ui.job_panel import show_running
 from ofa_dash.ui.subnet_view import measured_source, objectives_table, predicted_payload, runs_containing, validation_summary
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
@@ -159,13 +160,7 @@ if ready:
         job = jobs.get_job(ss.get("val_job"))
         if job is None or ss.get("val_arch") != arch.id:
             return
-        if job.running:
-            if job.stage == "waiting":
-                st.warning(plain(job.message) if job.message else "waiting for the running validation…", icon=":material/hourglass_top:")
-            else:
-                st.progress(job.fraction(), text=jobs.progress_text(job))
-            if st.button("Cancel", key="val_cancel"):
-                job.cancel.set()
+        if show_running(job, "val_cancel"):
             return
         if job.error == "cancelled":
             st.info("Validation cancelled; nothing was recorded.")
@@ -300,10 +295,7 @@ else:
         job = jobs.get_job(ss.get(ft_key))
         if job is None:
             return
-        if job.running:
-            st.progress(job.fraction(), text=jobs.progress_text(job))
-            if st.button("Cancel", key="ft_cancel"):
-                job.cancel.set()
+        if show_running(job, "ft_cancel"):
             return
         if job.error == "cancelled":
             st.info("Fine-tune cancelled after the current step; its checkpoint is kept (continue it with the same settings).")
