@@ -156,7 +156,9 @@ def test_openvino_runtime_times_a_whole_subnet_and_describes_itself():
 
 def test_profile_cli_with_openvino_writes_a_loadable_profile(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(space_module.SPACES, TINY.name, TINY)  # the CLI resolves --space by name
-    out = tmp_path / "cpu-openvino.json"
+    root = tmp_path / "precomputed"
+    out = root / TINY.name / "devices" / "cpu-openvino.json"
+    out.parent.mkdir(parents=True)
     args = ["profile", "--space", TINY.name, "--runtime", "openvino", "--name", "cpu-openvino", "--repeats", "2"]
     args += ["--n-calibration", "3", "--n-validation", "3", "--out", str(out), "--quiet", "--json"]
     assert main(args) == 0
@@ -168,6 +170,11 @@ def test_profile_cli_with_openvino_writes_a_loadable_profile(tmp_path, capsys, m
     machine = profile.meta["machine"]
     assert machine["runtime"].startswith("OpenVINO") and machine["runtime_version"] == ov.openvino_version() and machine["threads"] == 1
     assert machine["logical_cores"] >= 1 and machine["cpu_model"]
+    # report --json lists the device with its quality figures and machine
+    assert main(["report", "--space", TINY.name, "--precomputed", str(root), "--json"]) == 0
+    device = json.loads(capsys.readouterr().out)["devices"]["cpu-openvino"]
+    assert device["n_validation"] == 3 and device["mape"] == pytest.approx(result["mape"]) and device["kendall_tau"] == profile.quality["kendall_tau"]
+    assert device["machine"]["runtime_version"] == ov.openvino_version()
 
 
 # --------------------------------------------------------------------------- without the package
