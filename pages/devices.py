@@ -70,8 +70,11 @@ else:
     left, right = st.columns([2, 3])
     left.dataframe(tau_matrix(cmp), hide_index=True, width="stretch")
     left.dataframe(cmp.summary(), hide_index=True, width="stretch")
-    right.markdown("**Subnets the devices rank most differently** (rank percentile per device: 0 = the fastest, 100 = the slowest)")
-    right.dataframe(cmp.disagreements().round(1), hide_index=True, width="stretch")
+    worst = cmp.pairs().iloc[0]  # the pair that agrees least
+    fig = figures.rank_agreement(cmp.percentiles, cmp.verdicts(), worst["device a"], worst["device b"], cmp.fast_percent)
+    right.plotly_chart(for_audience(fig, ctx.view.present), width="stretch", key="dev_rank_agreement")
+    st.markdown("**Subnets the devices rank most differently** (rank percentile per device: 0 = the fastest, 100 = the slowest)")
+    st.dataframe(cmp.disagreements().round(1), hide_index=True, width="stretch")
 
 st.header("Accuracy predictor")
 predictor, why = loaders.predictor(settings, space.name)

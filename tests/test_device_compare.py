@@ -35,7 +35,8 @@ def test_a_profile_without_machine_still_loads_and_reads_not_recorded(tmp_path):
     assert "machine" not in profile.meta
     loaded = load_profile(save_profile(profile, tmp_path / "old-cpu.json"), CIFAR)
     shown = machine_of(loaded.meta)
-    assert shown["cpu_model"] == NOT_RECORDED and shown["load_before"] == NOT_RECORDED
+    assert shown["cpu_model"] == "synthetic demo device (old-cpu)"  # the 'hardware' line every profile has stands in
+    assert shown["load_before"] == NOT_RECORDED and shown["logical_cores"] == NOT_RECORDED
     assert shown["runtime"] == "synthetic" and shown["threads"] == "1"  # every profile has these at the top level
 
 
@@ -49,6 +50,7 @@ def test_machine_rows_put_profiles_side_by_side():
     old = {"runtime": "synthetic", "runtime_version": "0", "threads": 1}
     rows = {r["field"]: r for r in machine_rows({"new": new, "old": old})}
     assert rows["CPU"] == {"field": "CPU", "new": "Xeon", "old": NOT_RECORDED}
+    assert rows["logical cores"] == {"field": "logical cores", "new": "2", "old": NOT_RECORDED}
     assert rows["load average before (1/5/15 min)"]["new"] == "0.1 / 0.2 / 0.3"
     assert rows["runtime version"] == {"field": "runtime version", "new": "1.31.1", "old": "0"}
 
@@ -118,9 +120,11 @@ def test_devices_page_compares_the_devices(env):
     assert [h.value for h in at.header][:2] == ["Latency tables", "Devices side by side"]
     frames = [df.value for df in at.dataframe]
     machines = next(f for f in frames if "field" in f and "CPU" in f["field"].tolist())
-    assert machines.loc[machines["field"] == "CPU", "demo-cpu"].item() == NOT_RECORDED  # the demo profiles predate meta.machine
+    assert machines.loc[machines["field"] == "logical cores", "demo-cpu"].item() == NOT_RECORDED  # the demo profiles predate meta.machine
     tau = next(f for f in frames if "device" in f and list(f.columns) == ["device", "demo-cpu", "demo-gpu"])
     assert tau.set_index("device").loc["demo-cpu", "demo-cpu"] == pytest.approx(1.0)
     assert any("verdict" in f and "subnets" in f for f in frames)
     assert any("spread" in f and "verdict" in f for f in frames)
     assert any("Rank agreement" in m.value for m in at.markdown)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert "rank on demo-cpu against rank on demo-gpu (0 = the fastest)" in titles

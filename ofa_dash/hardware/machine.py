@@ -47,7 +47,7 @@ class MachineWatch:
         }
 
 
-# (key in meta["machine"], label); runtime, its version and threads fall back to the top-level metadata every profile has
+# (key in meta["machine"], label); the CPU, runtime, its version and threads fall back to the top-level metadata every profile has
 MACHINE_FIELDS = (
     ("cpu_model", "CPU"),
     ("logical_cores", "logical cores"),
@@ -58,7 +58,7 @@ MACHINE_FIELDS = (
     ("load_after", "load average after (1/5/15 min)"),
     ("idle_cores_while_measuring", "idle cores while measuring"),
 )
-FALLBACK_TOP_LEVEL = ("runtime", "runtime_version", "threads")
+FALLBACK_TOP_LEVEL = {"cpu_model": "hardware", "runtime": "runtime", "runtime_version": "runtime_version", "threads": "threads"}  # machine key -> meta key
 
 
 def machine_of(meta: dict) -> dict:
@@ -68,7 +68,7 @@ def machine_of(meta: dict) -> dict:
     for key, _ in MACHINE_FIELDS:
         value = machine.get(key)
         if value is None and key in FALLBACK_TOP_LEVEL:
-            value = meta.get(key)
+            value = meta.get(FALLBACK_TOP_LEVEL[key])
         out[key] = _text(value)
     return out
 
