@@ -4,7 +4,7 @@ import streamlit as st
 
 from ofa_dash.ui import figures, loaders, state
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
-from ofa_dash.ui.devices_view import PROFILE_COMMAND, device_reports, meta_table, predictor_quality
+from ofa_dash.ui.devices_view import PROFILE_COMMAND, compare_catalogue_devices, device_reports, machines_table, meta_table, predictor_quality, tau_matrix
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
 
@@ -53,6 +53,29 @@ for rep in reports:
             else:
                 st.info("Published tables: no whole-subnet measurements come with them, so their accuracy cannot be shown here.")
 
+st.header("Devices side by side")
+machines = machines_table(reports)
+if machines.shape[1] > 1:
+    st.markdown("**Where each profile was measured** (load averages: 1 / 5 / 15 minutes; older profiles did not record every field)")
+    st.dataframe(machines, hide_index=True, width="stretch")
+compared = compare_catalogue_devices(loaders.catalogue(settings, space.name, ctx.run_ids))
+if compared.comparison is None:
+    st.info(plain(hide_absolute_paths(compared.problem or "")))
+else:
+    cmp = compared.comparison
+    st.markdown(
+        f"**Rank agreement** on {compared.subnets}: Kendall tau between the devices' latency estimates (1: the same order). "
+        f"A subnet is *fast* on a device when it is in the fastest {cmp.fast_percent:.0f} % there."
+    )
+    left, right = st.columns([2, 3])
+    left.dataframe(tau_matrix(cmp), hide_index=True, width="stretch")
+    left.dataframe(cmp.summary(), hide_index=True, width="stretch")
+    worst = cmp.pairs().iloc[0]  # the pair that agrees least
+    fig = figures.rank_agreement(cmp.percentiles, cmp.verdicts(), worst["device a"], worst["device b"], cmp.fast_percent)
+    right.plotly_chart(for_audience(fig, ctx.view.present), width="stretch", key="dev_rank_agreement")
+    st.markdown("**Subnets the devices rank most differently** (rank percentile per device: 0 = the fastest, 100 = the slowest)")
+    st.dataframe(cmp.disagreements().round(1), hide_index=True, width="stretch")
+
 st.header("Accuracy predictor")
 predictor, why = loaders.predictor(settings, space.name)
 pq = predictor_quality(space, settings.precomputed, settings.official, predictor)
@@ -94,7 +117,7 @@ st.markdown(
 
 It times every distinct layer and about 100 whole subnets, fits the affine correction on some of them and reports
 Kendall tau and MAPE on the rest. The table is written to `{shown_path(settings.folder(space).devices / "my-cpu.json")}`
-(`--runtime` is `ort`, `ort-int8`, `torch` or `cuda`). Copy that file into the same folder of the dashboard's
+(`--runtime` is `ort`, `ort-int8`, `torch`, `cuda` or `openvino`). Copy that file into the same folder of the dashboard's
 precomputed root and it joins everywhere by itself: as a device in the sidebar, a latency column on the fronts, and an
 objective (`latency:my-cpu`) on the Search page."""
 )

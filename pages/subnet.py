@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ofa_dash.export import FORMATS
+from ofa_dash.export import page_formats
 from ofa_dash.ui import figures, finetune_view, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
 from ofa_dash.ui.config import hide_absolute_paths, missing_supernet_message, shown_path
@@ -202,13 +202,14 @@ else:
         choice = st.radio("weights", ["the supernet's", "fine-tuned (see Fine-tune below)"], horizontal=True, key="dl_weights")
         weights = "finetuned" if choice.startswith("fine") else "supernet"
     stem = f"{space.name}-{arch.id}" + ("-finetuned" if weights == "finetuned" else "")
-    export_jobs = {fmt: jobs.get_job(ss.get(jobs.export_job_key(space, arch, fmt, weights))) for fmt in FORMATS}
+    formats = page_formats()
+    export_jobs = {fmt: jobs.get_job(ss.get(jobs.export_job_key(space, arch, fmt, weights))) for fmt in formats}
     building = any(j is not None and j.running for j in export_jobs.values())
 
     @st.fragment(run_every=1.0 if building else None)
     def downloads() -> None:
-        cols = st.columns(len(FORMATS))
-        for col, (fmt, spec) in zip(cols, FORMATS.items(), strict=True):
+        cols = st.columns(len(formats))
+        for col, (fmt, spec) in zip(cols, formats.items(), strict=True):
             key = jobs.export_job_key(space, arch, fmt, weights)
             job = jobs.get_job(ss.get(key))
             cached = jobs.cached_export(settings, space, arch, fmt, weights)
@@ -247,7 +248,7 @@ else:
                     col.warning(plain(note.text), icon=":material/speed:")
                 elif note is not None:
                     col.caption(plain(note.text))
-        finished = [j for j in (jobs.get_job(ss.get(jobs.export_job_key(space, arch, f, weights))) for f in FORMATS) if j is not None and not j.running]
+        finished = [j for j in (jobs.get_job(ss.get(jobs.export_job_key(space, arch, f, weights))) for f in formats) if j is not None and not j.running]
         if building and len(finished) == sum(j is not None for j in export_jobs.values()):
             st.rerun()  # every build ended: stop polling
 

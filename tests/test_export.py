@@ -320,7 +320,7 @@ def test_format_registry_is_the_single_source():
     from ofa_dash.commands import export as export_command
     from ofa_dash.ui import jobs
 
-    assert list(ex.FORMATS) == ["onnx", "onnx-int8", "torchscript", "bundle"]
+    assert list(ex.FORMATS) == ["onnx", "onnx-int8", "torchscript", "bundle", "openvino"]
     for name, spec in ex.FORMATS.items():
         assert spec.name == name and spec.label and spec.mime and callable(spec.builder)
         assert "{stem}" in spec.file_name and spec.file_for("s-a") != spec.file_name
@@ -329,7 +329,7 @@ def test_format_registry_is_the_single_source():
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices["export"]
     fmt = next(a for a in sub._actions if a.dest == "format")
-    assert fmt.help == export_command.format_help() == "onnx, onnx-int8, torchscript or bundle"
+    assert fmt.help == export_command.format_help() == "onnx, onnx-int8, torchscript, bundle or openvino"
     assert fmt.help.replace(" or ", ", ").split(", ") == list(ex.FORMATS)
     assert export_command.FORMATS is ex.FORMATS
 

@@ -1,4 +1,4 @@
-"""``export``: a subnet as ONNX, int8 ONNX, TorchScript + state-dict, or a deployable zip bundle."""
+"""``export``: a subnet as ONNX, int8 ONNX, TorchScript + state-dict, a deployable zip bundle, or an OpenVINO IR."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from ofa_dash.commands.common import add_subnet_arguments, emit, supernet_file
 from ofa_dash.data import load_dataset
 from ofa_dash.export import EVAL_IMAGES, FORMATS, check_destination, export
 from ofa_dash.export.common import refuse_overwrite
-from ofa_dash.export.torchscript import torchscript_paths
 from ofa_dash.runtime.ort import auto_threads, torch_threads
 from ofa_dash.space import get_space
 from ofa_dash.subnets import WEIGHTS_CHOICES, prepare
@@ -38,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
     arch = space.parse_arch(args.arch)
     if args.format not in FORMATS:
         raise ValueError(f"unknown export format {args.format!r}; choose one of {list(FORMATS)}")
+    spec = FORMATS[args.format]
+    spec.check_available()  # a missing runtime package is the first thing to say
     out = check_destination(args.out)
-    refuse_overwrite(list(torchscript_paths(out).values()) if args.format == "torchscript" else [out], args.force)
+    refuse_overwrite(spec.outputs(out), args.force)
     predicted = _predicted(args.predicted)
     supernet = supernet_file(args, space)  # a missing checkpoint is the first thing to say
     if args.no_calibration and args.data:
@@ -98,7 +99,9 @@ def register(sub) -> None:
     e = sub.add_parser("export", help=f"export a subnet ({', '.join(FORMATS)}), verified after writing")
     add_subnet_arguments(e)
     e.add_argument("--format", required=True, help=format_help())
-    e.add_argument("--out", required=True, help="output file (torchscript also writes NAME.state.pt and NAME.json beside it)")
+    e.add_argument(
+        "--out", required=True, help="output file (torchscript also writes NAME.state.pt and NAME.json beside it; openvino: NAME.xml, with NAME.bin beside it)"
+    )
     e.add_argument(
         "--data",
         help="dataset root: BN recalibration, parity on real test images, int8 calibration and accuracy "

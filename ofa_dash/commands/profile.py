@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         "range_ms": profile.range_ms(),
         "n_layers": profile.meta["n_layers_timed"],
         "hardware": profile.meta["hardware"],
+        "machine": profile.meta["machine"],
         "minutes": profile.meta["minutes"],
     }
     if q["n_validation"] < QUALITY_MIN_VALIDATION:
@@ -91,7 +92,11 @@ def register(sub) -> None:
 
     p = sub.add_parser("profile", help="build a device latency table on this machine")
     p.add_argument("--space", default="cifar10")
-    p.add_argument("--runtime", choices=RUNTIMES, help="ort (ONNX Runtime fp32), ort-int8 (static int8), torch (eager CPU), cuda")
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="ort (ONNX Runtime fp32), ort-int8 (static int8), torch (eager CPU), cuda, openvino (OpenVINO CPU plugin, fp32; needs the openvino package)",
+    )
     p.add_argument("--name", required=True, help="device name (a-z, 0-9, . _ -); becomes precomputed/SPACE/devices/NAME.json")
     p.add_argument("--n-calibration", type=int, default=40, help="random subnets timed end to end to fit the correction")
     p.add_argument("--n-validation", type=int, default=60, help="further random subnets, used only to report Kendall tau and MAPE")

@@ -58,6 +58,7 @@ def device_section(space, precomputed_dir: Path, official_dir, notes: list[str])
             "threads": meta.get("threads"),
             "batch_size": meta.get("batch_size"),
             "date": meta.get("date"),
+            "machine": meta.get("machine"),  # CPU, cores, runtime, threads, load while measuring (None: an older profile did not record it)
             "correction": meta.get("correction"),
             "range_ms": meta.get("range_ms"),  # measured: fastest and slowest subnet timed while profiling
             "estimated_range_ms": [float(v) for v in table.estimate(space.encode([space.smallest(), space.largest()]))],

@@ -1,4 +1,4 @@
-"""Export a subnet: ONNX, int8 ONNX, TorchScript + state-dict, and a deployable zip bundle.
+"""Export a subnet: ONNX, int8 ONNX, TorchScript + state-dict, a deployable zip bundle, and an OpenVINO IR.
 
 Every format is written to a temporary file in the destination folder,
 verified there (loaded back and run against the PyTorch subnet), and only
@@ -8,17 +8,18 @@ inside the ONNX file's ``metadata_props``.
 
 One module per job: :mod:`.formats` (the registry and :func:`export`),
 :mod:`.common` (errors, config, atomic writes), :mod:`.parity` (checks against
-PyTorch), :mod:`.onnx`, :mod:`.int8`, :mod:`.torchscript`, :mod:`.bundle`
-(formats), :mod:`.model_card`, :mod:`.loading` (reading exports back), and
+PyTorch), :mod:`.onnx`, :mod:`.int8`, :mod:`.torchscript`, :mod:`.bundle`,
+:mod:`.openvino` (formats), :mod:`.model_card`, :mod:`.loading` (reading exports back), and
 ``bundle_predict.py``, the bundle's stand-alone ``predict.py``.
 """
 
 from ofa_dash.export.bundle import BUNDLE_FILES, export_bundle, predict_script
 from ofa_dash.export.common import CONFIG_FORMAT, CONFIG_VERSION, EVAL_IMAGES, ExportError, check_destination, model_config, preprocessing, staged
-from ofa_dash.export.formats import FORMATS, ExportFormat, export
+from ofa_dash.export.formats import FORMATS, ExportFormat, export, page_formats
 from ofa_dash.export.int8 import INT8_CALIB_IMAGES, accuracy_on_test, export_onnx_int8
 from ofa_dash.export.loading import load_exported, read_export_config
 from ofa_dash.export.onnx import export_onnx
+from ofa_dash.export.openvino import export_openvino, openvino_paths
 from ofa_dash.export.torchscript import export_torchscript, torchscript_paths
 from ofa_dash.runtime.onnx import read_metadata
 
@@ -37,9 +38,12 @@ __all__ = [
     "export_bundle",
     "export_onnx",
     "export_onnx_int8",
+    "export_openvino",
     "export_torchscript",
     "load_exported",
     "model_config",
+    "openvino_paths",
+    "page_formats",
     "predict_script",
     "preprocessing",
     "read_export_config",

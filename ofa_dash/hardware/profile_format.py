@@ -36,7 +36,7 @@ from ofa_dash.space import GENOME_LENGTH, SearchSpace
 SCHEMA = "ofa-dash/device-profile"
 SCHEMA_VERSION = 1
 SPLITS = ("calibration", "validation", "extreme")
-RUNTIMES = ("ort", "ort-int8", "torch", "cuda")  # what the profiler can time in (ofa_dash.hardware.runtimes)
+RUNTIMES = ("ort", "ort-int8", "torch", "cuda", "openvino")  # what the profiler can time in (ofa_dash.hardware.runtimes)
 REQUIRED_META = ("device", "runtime", "runtime_version", "hardware", "threads", "batch_size", "date", "repeats", "warmup", "spread")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 RESERVED_NAMES = ("note10",)  # OFA's published tables, loaded from --official DIR

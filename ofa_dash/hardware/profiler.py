@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ofa_dash.hardware.layers import distinct_layer_specs, layer_specs
+from ofa_dash.hardware.machine import MachineWatch
 from ofa_dash.hardware.profile_format import (
     RESERVED_NAMES,
     SCHEMA_VERSION,
@@ -94,6 +95,7 @@ def profile_device(space: SearchSpace, config: ProfileConfig, runtime: Runtime |
     bar = progress_bar(total=len(specs) + len(genomes) + len(extremes), desc=f"profile {config.name} ({runtime.name})", unit="model", disable=not show_progress)
     timed: dict[str, Timing] = {}
     measurements: list[SubnetMeasurement] = []
+    watch = MachineWatch.start()
     try:
         with runtime.active(), torch.random.fork_rng(devices=[]):
             overhead = _call_overhead(runtime, config.layer_policy)
@@ -114,7 +116,7 @@ def profile_device(space: SearchSpace, config: ProfileConfig, runtime: Runtime |
         }
         for r in space.resolutions
     }
-    meta = _meta(runtime, config, overhead, timed, measurements, started)
+    meta = _meta(runtime, config, overhead, timed, measurements, started, watch)
     profile = DeviceProfile(space.name, config.name, meta, entries, measurements, Correction())
     return refit_correction(profile, space)
 
@@ -148,12 +150,22 @@ def _time_subnet(space: SearchSpace, runtime: Runtime, genome: np.ndarray, split
     return SubnetMeasurement(genome=tuple(int(v) for v in genome), measured_ms=t.median_ms, spread_ms=t.spread_ms, n=t.n, split=split, arch=arch.id)
 
 
-def _meta(runtime: Runtime, config: ProfileConfig, overhead: Timing, timed: dict[str, Timing], measurements: list[SubnetMeasurement], started: float) -> dict:
+def _meta(
+    runtime: Runtime,
+    config: ProfileConfig,
+    overhead: Timing,
+    timed: dict[str, Timing],
+    measurements: list[SubnetMeasurement],
+    started: float,
+    watch: MachineWatch,
+) -> dict:
+    description = runtime.describe()
     rel_layers = np.array([t.spread_ms / t.median_ms for t in timed.values() if t.median_ms > 0])
     rel_subnets = np.array([m.spread_ms / m.measured_ms for m in measurements])
     return {
         "device": config.name,
-        **runtime.describe(),
+        **description,
+        "machine": watch.record(description),
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "repeats": {"layers": _policy_dict(config.layer_policy), "subnets": _policy_dict(config.subnet_policy)},
         "warmup": {"layers": config.layer_policy.warmup, "subnets": config.subnet_policy.warmup},

@@ -14,6 +14,12 @@ against differ only in what is being run.
   settings of exported int8 models).
 - ``torch``: PyTorch eager on the CPU, ``torch.inference_mode``, 1 thread.
 - ``cuda``: PyTorch eager on the first GPU, synchronised after every run.
+- ``openvino``: OpenVINO's CPU plugin on the same ONNX graph as ``ort``
+  (fp32, 1 inference thread, one stream, latency hint; one infer request
+  with its input set once), see :mod:`ofa_dash.runtime.ov`.
+
+:data:`RUNTIME_FACTORIES` maps each name to its constructor; a new runtime is
+one class and one entry there.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import torch
 from torch import nn
 
 from ofa_dash.hardware.profile_format import RUNTIMES
+from ofa_dash.runtime import ov
 from ofa_dash.runtime.onnx import OPSET, export_module
 from ofa_dash.runtime.ort import cpu_model, ort_session
 from ofa_dash.runtime.quantize import DEFAULT_INT8, quantize_onnx
@@ -202,14 +209,49 @@ class TorchRuntime(Runtime):
         return out
 
 
+class OpenVinoRuntime(Runtime):
+    """OpenVINO's CPU plugin on the ONNX graph the ``ort`` runtime times (so the two devices differ only in the runtime)."""
+
+    name = "openvino"
+
+    def __init__(self, threads: int = 1, batch_size: int = 1) -> None:
+        super().__init__(threads, batch_size)
+        self.version = ov.openvino_version()  # fails now, with the package to install, when OpenVINO is absent
+
+    def prepare(self, module: nn.Module, input_shape: tuple[int, ...]) -> Callable[[], object]:
+        return ov.runner(export_onnx(module, input_shape), input_shape, self.threads)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # the ONNX export runs in torch; keep it off the second core
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "runtime": f"OpenVINO ({ov.DEVICE} plugin)",
+            "runtime_version": self.version,
+            "precision": "fp32",
+            "onnx_opset": OPSET,
+            "session": f"{ov.describe_config(self.threads)}, one infer request, input set once",
+        }
+
+
+RUNTIME_FACTORIES: dict[str, Callable[[int, int], Runtime]] = {
+    "ort": lambda threads, batch: OrtRuntime(threads, batch),
+    "ort-int8": lambda threads, batch: OrtRuntime(threads, batch, int8=True),
+    "torch": lambda threads, batch: TorchRuntime(threads, batch),
+    "cuda": lambda threads, batch: TorchRuntime(threads, batch, device="cuda"),
+    "openvino": lambda threads, batch: OpenVinoRuntime(threads, batch),
+}
+
+
 def make_runtime(name: str, threads: int = 1, batch_size: int = 1) -> Runtime:
     """The runtime called ``name`` (one of ``RUNTIMES``); a clear error when it cannot run here."""
-    if name == "ort":
-        return OrtRuntime(threads, batch_size)
-    if name == "ort-int8":
-        return OrtRuntime(threads, batch_size, int8=True)
-    if name == "torch":
-        return TorchRuntime(threads, batch_size)
-    if name == "cuda":
-        return TorchRuntime(threads, batch_size, device="cuda")
-    raise ValueError(f"unknown runtime {name!r}; available: {list(RUNTIMES)}")
+    if name not in RUNTIME_FACTORIES:
+        raise ValueError(f"unknown runtime {name!r}; available: {list(RUNTIMES)}")
+    return RUNTIME_FACTORIES[name](threads, batch_size)

@@ -305,6 +305,24 @@ def _idle_between(first: tuple[int, int] | None, second: tuple[int, int] | None)
     return (os.cpu_count() or 1) * (second[0] - first[0]) / total if total > 0 else None
 
 
+def cpu_times() -> tuple[int, int] | None:
+    """(idle, total) CPU jiffies now, for :func:`idle_cores_between` (None where ``/proc/stat`` is absent)."""
+    return _cpu_times()
+
+
+def idle_cores_between(first: tuple[int, int] | None, second: tuple[int, int] | None) -> float | None:
+    """Idle cores on average between two :func:`cpu_times` snapshots (None when unknown)."""
+    return _idle_between(first, second)
+
+
+def load_averages() -> list[float] | None:
+    """``os.getloadavg()`` (1, 5 and 15 minutes) rounded, or None where the OS has none."""
+    try:
+        return [round(float(v), 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def _load_average() -> float | None:
     try:
         return float(os.getloadavg()[0])

@@ -6,6 +6,10 @@ validation subnets the correction never saw, with Kendall tau and MAPE. For
 the project's predictor, it is the measured subnets held out from the fit.
 OFA's published Note10 tables and predictor come without such evidence; the
 page says so instead of showing numbers it cannot back.
+
+Between devices, the page compares ranks (:mod:`ofa_dash.hardware.compare`)
+on the catalogue's subnets, and puts the machines the profiles were measured
+on side by side (:mod:`ofa_dash.hardware.machine`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ofa_dash.hardware.compare import DeviceComparison, compare_devices
 from ofa_dash.hardware.devices import _has_note10, device_names, profile_path
 from ofa_dash.hardware.latency import load_note10
+from ofa_dash.hardware.machine import machine_rows
 from ofa_dash.hardware.profile_format import load_profile
 from ofa_dash.space import GENOME_LENGTH, SearchSpace
+from ofa_dash.ui.catalogue import Catalogue
 
 
 @dataclass
@@ -109,3 +116,37 @@ def predictor_quality(space: SearchSpace, root: str | Path, official: str | Path
 
 
 PROFILE_COMMAND = "python -m ofa_dash profile --space {space} --runtime ort --name my-cpu --json"
+
+
+# --------------------------------------------------------------------------- devices side by side
+def machines_table(reports: list[DeviceReport]) -> pd.DataFrame:
+    """The machines the shipped profiles were measured on, one column per profile ("not recorded" where an older profile lacks a field)."""
+    profiles = {r.name: r.meta for r in reports if r.problem is None and r.quality is not None}  # profiles, not OFA's published tables
+    return pd.DataFrame(machine_rows(profiles), columns=["field", *profiles])
+
+
+@dataclass
+class DevicesCompared:
+    comparison: DeviceComparison | None
+    subnets: str  # which subnets were compared, in words
+    problem: str | None = None
+
+
+def compare_catalogue_devices(cat: Catalogue) -> DevicesCompared:
+    """Rank agreement between every device with a table, on the catalogue's distinct subnets (their estimates, not stored values)."""
+    names = [n for n, info in cat.devices.items() if info.estimated and info.column in cat.points]
+    if len(names) < 2:
+        return DevicesCompared(None, "", f"comparing devices needs at least two latency tables for {cat.space}; found {names or 'none'}")
+    points = cat.points.drop_duplicates("id").set_index("id")
+    estimates = points[[cat.devices[n].column for n in names]].set_axis(names, axis=1)
+    try:
+        comparison = compare_devices(estimates)
+    except ValueError as exc:
+        return DevicesCompared(None, "", str(exc))
+    runs = len({r["run_id"] for r in cat.runs})
+    return DevicesCompared(comparison, f"the {len(comparison.estimates)} distinct subnets of {runs} stored run{'s' if runs != 1 else ''}")
+
+
+def tau_matrix(comparison: DeviceComparison) -> pd.DataFrame:
+    """Kendall tau between every pair of devices, rounded, with the device names as a first column."""
+    return comparison.tau.round(3).reset_index(names="device")

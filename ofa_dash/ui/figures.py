@@ -395,6 +395,38 @@ def estimate_vs_measured(
     return _legend_below(style(fig, height=480))
 
 
+def rank_agreement(percentiles: pd.DataFrame, verdicts: pd.Series, a: str, b: str, fast_percent: float) -> go.Figure:
+    """Each subnet's rank percentile on device ``a`` against device ``b`` (0 = fastest), one colour per verdict, the fast zone shaded.
+
+    Points on the diagonal rank alike on both devices; points far from it are
+    fast on one and not the other.
+    """
+    fig = go.Figure()
+    fig.add_shape(type="rect", x0=0, y0=0, x1=fast_percent, y1=fast_percent, line={"width": 0}, fillcolor="rgba(0, 158, 115, 0.12)", layer="below")
+    for gi, verdict in enumerate(sorted(verdicts.unique())):
+        m = (verdicts == verdict).to_numpy()
+        fig.add_trace(
+            go.Scatter(
+                x=percentiles[a].to_numpy()[m],
+                y=percentiles[b].to_numpy()[m],
+                mode="markers",
+                name=verdict,
+                text=percentiles.index.to_numpy()[m],
+                marker={"size": 7, "color": ["#009E73", "#E69F00", "#0072B2", "#CC79A7", "#D55E00", "#56B4E9"][gi % 6], "opacity": 0.8},
+                hovertemplate=f"%{{text}}<br>{a}: %{{x:.0f}}th percentile<br>{b}: %{{y:.0f}}th percentile<extra></extra>",
+            )
+        )
+    fig.add_trace(go.Scatter(x=[0, 100], y=[0, 100], mode="lines", line={"dash": "dash", "color": "#777"}, name="same rank", hoverinfo="skip"))
+    fig.update_layout(
+        title=f"rank on {a} against rank on {b} (0 = the fastest)",
+        xaxis_title=f"rank percentile on {a}",
+        yaxis_title=f"rank percentile on {b}",
+        xaxis_range=[-2, 102],
+        yaxis_range=[-2, 102],
+    )
+    return _legend_below(style(fig, height=480))
+
+
 def per_class_bars(per_class: Mapping[str, float | None], title: str = "top-1 per class") -> go.Figure:
     names = list(per_class)
     values = [np.nan if v is None else float(v) for v in per_class.values()]
