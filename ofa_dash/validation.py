@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ofa_dash.data import Dataset, load_dataset
+from ofa_dash.data import Dataset
+from ofa_dash.datasets import load_for_space
 from ofa_dash.evaluate import BN_CALIB_IMAGES, balanced_subset, score_onnx
 from ofa_dash.progress import Cancelled
 from ofa_dash.runtime.ort import auto_threads, measured_label, torch_threads
@@ -172,7 +173,7 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         return now
 
     t = time.perf_counter()
-    data = data_root if isinstance(data_root, Dataset) else load_dataset(data_root, cache_dir=cache_dir)
+    data = data_root if isinstance(data_root, Dataset) else load_for_space(space, data_root, cache_dir=cache_dir)
     t = lap("load_data", t)
     if cancel is not None and cancel():
         raise Cancelled("validation cancelled before recalibration")
@@ -180,11 +181,11 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
     prepared = prepare(space, arch, supernet_path, data, n_calib)
     report("recalibrating", prepared.provenance.calib_images, n_calib)
     t = lap("recalibrate", t)
-    test = data.test
-    subset = f"test (all {len(test)} images)"
+    test, name = data.test, data.test_name
+    subset = f"{name} (all {len(test)} images)"
     if limit is not None and limit < len(test):
         test = test.subset(balanced_subset(test.labels, limit))
-        subset = f"test, fixed class-balanced subset of {limit} of {len(data.test)} images"
+        subset = f"{name}, fixed class-balanced subset of {limit} of {len(data.test)} images"
     score = score_onnx(prepared.net, space, arch.r, test, threads, lambda d, n: report("evaluating", d, n), cancel)
     res, model = score.result, score.model
     stages.update(export_onnx=score.export_seconds, evaluate=score.evaluate_seconds)

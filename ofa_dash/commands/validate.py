@@ -71,8 +71,12 @@ def run(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     v = sub.add_parser("validate", help="BN recalibration + test accuracy + measured latency of one subnet")
     add_subnet_arguments(v)
-    v.add_argument("--data", required=True, help="dataset root (see README)")
-    v.add_argument("--limit", type=int, help="evaluate a fixed class-balanced subset of N test images")
+    v.add_argument(
+        "--data",
+        required=True,
+        help="dataset root of the space's kind: CIFAR-10 (cifar10) or an ImageNet-style folder with train/ and val/ (the official spaces); see README",
+    )
+    v.add_argument("--limit", type=int, help="evaluate a fixed class-balanced subset of N test (ImageNet: val) images")
     v.add_argument("--threads", type=int, help="ONNX Runtime threads for the accuracy pass (latency always uses 1)")
     v.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     v.add_argument("--no-record", action="store_true", help="do not record the result in the store")
