@@ -29,6 +29,9 @@ from ofa_dash.subnets import prepare
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 from ofa_dash.workspace import Workspace
 
+# Above this many classes a result keeps no confusion matrix (ImageNet's would be 1,000 x 1,000 in every stored record)
+CONFUSION_MAX_CLASSES = 100
+
 
 @dataclass
 class ValidationResult:
@@ -206,8 +209,8 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         top5=float(res.top5),
         n_images=res.n_images,
         subset=subset,
-        per_class={names[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(res.per_class) if i < len(data.classes)},
-        confusion=res.confusion,
+        per_class=_per_class(names, res.per_class, len(data.classes)),
+        confusion=res.confusion if len(data.classes) <= CONFUSION_MAX_CLASSES else [],
         latency=latency,
         seconds=0.0,
         wait_seconds=0.0,
@@ -220,6 +223,12 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         eval_threads=score.threads,
         measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
+
+
+def _per_class(names: list[str], top1: list[float], n_classes: int) -> dict[str, float | None]:
+    """Top-1 per class name; beyond ``CONFUSION_MAX_CLASSES`` classes only those evaluated (a --limit run of ImageNet sees few of 1,000)."""
+    values = {names[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(top1) if i < n_classes}
+    return values if n_classes <= CONFUSION_MAX_CLASSES else {k: v for k, v in values.items() if v is not None}
 
 
 def _class_names(space: SearchSpace, data_classes) -> list[str]:

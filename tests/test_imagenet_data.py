@@ -167,11 +167,13 @@ def test_validate_cli_end_to_end(folder, official, tmp_path, capsys):
     assert main([*argv, "--limit", "4", "--no-record", "--threads", "1", "--json"]) == 0
     captured = capsys.readouterr()
     out = json.loads(captured.out)
-    assert "evaluating" in captured.err  # the progress bar
+    assert "re-estimating BN statistics" in captured.err and "evaluating" in captured.err  # the progress shown
     assert out["n_images"] == 4 and out["subset"] == "val, fixed class-balanced subset of 4 of 6 images"
     assert 0.0 <= out["top1"] <= out["top5"] <= 100.0
     assert out["calib_images"] == 11 and out["latency_ms"] > 0
     assert "ImageNet-style image folder" in out["data"]
+    # 1,000 classes: no 1,000 x 1,000 confusion matrix in the record, top-1 only for the classes evaluated
+    assert out["confusion"] == [] and set(out["per_class"]) <= {"n00000000", "n00000001", "n00000002"} and out["per_class"]
 
 
 def test_export_onnx_calibrated_on_the_folder(folder, official, tmp_path, capsys):

@@ -22,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
         if stage == "evaluating":
             bar = bars.get(stage) or bars.setdefault(stage, progress_bar(total=total, desc="evaluating", unit="img"))
             bar.update(done - bar.n)
+        elif stage == "recalibrating" and done == 0 and stage not in bars:
+            bars[stage] = True  # BN re-estimation reports start and end only: say what the first minutes are spent on
+            print(f"re-estimating BN statistics on up to {total:,} training images ...", file=sys.stderr)
         elif stage == "waiting" and stage not in bars:
             bars[stage] = True
             print("another validation is running; waiting for it to finish ...", file=sys.stderr)
