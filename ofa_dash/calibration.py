@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ofa_dash.data import Dataset, DatasetError, Split
+from ofa_dash.data import Dataset, DatasetError, ImageSplit, Split
 from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices
 from ofa_dash.files import staged
 from ofa_dash.space import SearchSpace
@@ -45,7 +45,7 @@ class Calibration:
     Compared by identity (its arrays have no single truth value); ``fingerprint`` compares content.
     """
 
-    images: Split
+    images: ImageSplit  # in memory (CIFAR-10, shipped samples) or image files decoded on demand (image folders)
     classes: tuple[str, ...]
     source: str  # the data copy the images were drawn from, in words
     origin: str  # "dataset" (drawn from a dataset just now) or "sample" (read from a shipped sample file)
@@ -58,8 +58,7 @@ class Calibration:
     def fingerprint(self) -> str:
         """SHA-256 (16 hex digits) of the images and labels: equal fingerprints mean equal BN statistics."""
         h = hashlib.sha256()
-        h.update(np.ascontiguousarray(self.images.images).data)
-        h.update(np.ascontiguousarray(self.images.labels, dtype=np.int64).data)
+        self.images.digest(h)
         return h.hexdigest()[:16]
 
     def describe(self) -> str:
@@ -80,6 +79,10 @@ def from_dataset(data: Dataset, n_images: int = BN_CALIB_IMAGES) -> Calibration:
 def write_sample(data: Dataset, path: str | os.PathLike, n_images: int = BN_CALIB_IMAGES) -> Calibration:
     """Write ``data``'s calibration images to ``path`` (compressed uint8 ``.npz``, no pickles), atomically."""
     cal = from_dataset(data, n_images)
+    if not isinstance(cal.images, Split):
+        raise CalibrationError(
+            f"a calibration sample holds decoded images; {data.source} is decoded on demand, so there is nothing to write (pass its folder with --data instead)"
+        )
     path = Path(path)
     with staged(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
@@ -125,6 +128,13 @@ def shipped_sample(space: SearchSpace | str, root: str | os.PathLike | None = No
     return load_sample(path) if path.is_file() else None
 
 
+def _where_data(space: SearchSpace) -> str:
+    kind = space.data_kind
+    if kind.downloadable:
+        return f"{kind.label}: `python -m ofa_dash download-data {kind.name} DIR` fetches it"
+    return f"an {kind.label}: {kind.layout}"
+
+
 def resolve(space: SearchSpace, data: Dataset | None, root: str | os.PathLike | None = None) -> Calibration:
     """The calibration images an export uses: the dataset's when given, else the shipped sample; refuses when neither exists."""
     if data is not None:
@@ -134,7 +144,7 @@ def resolve(space: SearchSpace, data: Dataset | None, root: str | os.PathLike | 
         raise CalibrationError(
             f"cannot re-estimate BN statistics for this subnet: no dataset was given and space {space.name!r} ships no calibration sample "
             f"({str(shipped_sample_path(space, root))!r} does not exist). Pass --data DIR "
-            f"(`python -m ofa_dash download-data cifar10 DIR` fetches CIFAR-10), or --no-calibration to write a model with the supernet's "
+            f"({_where_data(space)}), or --no-calibration to write a model with the supernet's "
             f"BN statistics, labelled as such (its accuracy may be far lower)"
         )
     return sample

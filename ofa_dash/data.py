@@ -5,6 +5,11 @@ cache is keyed by the source files' size and modification time, so a changed
 source is decoded again). Everything after that is tensor work on whole
 batches: the 2-core CPU spends its time in the network, not in Pillow.
 
+Evaluation and BN recalibration read any :class:`ImageSplit` (labels, subsets,
+preprocessed batches): the in-memory :class:`Split` here, or the lazily decoded
+ImageNet-style folders of :mod:`ofa_dash.imagefolder`; which loader a space
+uses is :mod:`ofa_dash.datasets`' business.
+
 That first decode takes minutes on a busy machine, so :func:`load_dataset`
 reports it through an optional ``progress(stage, done, total)`` callback
 (stages in :data:`LOAD_STAGES`), which the dashboard's jobs show as counts.
@@ -70,8 +75,32 @@ class DatasetError(ValueError):
     """The dataset is missing or malformed; the message says what was expected."""
 
 
+class ImageSplit(Protocol):
+    """What evaluation, BN recalibration and export read from a split: labels, a subset, and model-ready batches.
+
+    Two kinds satisfy it: :class:`Split` (decoded uint8 images in memory, CIFAR-10)
+    and :class:`ofa_dash.imagefolder.FolderSplit` (JPEG files decoded lazily, batch
+    by batch, ImageNet). Each applies its own dataset's evaluation preprocessing,
+    so code above this module never branches on the dataset kind.
+    """
+
+    labels: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def subset(self, index: np.ndarray) -> ImageSplit: ...
+
+    def batches(
+        self, batch_size: int, mean, std, resolution: int | None = None, device: torch.device | None = None
+    ) -> Iterator[tuple[torch.Tensor, np.ndarray]]: ...
+
+    def digest(self, h) -> None: ...
+
+
 @dataclass
 class Split:
+    """Decoded images in memory (uint8 NHWC); preprocessing is a straight bilinear resize to the resolution."""
+
     images: np.ndarray  # (n, h, w, 3) uint8
     labels: np.ndarray  # (n,) int64
 
@@ -81,20 +110,44 @@ class Split:
     def subset(self, index: np.ndarray) -> Split:
         return Split(self.images[index], self.labels[index])
 
+    def batches(
+        self, batch_size: int, mean, std, resolution: int | None = None, device: torch.device | None = None
+    ) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
+        """(normalised float NCHW batch, labels) in order; the uint8 images move to ``device`` before they are converted."""
+        for x, y in iterate_batches(self, batch_size):
+            t = torch.from_numpy(x)
+            yield to_tensor_batch(t if device is None else t.to(device), mean, std, resolution), y
+
+    def digest(self, h) -> None:
+        """Feed every image and label into the hash ``h`` (what fingerprints are made of)."""
+        h.update(np.ascontiguousarray(self.images).data)
+        h.update(np.ascontiguousarray(self.labels, dtype=np.int64).data)
+
+
+def model_inputs(split: ImageSplit, mean, std, resolution: int, batch_size: int = 64) -> torch.Tensor:
+    """All of ``split`` as one preprocessed float NCHW tensor (for the small sets parity and int8 calibration use)."""
+    parts = [x for x, _ in split.batches(batch_size, mean, std, resolution)]
+    return torch.cat(parts).contiguous() if parts else torch.empty(0, 3, resolution, resolution)
+
 
 @dataclass
 class Dataset:
-    train: Split
-    test: Split
+    train: ImageSplit
+    test: ImageSplit
     classes: tuple[str, ...]
     source: str  # human-readable description of the data copy
+    test_name: str = "test"  # what the evaluated split is called in its layout ("val" for ImageNet folders)
 
     @cached_property
     def fingerprint(self) -> str:
-        """SHA-256 (16 hex digits) of the classes and every image and label: which data a measurement came from."""
+        """SHA-256 (16 hex digits) of the classes and every split's content: which data a measurement came from.
+
+        In-memory splits hash their decoded images and labels; image-folder splits hash their
+        file list and labels (see :meth:`ofa_dash.imagefolder.FolderSplit.digest`).
+        """
         h = hashlib.sha256("|".join(self.classes).encode())
-        for part in (self.train.images, self.train.labels, self.test.images, self.test.labels):
-            h.update(np.ascontiguousarray(part).data)
+        self.train.digest(h)
+        self.test.digest(h)
         return h.hexdigest()[:16]
 
     def split_holdout(self, holdout: int | None = None, seed: int = SPLIT_SEED) -> tuple[Split, Split]:

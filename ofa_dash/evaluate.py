@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ofa_dash.data import Split, iterate_batches, to_tensor_batch
+from ofa_dash.data import ImageSplit
 from ofa_dash.nn import Supernet, recalibrate_bn
 from ofa_dash.progress import Cancelled
 from ofa_dash.runtime.onnx import onnx_bytes
@@ -47,15 +47,15 @@ def calibration_indices(n_available: int, n_images: int = BN_CALIB_IMAGES, seed:
     return np.sort(np.random.default_rng(seed).permutation(n_available)[:n_images])
 
 
-def calibration_batches(space: SearchSpace, calib: Split, resolution: int, n_images: int = BN_CALIB_IMAGES, batch_size: int = CALIB_BATCH, seed: int = 0):
-    """A fixed, seeded sample of training images, as model-ready batches."""
+def calibration_batches(space: SearchSpace, calib: ImageSplit, resolution: int, n_images: int = BN_CALIB_IMAGES, batch_size: int = CALIB_BATCH, seed: int = 0):
+    """A fixed, seeded sample of training images, as model-ready batches (each split applies its dataset's preprocessing)."""
     idx = calibration_indices(len(calib), n_images, seed)
-    for x, _ in iterate_batches(calib.subset(idx), batch_size):
-        yield to_tensor_batch(x, space.mean, space.std, resolution)
+    for x, _ in calib.subset(idx).batches(batch_size, space.mean, space.std, resolution):
+        yield x
 
 
 @torch.no_grad()
-def prepare_subnet(supernet: Supernet, arch: Arch, calib: Split, n_calib: int = BN_CALIB_IMAGES, batch_size: int | None = None) -> torch.nn.Module:
+def prepare_subnet(supernet: Supernet, arch: Arch, calib: ImageSplit, n_calib: int = BN_CALIB_IMAGES, batch_size: int | None = None) -> torch.nn.Module:
     """Extracted static subnet with BN statistics re-estimated on ``n_calib`` training images.
 
     ``batch_size`` defaults to ``CALIB_BATCH``; the statistics shift by a few
@@ -67,7 +67,7 @@ def prepare_subnet(supernet: Supernet, arch: Arch, calib: Split, n_calib: int = 
 
 @torch.no_grad()
 def recalibrate_subnet(
-    net: torch.nn.Module, space: SearchSpace, arch: Arch, calib: Split, n_calib: int = BN_CALIB_IMAGES, batch_size: int | None = None
+    net: torch.nn.Module, space: SearchSpace, arch: Arch, calib: ImageSplit, n_calib: int = BN_CALIB_IMAGES, batch_size: int | None = None
 ) -> torch.nn.Module:
     """Re-estimate ``net``'s BN statistics in place on the same seeded ``n_calib`` images as :func:`prepare_subnet`; returns it in eval mode.
 
@@ -91,7 +91,7 @@ def evaluate_model(
     net: torch.nn.Module,
     space: SearchSpace,
     resolution: int,
-    data: Split,
+    data: ImageSplit,
     n_classes: int,
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
@@ -103,10 +103,10 @@ def evaluate_model(
     top5 = 0
     done = 0
     device = model_device(net)
-    for x, y in iterate_batches(data, batch_size):
+    for x, y in data.batches(batch_size, space.mean, space.std, resolution, device):
         if cancel is not None and cancel():
             raise Cancelled(f"evaluation cancelled after {done} images")
-        logits = net(to_tensor_batch(torch.from_numpy(x).to(device), space.mean, space.std, resolution))
+        logits = net(x)
         k = min(5, logits.shape[1])
         best = logits.topk(k, dim=1).indices.cpu().numpy()
         np.add.at(confusion, (y, best[:, 0]), 1)
@@ -142,7 +142,7 @@ def score_onnx(
     net: torch.nn.Module,
     space: SearchSpace,
     resolution: int,
-    data: Split,
+    data: ImageSplit,
     threads: int = 1,
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
@@ -163,8 +163,8 @@ def score_onnx(
 def evaluate_subnet(
     supernet: Supernet,
     arch: Arch,
-    calib: Split,
-    data: Split,
+    calib: ImageSplit,
+    data: ImageSplit,
     n_calib: int = BN_CALIB_IMAGES,
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,

@@ -97,6 +97,11 @@ def check_config(cfg: FinetuneConfig, data: Dataset) -> None:
         raise ValueError(f"--batch-size must be at least 1, not {hp['batch_size']}")
     cfg.space.validate(cfg.arch)
     check_classes(data, cfg.space)
+    if not isinstance(data.train, Split):
+        raise ValueError(
+            f"fine-tuning trains on decoded images in memory (CIFAR-10); {data.source} is decoded batch by batch for validation and export only, "
+            "and fine-tuning on it is not supported yet"
+        )
     train_split, _ = data.split_holdout()
     if len(train_split) < hp["batch_size"]:
         raise ValueError(f"the training split holds {len(train_split)} images, fewer than one batch of {hp['batch_size']}; give a smaller --batch-size")

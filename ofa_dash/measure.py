@@ -32,7 +32,7 @@ import torch.distributed as dist
 
 from ofa_dash import evaluate
 from ofa_dash.checkpoints import load_weights, weights_version
-from ofa_dash.data import check_classes, load_dataset
+from ofa_dash.datasets import load_for_space
 from ofa_dash.files import file_sha256
 from ofa_dash.hardware import count
 from ofa_dash.predictors.measured import MEASURED_COLUMNS, read_measured, write_measured
@@ -207,8 +207,7 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
             f"{cfg.out_path} holds subnets measured with supernet version(s) {old_versions}, but {cfg.supernet_path} is {version!r}; "
             f"measure into a new --out (or move the old file away) so accuracies of different weights never mix"
         )
-    data = load_dataset(cfg.data_dir, cache_dir=cfg.cache_dir)
-    check_classes(data, space)
+    data = load_for_space(space, cfg.data_dir, cache_dir=cfg.cache_dir)
     calib, holdout = data.split_holdout()
 
     done = set(existing["id"])
@@ -316,7 +315,7 @@ def _worker_init(supernet_path: str, space_name: str, data_dir: str, cache_dir: 
     torch.set_num_threads(threads)
     space = get_space(space_name)
     supernet, _ = load_weights(Path(supernet_path), space)
-    calib, holdout = load_dataset(Path(data_dir), cache_dir=None if cache_dir is None else Path(cache_dir)).split_holdout()
+    calib, holdout = load_for_space(space, Path(data_dir), cache_dir=None if cache_dir is None else Path(cache_dir)).split_holdout()
     _WORKER.update(supernet=supernet, space=space, calib=calib, holdout=holdout, n_calib=n_calib, engine=engine, threads=threads)
 
 

@@ -203,6 +203,52 @@ def _decode_id(text: str) -> tuple[list[int], list[int], list[int], int]:
 
 
 @dataclass(frozen=True)
+class DataKind:
+    """A kind of dataset a space is measured on: its layout, evaluation preprocessing and where the dashboard finds it.
+
+    Part of the space spec (``SearchSpace.data``) so that loaders, exports and
+    pages read one field instead of testing space names. The loaders themselves
+    live in :mod:`ofa_dash.datasets` (they need torch and Pillow; this module does not).
+    """
+
+    name: str
+    label: str  # in words, for messages and pages
+    layout: str  # what a dataset root of this kind holds
+    test_split: str  # the folder (or part) evaluated: "test" or "val"
+    env: str  # the environment variable the dashboard reads the folder from
+    # evaluation preprocessing: "resize" straight to r x r (CIFAR), or OFA's "resize-crop": shorter side to
+    # ceil(r / crop_fraction) (bilinear), then the centre r x r crop
+    resize: str = "resize"
+    crop_fraction: float = 1.0
+    downloadable: bool = False  # the dashboard can fetch it itself (CIFAR-10's archive; ImageNet's licence asks each user to)
+
+
+DATA_KINDS: dict[str, DataKind] = {
+    k.name: k
+    for k in (
+        DataKind(
+            name="cifar10",
+            label="CIFAR-10",
+            layout="the official CIFAR-10 python archive (or its extracted folder), or train/ and test/ of <class>/<image> files",
+            test_split="test",
+            env="OFA_DASH_DATA",
+            downloadable=True,
+        ),
+        DataKind(
+            name="imagenet-folder",
+            label="ImageNet-style image folder",
+            layout="train/ and val/, each holding one folder per class (the same class folder names in both; "
+            "sorted by name they give the class indices) of JPEG images",
+            test_split="val",
+            env="OFA_DASH_IMAGENET",
+            resize="resize-crop",
+            crop_fraction=0.875,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
 class SearchSpace:
     """Declarative description of an OFA-MobileNetV3-style elastic space.
 
@@ -240,6 +286,7 @@ class SearchSpace:
     # on OFA's server (``ofa_nets/<name>``); None for the spaces trained here
     published_weights: str | None = None
     summary: str = ""  # one line for the space picker
+    data: str = "cifar10"  # the kind of dataset it is measured on: a key of DATA_KINDS
 
     def __post_init__(self) -> None:
         if len(self.stages) != N_STAGES:
@@ -251,9 +298,16 @@ class SearchSpace:
         bad = [r for r in self.resolutions if r not in _ALL_RESOLUTIONS]
         if bad:
             raise ValueError(f"resolutions {bad} are not registered in space._ALL_RESOLUTIONS")
+        if self.data not in DATA_KINDS:
+            raise ValueError(f"data kind {self.data!r} is not one of {sorted(DATA_KINDS)}")
         for st in self.stages:
             if st.act not in ACTIVATIONS:
                 raise ValueError(f"stage activation {st.act!r} is not one of {ACTIVATIONS}")
+
+    @property
+    def data_kind(self) -> DataKind:
+        """How this space's dataset is laid out and preprocessed (``DATA_KINDS[self.data]``)."""
+        return DATA_KINDS[self.data]
 
     # ----------------------------------------------------------------- layout
     @cached_property
@@ -496,6 +550,7 @@ OFA_MBV3_W12 = SearchSpace(
     weights="OFA's official ImageNet checkpoint",
     published_weights="ofa_mbv3_d234_e346_k357_w1.2",
     summary="the published OFA space",
+    data="imagenet-folder",
 )
 
 # The published width-1.0 sibling (ofa_mbv3_d234_e346_k357_w1.0): the same layout at
@@ -523,6 +578,7 @@ OFA_MBV3_W10 = SearchSpace(
     weights="OFA's official ImageNet checkpoint",
     published_weights="ofa_mbv3_d234_e346_k357_w1.0",
     summary="the published OFA space at width 1.0 (no predictor or latency tables from OFA)",
+    data="imagenet-folder",
 )
 
 # The flagship. Sizing rationale (measured throughputs) is in the README.

@@ -22,12 +22,11 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ofa_dash.calibration import Calibration, from_dataset
 from ofa_dash.checkpoints import load_subnet_weights, load_weights, weights_version
-from ofa_dash.data import Dataset, Split, check_classes, default_cache_dir
+from ofa_dash.data import Dataset, ImageSplit, check_classes, default_cache_dir
 from ofa_dash.evaluate import BN_CALIB_IMAGES, calibration_indices, prepare_subnet, recalibrate_subnet
 from ofa_dash.files import atomic_torch_save, file_sha256
 from ofa_dash.nn import StaticNet, Supernet
@@ -134,10 +133,10 @@ def _load_cached(space: SearchSpace, path: str, mtime_ns: int, size: int) -> Loa
     return LoadedSupernet(net, meta, Path(path), file_sha256(Path(path)))
 
 
-def _calib_key(calib: Split, n_calib: int) -> str:
+def _calib_key(calib: ImageSplit, n_calib: int) -> str:
     idx = calibration_indices(len(calib), n_calib)
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(calib.images[idx]).tobytes())
+    calib.subset(idx).digest(h)
     return h.hexdigest()[:16]
 
 
@@ -145,14 +144,14 @@ def _cache_path(sha: str, arch: Arch, calib_key: str, n_calib: int) -> Path:
     return default_cache_dir() / "subnets" / f"{sha[:16]}-{arch.id}-{arch.r}-{calib_key}-{n_calib}.pt"
 
 
-def recalibrated_subnet(loaded: LoadedSupernet, arch: Arch, calib: Split, n_calib: int = BN_CALIB_IMAGES, use_cache: bool = True) -> StaticNet:
+def recalibrated_subnet(loaded: LoadedSupernet, arch: Arch, calib: ImageSplit, n_calib: int = BN_CALIB_IMAGES, use_cache: bool = True) -> StaticNet:
     """``prepare_subnet`` with an on-disk cache of the re-estimated weights."""
     space = loaded.net.space
     space.validate(arch)
     return _cached_recalibration(space, arch, loaded.sha256, calib, n_calib, use_cache, lambda: prepare_subnet(loaded.net, arch, calib, n_calib))
 
 
-def _cached_recalibration(space: SearchSpace, arch: Arch, sha: str, calib: Split, n_calib: int, use_cache: bool, build) -> StaticNet:
+def _cached_recalibration(space: SearchSpace, arch: Arch, sha: str, calib: ImageSplit, n_calib: int, use_cache: bool, build) -> StaticNet:
     """The recalibrated subnet from the cache (keyed by the weights file's ``sha``), or ``build()``'s, then cached."""
     path = _cache_path(sha, arch, _calib_key(calib, n_calib), n_calib) if use_cache else None
     if path is not None and path.is_file():

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ofa_dash.data import Dataset, load_dataset
+from ofa_dash.data import Dataset
+from ofa_dash.datasets import load_for_space
 from ofa_dash.evaluate import BN_CALIB_IMAGES, balanced_subset, score_onnx
 from ofa_dash.progress import Cancelled
 from ofa_dash.runtime.ort import auto_threads, measured_label, torch_threads
@@ -27,6 +28,9 @@ from ofa_dash.store import RunStore
 from ofa_dash.subnets import prepare
 from ofa_dash.validation_queue import VALIDATION_QUEUE
 from ofa_dash.workspace import Workspace
+
+# Above this many classes a result keeps no confusion matrix (ImageNet's would be 1,000 x 1,000 in every stored record)
+CONFUSION_MAX_CLASSES = 100
 
 
 @dataclass
@@ -172,7 +176,7 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         return now
 
     t = time.perf_counter()
-    data = data_root if isinstance(data_root, Dataset) else load_dataset(data_root, cache_dir=cache_dir)
+    data = data_root if isinstance(data_root, Dataset) else load_for_space(space, data_root, cache_dir=cache_dir)
     t = lap("load_data", t)
     if cancel is not None and cancel():
         raise Cancelled("validation cancelled before recalibration")
@@ -180,11 +184,11 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
     prepared = prepare(space, arch, supernet_path, data, n_calib)
     report("recalibrating", prepared.provenance.calib_images, n_calib)
     t = lap("recalibrate", t)
-    test = data.test
-    subset = f"test (all {len(test)} images)"
+    test, name = data.test, data.test_name
+    subset = f"{name} (all {len(test)} images)"
     if limit is not None and limit < len(test):
         test = test.subset(balanced_subset(test.labels, limit))
-        subset = f"test, fixed class-balanced subset of {limit} of {len(data.test)} images"
+        subset = f"{name}, fixed class-balanced subset of {limit} of {len(data.test)} images"
     score = score_onnx(prepared.net, space, arch.r, test, threads, lambda d, n: report("evaluating", d, n), cancel)
     res, model = score.result, score.model
     stages.update(export_onnx=score.export_seconds, evaluate=score.evaluate_seconds)
@@ -205,8 +209,8 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         top5=float(res.top5),
         n_images=res.n_images,
         subset=subset,
-        per_class={names[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(res.per_class) if i < len(data.classes)},
-        confusion=res.confusion,
+        per_class=_per_class(names, res.per_class, len(data.classes)),
+        confusion=res.confusion if len(data.classes) <= CONFUSION_MAX_CLASSES else [],
         latency=latency,
         seconds=0.0,
         wait_seconds=0.0,
@@ -219,6 +223,12 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         eval_threads=score.threads,
         measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
+
+
+def _per_class(names: list[str], top1: list[float], n_classes: int) -> dict[str, float | None]:
+    """Top-1 per class name; beyond ``CONFUSION_MAX_CLASSES`` classes only those evaluated (a --limit run of ImageNet sees few of 1,000)."""
+    values = {names[i]: (None if np.isnan(v) else float(v)) for i, v in enumerate(top1) if i < n_classes}
+    return values if n_classes <= CONFUSION_MAX_CLASSES else {k: v for k, v in values.items() if v is not None}
 
 
 def _class_names(space: SearchSpace, data_classes) -> list[str]:

@@ -5,7 +5,7 @@ import streamlit as st
 from ofa_dash.export import page_formats
 from ofa_dash.ui import figures, finetune_view, jobs, loaders, state
 from ofa_dash.ui.arch_diagram import arch_figure
-from ofa_dash.ui.config import hide_absolute_paths, missing_supernet_message, shown_path
+from ofa_dash.ui.config import hide_absolute_paths, missing_data_message, missing_supernet_message, shown_path
 from ofa_dash.ui.data_download import data_download_panel
 from ofa_dash.ui.int8_note import int8_note
 from ofa_dash.ui.job_panel import show_running
@@ -125,10 +125,15 @@ def show_result(result: dict, title: str) -> None:
 
 st.header("Live validation")
 ready = False
+data_folder = settings.data_for(space)  # the folder of this space's kind of data (SearchSpace.data)
 if not settings.has_supernet(space):
     st.info(missing_supernet_message(settings, space), icon=":material/block:")
-elif settings.data is None:
+    if data_folder is None and not space.data_kind.downloadable:
+        st.info(missing_data_message(settings, space), icon=":material/dataset:")
+elif data_folder is None and space.data_kind.downloadable:
     data_download_panel(settings)
+elif data_folder is None:
+    st.info(missing_data_message(settings, space), icon=":material/dataset:")
 else:
     ready = True
 
@@ -137,13 +142,16 @@ if ready:
     mine_running = job is not None and job.running
     c1, c2 = st.columns([2, 1])
     mode = c1.radio(
-        "mode", [f"quick ({QUICK_IMAGES:,} test images, class-balanced)", "full (every test image: 10,000 for CIFAR-10)"], horizontal=True, key="val_mode"
+        "mode",
+        [f"quick ({QUICK_IMAGES:,} {space.data_kind.test_split} images, class-balanced)", f"full (every {space.data_kind.test_split} image)"],
+        horizontal=True,
+        key="val_mode",
     )
-    c1.caption(f"data: `{shown_path(settings.data)}`")
+    c1.caption(f"data: `{shown_path(data_folder)}`")
     if c2.button("Validate now", type="primary", disabled=mine_running, key="val_go"):
         limit = QUICK_IMAGES if mode.startswith("quick") else None
         try:
-            job = jobs.start_job("validation", f"{space.name} {arch.id}", jobs.validation_work(settings, space, arch, settings.data, limit, VALIDATION_QUEUE))
+            job = jobs.start_job("validation", f"{space.name} {arch.id}", jobs.validation_work(settings, space, arch, data_folder, limit, VALIDATION_QUEUE))
         except jobs.JobRefused as exc:
             st.error(plain(exc))
         else:
@@ -184,6 +192,7 @@ if not settings.has_supernet(space) or calib_key is None:
     st.caption(
         "Exports need the supernet and calibration images: the dataset, or the space's shipped calibration sample "
         "(BN recalibration uses the same 2,000 training images as validation)."
+        + ("" if data_folder is not None or space.data_kind.downloadable else " " + missing_data_message(settings, space))
     )
 else:
     st.caption(
@@ -192,7 +201,7 @@ else:
         + (
             " No dataset is set: BN statistics are re-estimated on the shipped calibration sample, the very training images "
             "validation re-estimates them on, so the model is the validated one (its files report no test accuracy)."
-            if settings.data is None
+            if data_folder is None
             else ""
         )
     )

@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 # bottom (0) to top; a name ending in ".*" covers a package
 LAYERS: list[list[str]] = [
     ["ofa_dash", "ofa_dash.space", "ofa_dash.progress", "ofa_dash.files"],
-    ["ofa_dash.workspace", "ofa_dash.data", "ofa_dash.nn", "ofa_dash.nn.*", "ofa_dash.specialized"],
+    ["ofa_dash.workspace", "ofa_dash.data", "ofa_dash.imagefolder", "ofa_dash.datasets", "ofa_dash.nn", "ofa_dash.nn.*", "ofa_dash.specialized"],
     [
         "ofa_dash.checkpoints",
         "ofa_dash.runtime",

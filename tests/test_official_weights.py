@@ -278,8 +278,12 @@ def test_short_download_leaves_nothing(mirror, tmp_path, capsys):
 
 # --------------------------------------------------------------------------- the dashboard
 def test_subnet_page_finds_the_checkpoint_in_the_official_folder(env, tmp_path, monkeypatch, mirror):
-    """The Subnet page of ofa-mbv3-w1.0: without the checkpoint it says where it looked and how to fetch it; with it in OFA_DASH_OFFICIAL, validation and export are offered."""
+    """The Subnet page of ofa-mbv3-w1.0: without the checkpoint it says where it looked and how to fetch it; with it in OFA_DASH_OFFICIAL
+    and an ImageNet-style folder in OFA_DASH_IMAGENET, validation and export are offered (without the folder, the page says so)."""
+    from ofa_dash.testing.imagenet import make_imagenet_folder
     from tests.apptest_helpers import _ok, _page
+
+    monkeypatch.delenv("OFA_DASH_IMAGENET", raising=False)
 
     def subnet_page():
         at = _page("subnet")
@@ -295,4 +299,8 @@ def test_subnet_page_finds_the_checkpoint_in_the_official_folder(env, tmp_path, 
     (official / NAME).write_bytes((mirror / "ofa_nets" / NAME).read_bytes())
     monkeypatch.setenv(ENV_OFFICIAL, str(official))
     text, buttons = subnet_page()
-    assert "supernet weights" not in text and "Build ONNX (fp32)" in buttons
+    assert "supernet weights" not in text and "Build ONNX (fp32)" not in buttons and "Validate now" not in buttons
+    assert "needs an ImageNet-style image folder" in text and "OFA_DASH_IMAGENET" in text
+    monkeypatch.setenv("OFA_DASH_IMAGENET", str(make_imagenet_folder(tmp_path / "imagenet", filled=1, per_class_train=1, per_class_val=1)))
+    text, buttons = subnet_page()
+    assert "ImageNet-style" not in text and "Build ONNX (fp32)" in buttons and "Validate now" in buttons

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ofa_dash.calibration import resolve as resolve_calibration
 from ofa_dash.commands.common import add_subnet_arguments, emit, supernet_file
-from ofa_dash.data import load_dataset
+from ofa_dash.datasets import load_for_space
 from ofa_dash.export import EVAL_IMAGES, FORMATS, check_destination, export
 from ofa_dash.export.common import refuse_overwrite
 from ofa_dash.runtime.ort import auto_threads, torch_threads
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     supernet = supernet_file(args, space)  # a missing checkpoint is the first thing to say
     if args.no_calibration and args.data:
         raise ValueError("--no-calibration and --data contradict each other: give one")
-    data = load_dataset(args.data, cache_dir=args.cache) if args.data else None
+    data = load_for_space(space, args.data, cache_dir=args.cache) if args.data else None
     calibration = None if args.no_calibration else resolve_calibration(space, data)
     if args.no_calibration:
         print(
@@ -104,7 +104,8 @@ def register(sub) -> None:
     )
     e.add_argument(
         "--data",
-        help="dataset root: BN recalibration, parity on real test images, int8 calibration and accuracy "
+        help="dataset root of the space's kind (the official spaces: an ImageNet-style folder with train/ and val/): BN recalibration, "
+        "parity on real test images, int8 calibration and accuracy "
         "(default: BN and int8 calibrated on the space's shipped calibration sample, the same images; no test accuracy)",
     )
     e.add_argument(

@@ -11,7 +11,7 @@ from ofa_dash.space import get_space
 
 def run(args: argparse.Namespace) -> int:
     # deferred: every command module is imported to build the parser; torch waits until this command runs
-    from ofa_dash.data import load_dataset
+    from ofa_dash.datasets import load_for_space
     from ofa_dash.finetune import FinetuneConfig, check_config, finetune
     from ofa_dash.train import Recipe
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         import torch  # deferred: see above
 
         torch.set_num_threads(args.threads)
-    data = load_dataset(data_root, cache_dir=args.cache)
+    data = load_for_space(space, data_root, cache_dir=args.cache)
     cfg = FinetuneConfig(
         space=space,
         arch=arch,

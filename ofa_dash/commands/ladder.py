@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ofa_dash.calibration import resolve as resolve_calibration
 from ofa_dash.commands.common import emit, supernet_file
-from ofa_dash.data import load_dataset
+from ofa_dash.datasets import load_for_space
 from ofa_dash.export.common import refuse_overwrite
 from ofa_dash.ladder.build import MANIFEST, PICKER, build_ladder, check_ladder_destination
 from ofa_dash.ladder.rungs import LadderColumns, select_rungs
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if not len(cat.points):
         raise ValueError(f"no stored search runs for {space.name} under {str(root)!r}; run `python -m ofa_dash search` first")
     rungs = select_rungs(ladder_front(cat, args.device), LadderColumns(LATENCY_PREFIX + args.device), args.k)
-    data = load_dataset(args.data, cache_dir=args.cache) if args.data else None
+    data = load_for_space(space, args.data, cache_dir=args.cache) if args.data else None
     calibration = resolve_calibration(space, data, root)  # refuses (nothing written) when there are no images
     if data is None:
         print("no --data: BN statistics re-estimated on the shipped calibration sample", file=sys.stderr)

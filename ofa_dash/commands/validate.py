@@ -22,6 +22,9 @@ def run(args: argparse.Namespace) -> int:
         if stage == "evaluating":
             bar = bars.get(stage) or bars.setdefault(stage, progress_bar(total=total, desc="evaluating", unit="img"))
             bar.update(done - bar.n)
+        elif stage == "recalibrating" and done == 0 and stage not in bars:
+            bars[stage] = True  # BN re-estimation reports start and end only: say what the first minutes are spent on
+            print(f"re-estimating BN statistics on up to {total:,} training images ...", file=sys.stderr)
         elif stage == "waiting" and stage not in bars:
             bars[stage] = True
             print("another validation is running; waiting for it to finish ...", file=sys.stderr)
@@ -71,8 +74,12 @@ def run(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     v = sub.add_parser("validate", help="BN recalibration + test accuracy + measured latency of one subnet")
     add_subnet_arguments(v)
-    v.add_argument("--data", required=True, help="dataset root (see README)")
-    v.add_argument("--limit", type=int, help="evaluate a fixed class-balanced subset of N test images")
+    v.add_argument(
+        "--data",
+        required=True,
+        help="dataset root of the space's kind: CIFAR-10 (cifar10) or an ImageNet-style folder with train/ and val/ (the official spaces); see README",
+    )
+    v.add_argument("--limit", type=int, help="evaluate a fixed class-balanced subset of N test (ImageNet: val) images")
     v.add_argument("--threads", type=int, help="ONNX Runtime threads for the accuracy pass (latency always uses 1)")
     v.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     v.add_argument("--no-record", action="store_true", help="do not record the result in the store")

@@ -3,7 +3,9 @@
 Needs only onnxruntime, numpy and Pillow (pip install onnxruntime numpy pillow).
 Preprocessing is read from the model's own metadata, so this script and the
 model cannot drift apart: RGB, bilinear resize (Pillow, antialiased when
-shrinking) straight to resolution x resolution, pixel / 255, then
+shrinking) straight to resolution x resolution (or, where the metadata names
+resize_shorter, as for ImageNet models: the shorter side to that length and
+the centre resolution x resolution crop), pixel / 255, then
 (x - mean) / std per channel, NCHW float32: what training and validation did.
 
     python predict.py photo.jpg [more.png ...] [--int8] [--top 5] [--json]
@@ -32,6 +34,7 @@ def load(model_path: Path) -> tuple[ort.InferenceSession, dict]:
         "mean": np.asarray(json.loads(meta["mean"]), dtype=np.float32),
         "std": np.asarray(json.loads(meta["std"]), dtype=np.float32),
         "class_names": json.loads(meta["class_names"]),
+        "resize_shorter": int(meta["resize_shorter"]) if meta.get("resize_shorter") else None,
     }
     return session, pre
 
@@ -41,7 +44,15 @@ def preprocess(path: Path, pre: dict) -> np.ndarray:
     r = pre["resolution"]
     with Image.open(path) as im:
         im = im.convert("RGB")
-        if im.size != (r, r):
+        if pre.get("resize_shorter"):
+            s = pre["resize_shorter"]
+            w, h = im.size
+            size = (s, int(s * h / w)) if w <= h else (int(s * w / h), s)
+            if size != im.size:
+                im = im.resize(size, Image.BILINEAR)
+            left, top = round((im.width - r) / 2.0), round((im.height - r) / 2.0)
+            im = im.crop((left, top, left + r, top + r))
+        elif im.size != (r, r):
             im = im.resize((r, r), Image.BILINEAR)
         x = np.asarray(im, dtype=np.float32) / 255.0
     x = (x - pre["mean"]) / pre["std"]

@@ -8,6 +8,7 @@ verified there, and only then moved into place with ``os.replace``
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -32,8 +33,12 @@ class ExportError(ValueError):
 
 # --------------------------------------------------------------------------- description
 def preprocessing(space: SearchSpace, arch: Arch) -> dict:
-    """Everything needed to feed the model exactly as in training and validation."""
-    return {
+    """Everything needed to feed the model exactly as in training and validation.
+
+    Spaces measured on image folders (``DataKind.resize == "resize-crop"``) add OFA's
+    evaluation transform: ``resize_shorter`` (the shorter side's length) and ``center_crop``.
+    """
+    pre = {
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
         "input_shape": ["batch", 3, arch.r, arch.r],
@@ -49,6 +54,15 @@ def preprocessing(space: SearchSpace, arch: Arch) -> dict:
         "output": "logits (apply softmax for probabilities)",
         "class_names": list(space.class_names) if space.class_names else [str(i) for i in range(space.n_classes)],
     }
+    kind = space.data_kind
+    if kind.resize == "resize-crop":
+        shorter = math.ceil(arch.r / kind.crop_fraction)
+        pre["resize"] = (
+            f"shorter side to ceil({arch.r} / {kind.crop_fraction}) = {shorter} px, bilinear (PIL Image.BILINEAR, antialiased), "
+            f"then the centre {arch.r} x {arch.r} crop (OFA's evaluation transform)"
+        )
+        pre.update(resize_shorter=shorter, center_crop=arch.r, crop_fraction=kind.crop_fraction)
+    return pre
 
 
 def model_config(prepared: PreparedSubnet) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ofa_dash.data import Dataset, to_tensor_batch
+from ofa_dash.data import Dataset, model_inputs
 from ofa_dash.evaluate import balanced_subset, calibration_indices, evaluate_model
 from ofa_dash.export.common import EVAL_IMAGES, ExportError, check_destination, staged
 from ofa_dash.export.onnx import build_onnx
@@ -36,7 +36,7 @@ def int8_calibration(prepared: PreparedSubnet, n_images: int = INT8_CALIB_IMAGES
     cal = prepared.calibration
     if cal is not None:
         idx = calibration_indices(len(cal), n_images, seed=1)
-        x = to_tensor_batch(cal.images.images[idx], space.mean, space.std, r).contiguous().numpy()
+        x = model_inputs(cal.images.subset(idx), space.mean, space.std, r).numpy()
         desc = f"{len(idx)} training images ({cal.source}; a seeded draw from the BN calibration images)"
     else:
         x = np.random.default_rng(0).standard_normal((min(n_images, 64), 3, r, r)).astype(np.float32)
@@ -49,9 +49,9 @@ def accuracy_on_test(model, prepared: PreparedSubnet, data: Dataset, n_images: i
     test = data.test
     if n_images and n_images < len(test):
         test = test.subset(balanced_subset(test.labels, n_images))
-        images = f"fixed class-balanced subset of {len(test)} of {len(data.test)} test images"
+        images = f"fixed class-balanced subset of {len(test)} of {len(data.test)} {data.test_name} images"
     else:
-        images = f"all {len(test)} test images"
+        images = f"all {len(test)} {data.test_name} images"
     res = evaluate_model(OrtClassifier(model), prepared.space, prepared.arch.r, test, prepared.space.n_classes, 64)
     return {"top1": float(res.top1), "top5": float(res.top5), "n_images": res.n_images, "images": images, "data": data.source}
 

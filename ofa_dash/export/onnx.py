@@ -45,6 +45,7 @@ def _metadata(config: dict, extra: dict | None = None) -> dict[str, str]:
         "weights": prov.get("weights", "supernet"),
         "data": prov["data"] or "",
     }
+    meta.update({k: str(pre[k]) for k in ("resize_shorter", "center_crop") if k in pre})
     meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (extra or {}).items()})
     return meta
 

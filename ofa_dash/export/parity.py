@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ofa_dash.data import Dataset, to_tensor_batch
+from ofa_dash.data import Dataset, model_inputs
 from ofa_dash.evaluate import balanced_subset
 from ofa_dash.hardware import count
 from ofa_dash.subnets import PreparedSubnet
@@ -31,11 +31,11 @@ def parity_inputs(prepared: PreparedSubnet, data: Dataset | None, n: int | None 
     space, r = prepared.space, prepared.arch.r
     if data is not None:
         idx = balanced_subset(data.test.labels, n)
-        return to_tensor_batch(data.test.images[idx], space.mean, space.std, r).contiguous(), f"{len(idx)} test images ({data.source})"
+        return model_inputs(data.test.subset(idx), space.mean, space.std, r), f"{len(idx)} {data.test_name} images ({data.source})"
     if prepared.calibration is not None:
         cal = prepared.calibration.images
         idx = balanced_subset(cal.labels, n)
-        return to_tensor_batch(cal.images[idx], space.mean, space.std, r).contiguous(), f"{len(idx)} BN calibration images ({prepared.calibration.source})"
+        return model_inputs(cal.subset(idx), space.mean, space.std, r), f"{len(idx)} BN calibration images ({prepared.calibration.source})"
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, 3, r, r, generator=g), f"{n} random normal inputs (no dataset given)"
 

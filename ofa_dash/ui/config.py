@@ -9,7 +9,9 @@ defaults that fit this repository's checkout next to ``../shared``:
   folder when it exists; OFA's files are never read from inside the repo);
 - ``OFA_DASH_DATA``: a CIFAR-10 dataset root for live validation and export
   (default ``../shared/datasets/cifar10-jpeg`` when it exists, else ``data/cifar10``
-  where ``download-data`` and the Subnet page's download button put the archive).
+  where ``download-data`` and the Subnet page's download button put the archive);
+- ``OFA_DASH_IMAGENET``: an ImageNet-style folder (``train/`` and ``val/`` of class folders)
+  for the spaces measured on ImageNet (``SearchSpace.data == "imagenet-folder"``: OFA's published ones).
 
 The sidebar may override the last two per browser session.
 """
@@ -21,11 +23,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ofa_dash.space import SearchSpace, get_space
+from ofa_dash.space import DATA_KINDS, SearchSpace, get_space
 from ofa_dash.workspace import ENV_OFFICIAL, SpaceFolder, Workspace, default_root, supernet_candidates
 
 REPO = Path(__file__).resolve().parent.parent.parent
-ENV_DATA = "OFA_DASH_DATA"
+ENV_DATA = DATA_KINDS["cifar10"].env
+ENV_IMAGENET = DATA_KINDS["imagenet-folder"].env
 DEFAULT_OFFICIAL = REPO.parent / "shared" / "ofa-official"
 DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cifar10-jpeg"
 # What a user without the dataset can run, and where it puts the archive (read by default when nothing else is set).
@@ -63,6 +66,18 @@ class Settings:
     data: Path | None
     official_wanted: str  # what was asked for (shown when it does not exist)
     data_wanted: str
+    imagenet: Path | None = None  # the ImageNet-style folder of the spaces measured on ImageNet
+    imagenet_wanted: str = ""
+
+    def data_for(self, space: SearchSpace | str) -> Path | None:
+        """The dataset folder of ``space``'s kind of data (``SearchSpace.data``), or None when it is absent."""
+        space = get_space(space) if isinstance(space, str) else space
+        return getattr(self, _DATA_FIELDS[space.data][0])
+
+    def data_wanted_for(self, space: SearchSpace | str) -> str:
+        """What was asked for as ``space``'s dataset folder (named when it does not exist)."""
+        space = get_space(space) if isinstance(space, str) else space
+        return getattr(self, _DATA_FIELDS[space.data][1])
 
     def folder(self, space: SearchSpace | str) -> SpaceFolder:
         return Workspace(self.precomputed).space(space)
@@ -85,6 +100,10 @@ class Settings:
         return self.supernet_path(space).is_file()
 
 
+# Which Settings fields hold each kind of dataset (resolved path, what was asked for).
+_DATA_FIELDS = {"cifar10": ("data", "data_wanted"), "imagenet-folder": ("imagenet", "imagenet_wanted")}
+
+
 def _existing(path: str | None) -> Path | None:
     if not path:
         return None
@@ -98,12 +117,15 @@ def resolve_settings(official: str | None = None, data: str | None = None, envir
     precomputed = default_root(env)
     official_wanted = official or env.get(ENV_OFFICIAL) or (str(DEFAULT_OFFICIAL) if DEFAULT_OFFICIAL.is_dir() else "")
     data_wanted = data or env.get(ENV_DATA) or next((str(d) for d in (DEFAULT_DATA, DOWNLOAD_DATA_DIR) if d.exists()), "")
+    imagenet_wanted = env.get(ENV_IMAGENET, "")
     return Settings(
         precomputed=precomputed.resolve(),
         official=_existing(official_wanted),
         data=_existing(data_wanted),
         official_wanted=official_wanted,
         data_wanted=data_wanted,
+        imagenet=_existing(imagenet_wanted),
+        imagenet_wanted=imagenet_wanted,
     )
 
 
@@ -143,8 +165,18 @@ def hide_absolute_paths(text: object, repo: Path = REPO) -> str:
     return _ABSOLUTE_PATH.sub(lambda m: shown_path(m.group(0), repo), str(text))
 
 
-def missing_data_message(settings: Settings) -> str:
-    """Markdown that says why live validation cannot run and how to get CIFAR-10 (exports calibrate on the shipped sample without it)."""
+def missing_data_message(settings: Settings, space: SearchSpace | None = None) -> str:
+    """Markdown that says why live validation cannot run and how to get the data (CIFAR-10: exports calibrate on the shipped sample without it)."""
+    if space is not None and not space.data_kind.downloadable:
+        kind, wanted = space.data_kind, settings.data_wanted_for(space)
+        where = f"`{shown_path(wanted)}` does not exist" if wanted else f"no folder is set: `{kind.env}` is empty"
+        return (
+            f"Validating and exporting **{space.name}** subnets needs an {kind.label} ({where}): {kind.layout}. "
+            f"Start the app with `{kind.env}=DIR`; the CLI takes `--data DIR`. Nothing can download ImageNet for you "
+            "(its licence asks each user to fetch it), and BN statistics are re-estimated on its training images, so without it "
+            "this space can neither be validated nor exported here (`python -m ofa_dash export --no-calibration` writes the "
+            "checkpoint's own BN statistics, labelled so)."
+        )
     where = f"`{shown_path(settings.data_wanted)}` does not exist" if settings.data_wanted else "no dataset folder is set"
     return (
         f"Live validation needs the CIFAR-10 images ({where}). Get the official archive with\n\n"

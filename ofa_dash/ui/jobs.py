@@ -343,8 +343,8 @@ _datasets: dict[str, object] = {}
 _datasets_lock = threading.Lock()
 
 
-def shared_dataset(path: str | Path, progress: Callable[[str, int, int], None] | None = None):
-    """The decoded dataset at ``path``, loaded once per process and shared read-only by every session.
+def shared_dataset(path: str | Path, progress: Callable[[str, int, int], None] | None = None, space: SearchSpace | None = None):
+    """The dataset at ``path`` (read as ``space``'s kind of data; CIFAR-10 without a space), loaded once per process and shared read-only.
 
     Loaded on first use (a validation or an export), not when a page opens: the
     first decode of CIFAR-10 takes minutes, and a page must not wait for it;
@@ -353,14 +353,15 @@ def shared_dataset(path: str | Path, progress: Callable[[str, int, int], None] |
     Keyed by the folder's stamp, so a replaced dataset is loaded again.
     """
     # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
-    from ofa_dash.data import load_dataset
+    from ofa_dash.datasets import LOADERS
 
     p = Path(path)
-    key = data_key(p)
+    kind = space.data if space is not None else "cifar10"
+    key = f"{kind}-{data_key(p)}"
     with _datasets_lock:
         if key not in _datasets:
-            _datasets.clear()  # one dataset in memory at a time (CIFAR-10 is ~180 MB decoded)
-            _datasets[key] = load_dataset(p, progress=progress)
+            _datasets.clear()  # one dataset in memory at a time (CIFAR-10 is ~180 MB decoded; image folders hold only file lists)
+            _datasets[key] = LOADERS[kind](p, progress=progress)
         return _datasets[key]
 
 
@@ -373,7 +374,7 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
         from ofa_dash.validation import validate_subnet
 
         job.update("loading the dataset")
-        data = shared_dataset(data_path, progress=lambda stage, done, total: job.update(stage, done, total))
+        data = shared_dataset(data_path, progress=lambda stage, done, total: job.update(stage, done, total), space=space)
 
         def on_wait(holder: dict | None) -> None:
             # ahead() counts this job too: it is one of the waiters
@@ -473,8 +474,9 @@ def calibration_key(settings: Settings, space: SearchSpace | str) -> str | None:
     CIFAR-10, but the keys stay apart: only a dataset gives test accuracies. ``c2``: int8
     ranges come from the BN calibration images since the sample shipped, so older files are rebuilt.
     """
-    if settings.data is not None:
-        return f"c2-{data_key(settings.data)}"
+    data = settings.data_for(space)
+    if data is not None:
+        return f"c2-{data_key(data)}"
     sample = settings.folder(space).calibration
     return f"c2-sample-{_content_key(sample)}" if sample.is_file() else None
 
@@ -544,9 +546,10 @@ def export_cached(
 
     key = calibration_key(settings, space)
     loaded = load_supernet(space, settings.supernet_path(space))
+    folder = settings.data_for(space)
     data = (
-        shared_dataset(settings.data, progress=lambda stage, done, total: report("prepare subnet", stage_text(stage, done, total)))
-        if settings.data is not None
+        shared_dataset(folder, progress=lambda stage, done, total: report("prepare subnet", stage_text(stage, done, total)), space=space)
+        if folder is not None
         else None
     )
     calibration = resolve(space, data, settings.precomputed)  # refuses (nothing written) when key is None

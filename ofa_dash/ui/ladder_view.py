@@ -79,7 +79,7 @@ def ladder_work(settings: Settings, space: SearchSpace, rungs: pd.DataFrame, dev
         if out.is_file():
             job.update("done", len(ids), len(ids))
             return {"path": str(out), "ids": ids, "reused": True}
-        data = shared_dataset(settings.data) if settings.data is not None else None
+        data = shared_dataset(settings.data_for(space), space=space) if settings.data_for(space) is not None else None
         calibration = resolve(space, data, settings.precomputed)
 
         def progress(done: int, total: int, arch_id: str) -> None:
