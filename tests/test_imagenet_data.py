@@ -239,3 +239,21 @@ def test_finetune_on_a_folder_is_refused_clearly(folder, official, capsys):
     argv = ["finetune", "--space", W10.name, "--arch", "smallest", "--official", str(official), "--data", str(folder), "--epochs", "1"]
     assert main(argv) == 2
     assert "fine-tuning on it is not supported yet" in capsys.readouterr().err
+
+
+def test_measure_and_fit_predictor_work_on_an_official_space(folder, official, tmp_path, capsys):
+    """A predictor for a published space without one: measured holdout top-1 on the folder, then a fitted predictor that loads."""
+    from ofa_dash.predictors.fitted import load_fitted_predictor
+    from ofa_dash.predictors.measured import read_measured
+
+    measured, predictor = tmp_path / "measured.parquet", tmp_path / "predictor.pt"
+    argv = ["measure", "--space", W10.name, "--subnets", "20", "--data", str(folder), "--official", str(official), "--out", str(measured)]
+    assert main([*argv, "--calib-images", "4", "--engine", "torch", "--threads", "1", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["measured"] == summary["rows"] == 20
+    rows = read_measured(measured, W10)
+    assert set(rows["space"]) == {W10.name} and rows["n_holdout"].min() >= 1 and rows["top1_holdout"].between(0, 100).all()
+    argv = ["fit-predictor", "--space", W10.name, "--measured", str(measured), "--out", str(predictor), "--candidates", "ridge", "--folds", "2"]
+    assert main([*argv, "--threads", "1", "--json"]) == 0
+    fitted = load_fitted_predictor(predictor, W10)
+    assert fitted.predict(W10.sample_genomes(5, seed=2)).shape == (5,)
