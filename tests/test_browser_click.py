@@ -106,7 +106,8 @@ def _ids_inside(page, x0: float, x1: float, y0: float = 0.02, y1: float = 0.98, 
     b = bh.plot_box(page)
     left, right = b["left"] + x0 * b["width"] - slack, b["left"] + x1 * b["width"] + slack
     top, bottom = b["top"] + y0 * b["height"] - slack, b["top"] + y1 * b["height"] + slack
-    return {p["id"] for p in plot_dom.markers(page, CHART) if p.get("id") and left <= p["x"] <= right and top <= p["y"] <= bottom}
+    inside = [p for p in plot_dom.markers(page, CHART) if p.get("id") and left <= p["x"] <= right and top <= p["y"] <= bottom]
+    return {i for p in inside for i in [p["id"], *p.get("also", [])]}  # with the subnets a faded marker stands for
 
 
 def test_box_drag_still_brushes_and_opens_nothing(browser, demo_app):

@@ -217,9 +217,12 @@ def test_front_figure_puts_subnet_ids_in_customdata(demo):
     fig = figures.front_2d(view.df, "latency:demo-cpu", ["demo-cpu", "demo-gpu"], marks=view.marks, references=refs, aspiration=(0.3, 80.0))
     ids = set(view.df["id"])
     subnet_traces = [t for t in fig.data if t.customdata is not None]
-    # one marker per subnet: the copies other seeds and algorithms found lie under it
+    # one marker per subnet (the copies other seeds and algorithms found lie under it), or a faded one standing for
+    # the dominated subnets at the same spot: every subnet is drawn or listed exactly once
     drawn = view.df.drop_duplicates("id")
-    assert sum(len(t.x) for t in subnet_traces if "(Pareto)" in t.name or "(dominated)" in t.name) == len(drawn)
+    shown = [row[0] for t in subnet_traces if "(Pareto)" in t.name or "(dominated)" in t.name for row in t.customdata]
+    listed = [i for t in subnet_traces if t.meta for row in t.customdata for i in str(row[t.meta[figures.ALSO]]).split()]
+    assert sorted(shown + listed) == sorted(drawn["id"]) and len(shown) == len(set(shown))
     for t in subnet_traces:
         assert {row[0] for row in t.customdata} <= ids
         assert "%{customdata[0]}" in t.hovertemplate and "latency on demo-cpu" in t.hovertemplate  # the plotted latency only
@@ -231,6 +234,23 @@ def test_front_figure_puts_subnet_ids_in_customdata(demo):
     assert np.all(np.diff(np.asarray(step.x)) >= 0) and np.all(np.diff(np.asarray(step.y)) >= 0)
     fig3 = figures.front_3d(view.df, "latency:demo-cpu", "macs", "top1", ["demo-cpu"], pareto="pareto")
     assert sum(len(t.x) for t in fig3.data) == len(drawn)
+
+
+def test_dominated_markers_at_one_spot_are_drawn_once_and_stand_for_the_others():
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "x": [1.0, 1.0001, 1.0002, 2.0, 1.0],
+            "y": [50.0, 50.0, 50.0001, 80.0, 50.0],
+        }
+    )
+    dominated = np.array([True, True, True, True, False])  # e is on the front: never thinned
+    kept, stands_for = figures.thin_dominated(df, "x", "y", dominated, grid=400)
+    assert kept["id"].tolist() == ["c", "d", "e"] and kept.index.tolist() == [2, 3, 4]  # the last drawn of a cell stays
+    assert stands_for == {"c": "a b"}
+    kept, stands_for = figures.thin_dominated(df, "x", "y", dominated, grid=100_000)
+    assert len(kept) == 5 and stands_for == {}  # a grid fine enough keeps every marker
+    assert figures.thin_dominated(df, "x", "y", np.zeros(5, bool))[0] is df
 
 
 def test_quality_and_validation_figures():

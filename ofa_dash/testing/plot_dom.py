@@ -22,7 +22,9 @@ _MARKERS_JS = """(key) => {
         for (const pt of cd) {
             if (pt.i === undefined || !isFinite(pt.x) || !isFinite(pt.y)) continue;
             const cdat = trace.customdata[pt.i];
-            out.push({curve, name: trace.name, id: Array.isArray(cdat) ? cdat[0] : cdat,
+            const col = trace.meta && trace.meta.also;
+            const also = Number.isInteger(col) && Array.isArray(cdat) && cdat[col] ? String(cdat[col]).split(' ') : [];
+            out.push({curve, name: trace.name, id: Array.isArray(cdat) ? cdat[0] : cdat, also,
                       x: box.left + xa._offset + xa.c2p(pt.x), y: box.top + ya._offset + ya.c2p(pt.y),
                       radius: pt.mrc || trace.marker.size / 2});
         }

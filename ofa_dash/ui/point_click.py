@@ -96,9 +96,13 @@ export default function ({ data, setTriggerValue, setStateValue, parentElement }
     // a box or lasso sends the distinct subnet ids it holds, not plotly's per-point records
     const onSelected = (ev) => {
         const ids = [], seen = new Set();
+        const add = (id) => { if (id && !seen.has(id)) { seen.add(id); ids.push(id); } };
         for (const p of (ev && ev.points) || []) {
-            const id = idOf(p.customdata);
-            if (id && !seen.has(id)) { seen.add(id); ids.push(id); }
+            add(idOf(p.customdata));
+            // a faded marker drawn once for several subnets at the same spot lists the others (figures.thin_dominated)
+            const col = p.data && p.data.meta && p.data.meta.also;
+            const also = Number.isInteger(col) && Array.isArray(p.customdata) ? p.customdata[col] : null;
+            if (typeof also === "string") for (const id of also.split(" ")) add(id);
         }
         setStateValue("selected", ids);
     };
