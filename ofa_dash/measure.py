@@ -63,6 +63,7 @@ class MeasureConfig:
     threads: int | None = None  # default: the cores the load average leaves free (ofa_dash.runtime.ort.auto_threads)
     workers: int = 1  # processes measuring at once (each with ``threads`` threads); small subnets use one core better than two
     device: str = "cpu"  # "cuda": PyTorch on the GPU (engine "torch", one process)
+    archs: tuple[Arch, ...] | None = None  # measure exactly these (a shortlist for the predictor) instead of the seeded plan
 
 
 @dataclass
@@ -189,7 +190,7 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
     rank, world = dist_info()
     if world > 1 and cfg.workers > 1:
         raise ValueError("under torchrun every rank is one measuring process: leave --workers at 1")
-    plan = measurement_plan(space, cfg.n, cfg.seed)
+    plan = list(dict.fromkeys(cfg.archs)) if cfg.archs else measurement_plan(space, cfg.n, cfg.seed)
     supernet, meta = load_weights(cfg.supernet_path, space)
     if cfg.device != "cpu":
         device = resolve_device(cfg.device)

@@ -199,3 +199,22 @@ def test_gpu_measurement_needs_the_torch_engine_in_one_process(tiny_folder, supe
     assert _measure(tiny_folder, supernet, out, 2, "--device", "cuda", "--engine", "torch", "--workers", "2") == 2
     assert "--workers 1" in capsys.readouterr().err
     assert not out.parent.exists()
+
+
+def test_measure_exactly_the_subnets_named_and_resume(tiny_folder, supernet, tmp_path, capsys):
+    """A shortlist's holdout top-1 for the predictor: --arch names the subnets; a rerun skips them; a bad id changes nothing."""
+    out = tmp_path / "shortlist.parquet"
+    picks = CIFAR.decode(CIFAR.sample_genomes(2, seed=9))
+    arch = ",".join(a.id for a in picks)
+    argv = ["measure", "--space", "cifar10", "--arch", arch, "--data", str(tiny_folder), "--supernet", str(supernet), "--out", str(out)]
+    assert main([*argv, "--calib-images", "32", "--threads", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["measured"] == 2
+    assert read_measured(out, CIFAR)["id"].tolist() == [a.id for a in picks]
+    assert main([*argv, "--calib-images", "32", "--threads", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["skipped"] == 2
+    before = out.read_bytes()
+    bad = ["measure", "--space", "cifar10", "--arch", "not-an-id!", "--data", str(tiny_folder), "--supernet", str(supernet), "--out", str(out)]
+    assert main(bad) != 0 and out.read_bytes() == before
+    neither = ["measure", "--space", "cifar10", "--data", str(tiny_folder), "--supernet", str(supernet), "--out", str(out)]
+    assert main(neither) != 0
+    assert "--n N" in capsys.readouterr().err

@@ -15,9 +15,13 @@ def run(args: argparse.Namespace) -> int:
     from ofa_dash.measure import MeasureConfig, run_measurement
 
     space = get_space(args.space)
+    archs = tuple(space.parse_arch(a) for a in args.arch.split(",") if a.strip()) if args.arch else None
+    if args.n is None and not archs:
+        raise ValueError("say what to measure: --n N (the seeded plan) or --arch ID[,ID...] (those subnets)")
     cfg = MeasureConfig(
         space=space,
-        n=args.n,
+        n=len(archs) if archs else args.n,
+        archs=archs,
         data_dir=Path(args.data),
         supernet_path=supernet_file(args, space),
         out_path=Path(args.out or Workspace.default().space(space).measured),
@@ -46,8 +50,11 @@ def register(sub) -> None:
         "--subnets",
         dest="n",
         type=int,
-        required=True,
         help="subnets in the plan: largest, smallest, uniform ones, then seeded random ones (under torchrun write --subnets: torchrun reads --n as its own)",
+    )
+    p.add_argument(
+        "--arch",
+        help="measure exactly these subnets instead (comma-separated ids, `largest`, `smallest`): a shortlist's holdout top-1 added to the predictor's data",
     )
     p.add_argument("--data", required=True, help="dataset root (see README); the holdout split of its training set is used")
     add_weights_arguments(p)
