@@ -100,3 +100,15 @@ def test_a_damaged_shortlist_file_is_reported_and_left_alone(env, local):
     _ok(at)
     assert any("cannot be read as JSON" in e.value for e in at.error)
     assert path.read_text() == "{broken"
+
+
+def test_the_compare_page_pins_a_compared_subnet(env, local):
+    ids = build_catalogue(env, "cifar10", sets=("archive",)).points["id"].drop_duplicates().iloc[:2].tolist()
+    at = _page("compare")
+    at.query_params["compare"] = ",".join(ids)
+    at.run()
+    _ok(at)
+    at.button(key=f"cmp_pin_{ids[1]}").click().run()
+    _ok(at)
+    assert [p.id for p in shortlist.read(env / "cifar10" / "shortlist.json")] == [ids[1]]
+    assert at.button(key=f"cmp_pin_{ids[1]}").label == "Pinned" and at.button(key=f"cmp_pin_{ids[0]}").label == "Pin to shortlist"
