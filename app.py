@@ -9,6 +9,7 @@ st.navigation(
         st.Page("pages/story.py", title="Story", icon=":material/auto_stories:"),
         st.Page("pages/subnet.py", title="Subnet", icon=":material/memory:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("pages/shortlist.py", title="Shortlist", icon=":material/push_pin:"),
         st.Page("pages/search.py", title="Search", icon=":material/travel_explore:"),
         st.Page("pages/devices.py", title="Devices & predictors", icon=":material/speed:"),
     ]

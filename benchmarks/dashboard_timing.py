@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/dashboard_timing.py                # pages, brush, concurrent
     .venv/bin/python benchmarks/dashboard_timing.py --parts pages,brush,click --repeats 10
+    .venv/bin/python benchmarks/dashboard_timing.py --parts parcoords
 
 1. pages: for each page, the time from clicking its link in the sidebar to the
    page being interactive (title drawn, script finished, chart drawn where there
@@ -13,7 +14,12 @@
 3. click: a plain click on an isolated marker of the 2D front (default
    box-select mode) to the Subnet page interactive with that subnet's id in
    the URL; the first click is a warm-up.
-4. concurrent: five browser sessions on a copy of the shipped ``precomputed/``
+4. parcoords: on the shipped many-objective run (the stored run of the space
+   with the most objectives; the Fronts page opens it on the parallel
+   coordinates), a drag along an axis, from mouse-up to the table's heading
+   showing the count, and to the rerun finished; each brush on a fresh page
+   (a new drag on a brushed axis would add a second range).
+5. concurrent: five browser sessions on a copy of the shipped ``precomputed/``
    with the cifar10 supernet and the real test split (a synthetic root with an
    untrained supernet where those are missing): one runs a full live
    validation; two brush and download ONNX / int8 exports; one brushes only;
@@ -117,6 +123,38 @@ def time_brush(base: str, query: str, repeats: int) -> dict[str, list[float]]:
             out["idle"].append(time.perf_counter() - t0)
         browser.close()
     return out
+
+
+def time_parcoords(base: str, query: str, repeats: int) -> dict[str, list[float]]:
+    """Mouse-up at the end of a drag along a parallel-coordinates axis to (a) the table heading with a count, (b) the rerun finished."""
+    from playwright.sync_api import sync_playwright
+
+    chart = "frontpc"
+    out: dict[str, list[float]] = {"heading": [], "idle": []}
+    spans = [(0.05, 0.5), (0.3, 0.9), (0.1, 0.7)]
+    with sync_playwright() as p:
+        browser = bh.launch(p)
+        page = browser.new_page(viewport=bh.VIEWPORT)
+        for i in range(repeats):
+            page.goto(base + "/" + query)
+            _interactive(page, "Fronts", True)
+            page.wait_for_function(f"() => !!document.querySelector('.st-key-{chart} .js-plotly-plot')._ofaRangeListener", timeout=120_000)
+            n_axes = page.evaluate(f"() => document.querySelectorAll('.st-key-{chart} .js-plotly-plot g.y-axis').length")
+            bh.brush_axis(page, chart, i % n_axes, *spans[i % len(spans)], release=False)
+            t0 = time.perf_counter()
+            page.mouse.up()
+            page.wait_for_function(f"() => /Selected subnets \\(\\d+\\)/.test(({_HEADING_JS})())", timeout=60_000)
+            out["heading"].append(time.perf_counter() - t0)
+            bh.wait_ready(page, "Fronts")
+            out["idle"].append(time.perf_counter() - t0)
+        browser.close()
+    return out
+
+
+def many_objective_run(runs: list[dict]) -> dict | None:
+    """The stored run with the most objectives (three or more), or None."""
+    best = max(runs, key=lambda e: len(e.get("objectives", [])), default=None)
+    return best if best is not None and len(best.get("objectives", [])) >= 3 else None
 
 
 def time_click(base: str, query: str, repeats: int) -> dict[str, list[float]]:
@@ -290,6 +328,27 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OFA_DASH_CACHE", cache)
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at start")
+
+    if "parcoords" in parts:
+        from ofa_dash.store import RunStore
+        from ofa_dash.ui.catalogue import build_catalogue
+
+        runs = RunStore(REPO / "precomputed").list_runs(args.space)[0] if (REPO / "precomputed" / args.space / "runs").is_dir() else []
+        run = many_objective_run(runs)
+        if run is None:
+            print(f"parcoords: no stored run of {args.space} has three or more objectives", file=sys.stderr)
+            return 2
+        official = args.official if Path(args.official).is_dir() else str(Path(cache) / "none")
+        env = {"OFA_DASH_PRECOMPUTED": str(REPO / "precomputed"), "OFA_DASH_OFFICIAL": official, "OFA_DASH_DATA": str(Path(cache) / "no-data")}
+        devices = [o.split(":", 1)[1] for o in run["objectives"] if o.startswith("latency:")]
+        n = build_catalogue(REPO / "precomputed", args.space, [run["run_id"]], official=official, sets=("archive",)).points["id"].nunique()
+        query = f"?space={args.space}&device={','.join(devices)}&run={run['run_id']}"
+        with bh.streamlit_server(env, log=Path(cache) / "streamlit-parcoords.log") as base:
+            times = time_parcoords(base, query, args.repeats)
+        print(f"\nparallel-coordinates brush (mouse-up) -> table updated (run {run['run_id']}: {', '.join(run['objectives'])}; {n} subnets):")
+        print("  " + _summary("table heading updated", times["heading"]))
+        print("  " + _summary("rerun finished (idle)", times["idle"]))
+        print("  each brush, heading (s): " + " ".join(f"{v:.2f}" for v in times["heading"]))
 
     if parts & {"pages", "brush", "click"}:
         from ofa_dash.ui.catalogue import build_catalogue

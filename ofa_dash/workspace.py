@@ -37,6 +37,7 @@ FINETUNED_WEIGHTS_FILE = "weights.pt"
 FINETUNE_RECORD_FILE = "finetune.json"
 FINETUNE_CHECKPOINT_FILE = "checkpoint.pt"
 PROFILE_SUFFIX = ".json"
+SHORTLIST_FILE = "shortlist.json"
 
 
 def default_root(environ: dict | None = None) -> Path:
@@ -106,6 +107,11 @@ class SpaceFolder:
     @property
     def runs(self) -> Path:
         return self.path / RUNS_DIR
+
+    @property
+    def shortlist(self) -> Path:
+        """``shortlist.json``: the subnets pinned with a note (``ofa_dash.shortlist``)."""
+        return self.path / SHORTLIST_FILE
 
     @property
     def devices(self) -> Path:

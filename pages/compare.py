@@ -7,6 +7,7 @@ from ofa_dash.ui import jobs, loaders, state
 from ofa_dash.ui.compare_view import arch_diff, compared_ids, int8_against_fp32_estimates, latency_breakdown, objectives_side_by_side, per_class_accuracy
 from ofa_dash.ui.int8_note import int8_note
 from ofa_dash.ui.job_panel import show_running
+from ofa_dash.ui.shortlist_view import current_pins, pin_subnet
 from ofa_dash.ui.subnet_view import objectives_table
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience, style
@@ -53,6 +54,7 @@ tables = {sid: objectives_table(space, a, predictor, devices, cat.points[cat.poi
 st.subheader("Objectives")
 st.dataframe(objectives_side_by_side(tables), hide_index=True, width="stretch")
 st.caption("predicted: the accuracy predictor or the stored run; measured: a live validation. The Subnet page names each source in full.")
+pinned = {p.id for p in current_pins(settings, space)[0]}  # a note is added on the Subnet or Shortlist page
 cols = st.columns(len(ids))
 for col, sid in zip(cols, ids, strict=True):
     if col.button(f"Open {sid}", key=f"cmp_open_{sid}", width="stretch"):
@@ -60,6 +62,11 @@ for col, sid in zip(cols, ids, strict=True):
     if col.button("Remove", key=f"cmp_drop_{sid}", width="stretch"):
         state.set_comparison([i for i in ids if i != sid])
         st.rerun()
+    if col.button("Pinned" if sid in pinned else "Pin to shortlist", key=f"cmp_pin_{sid}", width="stretch", disabled=sid in pinned, icon=":material/push_pin:"):
+        if error := pin_subnet(settings, space, sid, ""):
+            st.error(plain(error))
+        else:
+            st.rerun()
 
 st.subheader("Architecture")
 diff = arch_diff(space, archs)

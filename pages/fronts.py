@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ofa_dash.ui import figures, loaders, point_click, state, tables
+from ofa_dash.ui import figures, loaders, parcoords, point_click, state, tables
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
 from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, latency_errors, rows_for_ids, slider_range, uncertainty_sources
@@ -39,7 +39,13 @@ if not ctx.view.devices:
 # ---- the page's controls live in the sidebar, so the front is the first thing on screen
 side = ctx.controls
 side.markdown("**Front**")
-mode = side.segmented_control("view", ["2D front", "3D front"], default="2D front", key="fr_mode") or "2D front"
+# runs of three or more objectives open on the parallel coordinates: no scatter shows all their objectives
+MODES = ["2D front", "3D front", "Parallel"]
+first_mode = "Parallel" if parcoords.many_objectives(ctx.chosen_runs) else "2D front"
+mode = (
+    side.segmented_control("view", MODES, default=first_mode, key="fr_mode", help="Parallel: every objective on its own axis; drag along an axis to brush.")
+    or first_mode
+)
 axis_slot = side.container()  # the axis pickers, filled once the catalogue says which axes exist
 prefer_measured = side.toggle("measured top-1 where available", key="fr_measured", help="Live validations replace the prediction for subnets that have one.")
 sets = side.multiselect(
@@ -194,6 +200,30 @@ if mode == "2D front":
     # ---- deployment ladder: K models of the front on the latency axis' device, built as a job, one zip (ofa_dash.ui.ladder_panel)
     with st.expander("Deployment ladder", expanded=False):
         ladder_panel(ctx.settings, space, view.front, x_dev, cat.devices.get(x_dev))
+elif mode == "Parallel":
+    axes = parcoords.axes_of(points, devices)
+    pareto_only = axis_slot.toggle(
+        "Pareto set only", value=True, key="fr_pc_pareto", help="Lines for the subnets no other beats on every axis; off: every subnet."
+    )
+    lines, drawable = parcoords.parcoords_rows(points, axes, constraints, prefer_measured, pareto_only)
+    labels = parcoords.axis_labels(axes)
+    fig = for_audience(parcoords.parcoords_figure(lines, axes, title=f"{space.name}: {len(axes)} objectives"), ctx.view.present)
+    st.caption(
+        f"{len(lines):,} of {drawable:,} subnets drawn ({'the Pareto set over these axes' if pareto_only else 'every subnet'}). "
+        "Drag along an axis to brush a range (several axes combine); a click on a brushed range clears it."
+    )
+
+    @st.fragment
+    def parallel_and_selection(fig, lines, labels) -> None:
+        """The chart and its table in a fragment: a brush sends ranges, the rows inside them are picked here."""
+        ranges = parcoords.parcoords_chart(fig, key="frontpc", labels=labels, width="stretch")
+        chosen = parcoords.rows_in_ranges(lines, ranges)
+        st.subheader(f"Selected subnets ({len(chosen)})" if len(chosen) else "Selected subnets")
+        if not ranges:
+            st.info("Drag along one or more axes to list the subnets inside the ranges here; picking a row opens that subnet.", icon=":material/touch_app:")
+        subnet_table(chosen, "pc")
+
+    parallel_and_selection(fig, lines, labels)
 else:
     other = [LATENCY_PREFIX + d for d in devices if LATENCY_PREFIX + d in points]
     axes = [*other, "macs", "params"]

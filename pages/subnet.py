@@ -9,6 +9,7 @@ from ofa_dash.ui.config import hide_absolute_paths, missing_data_message, missin
 from ofa_dash.ui.data_download import data_download_panel
 from ofa_dash.ui.int8_note import int8_note
 from ofa_dash.ui.job_panel import show_running
+from ofa_dash.ui.shortlist_view import pin_panel
 from ofa_dash.ui.subnet_view import measured_source, objectives_table, predicted_payload, runs_containing, validation_summary
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
@@ -87,6 +88,8 @@ with right:
         help=f"side by side with up to {state.MAX_COMPARED - 1} others on the Compare page",
     ):
         state.compare_with(arch.id)
+    with st.expander("Shortlist", expanded=arch.id in ctx.view.shortlist):
+        pin_panel(settings, space, arch.id)
 with st.expander("blocks", expanded=False):
     st.dataframe(space.describe(arch), width="stretch", hide_index=True)
     st.code(arch.to_json(), language="json")

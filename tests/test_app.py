@@ -37,7 +37,7 @@ def _wait(at: AppTest, done, seconds: float = 240) -> AppTest:
 # --------------------------------------------------------------------------- every page renders
 @pytest.mark.parametrize(
     ("page", "title"),
-    [("fronts", "Fronts"), ("subnet", "Subnet"), ("search", "Search"), ("devices", "Devices & predictors")],
+    [("fronts", "Fronts"), ("subnet", "Subnet"), ("shortlist", "Shortlist"), ("search", "Search"), ("devices", "Devices & predictors")],
 )
 def test_every_page_renders(env, page, title):
     at = _page(page)
@@ -57,6 +57,7 @@ def test_every_page_renders(env, page, title):
         # exports are built on their buttons as background jobs; nothing is built before one is pressed
         assert [b.label for b in at.button] == [
             "Add to comparison",
+            "Pin to shortlist",
             "Validate now",
             "Build ONNX (fp32)",
             "Build int8 ONNX",

@@ -29,6 +29,7 @@ LAYERS: list[list[str]] = [
         "ofa_dash.predictors",
         "ofa_dash.predictors.*",
         "ofa_dash.store",
+        "ofa_dash.shortlist",
     ],
     ["ofa_dash.evaluate", "ofa_dash.calibration", "ofa_dash.validation_queue"],
     ["ofa_dash.subnets", "ofa_dash.train", "ofa_dash.finetune", "ofa_dash.measure", "ofa_dash.search", "ofa_dash.search.*", "ofa_dash.decision"],

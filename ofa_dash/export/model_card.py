@@ -14,6 +14,7 @@ import ofa_dash
 from ofa_dash.hardware import count
 from ofa_dash.hardware.latency import estimate_label
 from ofa_dash.runtime.ort import measured_label
+from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.subnets import PreparedSubnet
 
 
@@ -28,23 +29,12 @@ def build(
     measured: dict | None = None,
 ) -> dict:
     space, arch, prov = prepared.space, prepared.arch, prepared.provenance
-    counts = {k: int(v[0]) for k, v in count(space, space.encode(arch)).items()}
     accuracy_rows = []
     for precision, acc in (report.get("accuracy") or {}).items():
         if isinstance(acc, dict):
             accuracy_rows.append({"model": f"{precision} ONNX", **acc, "source": "measured by this export (ONNX Runtime)"})
     if measured:
-        accuracy_rows.append(
-            {
-                "model": "fp32 (live validation)",
-                "top1": measured.get("top1"),
-                "top5": measured.get("top5"),
-                "n_images": measured.get("n_images"),
-                "images": measured.get("subset"),
-                "data": measured.get("data"),
-                "source": f"measured by live validation at {measured.get('measured_at', '?')}",
-            }
-        )
+        accuracy_rows.append(live_accuracy_row(measured))
     tuned = prov.finetune if prov.weights == "finetuned" else None
     if tuned and tuned.get("top1_after") is not None:  # these weights' own figure: the predictor and any live validation describe the supernet's
         accuracy_rows.append(
@@ -73,17 +63,7 @@ def build(
                 }
             )
     if measured and measured.get("latency_ms") is not None:
-        latency_rows.append(
-            {
-                "device": measured.get("latency_machine") or "this CPU",
-                "runtime": "ONNX Runtime fp32, 1 thread, batch 1",
-                "ms": measured["latency_ms"],
-                "iqr_ms": measured.get("latency_iqr_ms"),
-                "source": f"{measured_label(measured)} by live validation at {measured.get('measured_at', '?')}",
-                "busy": measured.get("latency_busy") is True,
-                "busy_reason": measured.get("latency_busy_reason"),
-            }
-        )
+        latency_rows.append(live_latency_row(measured))
     predicted_acc = None
     if predicted:
         if predicted.get("top1") is not None:
@@ -99,12 +79,7 @@ def build(
         "ofa_dash_version": ofa_dash.__version__,
         "space": {"name": space.name, "description": space.description, "n_classes": space.n_classes},
         "architecture": {"id": arch.id, "arch": arch.to_dict(), "resolution": arch.r, "depths": list(arch.d), "blocks": space.describe(arch)},
-        "cost": {
-            "macs": counts["macs"],
-            "params": counts["params"],
-            "peak_activation_bytes": counts["peak_mem"],
-            "source": "analytic counters (ofa_dash.hardware.count)",
-        },
+        "cost": cost(space, arch),
         "accuracy": {"measured": accuracy_rows, "predicted": predicted_acc},
         "latency": latency_rows,
         "preprocessing": config["preprocessing"],
@@ -119,6 +94,67 @@ def build(
             "predict.py": "stand-alone inference: python predict.py IMAGE [IMAGE ...] [--int8] [--json] (needs onnxruntime, numpy, Pillow)",
         },
         "limitations": _limitations(prov.bn_recalibrated, bool(report.get("accuracy")), report.get("int8_vs_fp32")),
+    }
+
+
+def cost(space: SearchSpace, arch: Arch) -> dict:
+    """The card's cost section: MACs, parameters and peak activation memory from the analytic counters."""
+    counts = {k: int(v[0]) for k, v in count(space, space.encode(arch)).items()}
+    return {
+        "macs": counts["macs"],
+        "params": counts["params"],
+        "peak_activation_bytes": counts["peak_mem"],
+        "source": "analytic counters (ofa_dash.hardware.count)",
+    }
+
+
+def live_accuracy_row(measured: dict) -> dict:
+    """The accuracy row of a stored live validation (``validation.best_measurement``)."""
+    return {
+        "model": "fp32 (live validation)",
+        "top1": measured.get("top1"),
+        "top5": measured.get("top5"),
+        "n_images": measured.get("n_images"),
+        "images": measured.get("subset"),
+        "data": measured.get("data"),
+        "source": f"measured by live validation at {measured.get('measured_at', '?')}",
+    }
+
+
+def live_latency_row(measured: dict) -> dict:
+    """The latency row of a stored live validation that timed the subnet."""
+    return {
+        "device": measured.get("latency_machine") or "this CPU",
+        "runtime": "ONNX Runtime fp32, 1 thread, batch 1",
+        "ms": measured["latency_ms"],
+        "iqr_ms": measured.get("latency_iqr_ms"),
+        "source": f"{measured_label(measured)} by live validation at {measured.get('measured_at', '?')}",
+        "busy": measured.get("latency_busy") is True,
+        "busy_reason": measured.get("latency_busy_reason"),
+    }
+
+
+def preview(space: SearchSpace, arch: Arch, predicted: dict | None = None, measured: dict | None = None) -> dict:
+    """What a model card says of a subnet before any export: architecture, cost, accuracy and latency with their sources, limitations.
+
+    A decision report shows this for each shortlisted subnet; the export's own
+    figures (parity, int8, preprocessing) exist only once it is built, so they
+    are left out rather than guessed. Same keys as :func:`build` where they overlap.
+    """
+    accuracy_rows = [live_accuracy_row(measured)] if measured else []
+    latency_rows = [live_latency_row(measured)] if measured and measured.get("latency_ms") is not None else []
+    predicted_acc = None
+    if predicted and predicted.get("top1") is not None:
+        predicted_acc = {"top1": predicted["top1"], "source": predicted.get("source", "predicted by ofa-dash")}
+    return {
+        "title": f"ofa-dash subnet {arch.id} ({space.name})",
+        "ofa_dash_version": ofa_dash.__version__,
+        "space": {"name": space.name, "description": space.description, "n_classes": space.n_classes},
+        "architecture": {"id": arch.id, "arch": arch.to_dict(), "resolution": arch.r, "depths": list(arch.d), "blocks": space.describe(arch)},
+        "cost": cost(space, arch),
+        "accuracy": {"measured": accuracy_rows, "predicted": predicted_acc},
+        "latency": latency_rows + (estimate_rows(predicted) if predicted else []),
+        "limitations": _limitations(True, bool(accuracy_rows))[:2],
     }
 
 

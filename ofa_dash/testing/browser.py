@@ -149,3 +149,26 @@ def box_around(page, x: float, y: float, half: float = 8.0) -> None:
     page.mouse.move(x, y)
     page.mouse.move(x + half, y + half)
     page.mouse.up()
+
+
+def brush_axis(page, key: str, axis: int, y0: float, y1: float, release: bool = True) -> None:
+    """Drag along axis ``axis`` of the parallel-coordinates chart drawn under widget ``key``, over fractions ``y0``..``y1`` of its height.
+
+    ``release=False`` leaves the mouse button down, so a caller can time from ``page.mouse.up()``.
+    """
+    box = page.evaluate(
+        """([key, axis]) => {
+        const dims = document.querySelectorAll('.st-key-' + key + ' .js-plotly-plot g.y-axis');
+        const r = dims[axis].querySelector('.axis-brush .background').getBoundingClientRect();
+        return {x: r.left + r.width / 2, top: r.top, height: r.height};
+    }""",
+        [key, axis],
+    )
+    ya, yb = box["top"] + y0 * box["height"], box["top"] + y1 * box["height"]
+    page.mouse.move(box["x"], ya)
+    page.mouse.down()
+    steps = 8
+    for i in range(1, steps + 1):
+        page.mouse.move(box["x"], ya + (yb - ya) * i / steps)
+    if release:
+        page.mouse.up()

@@ -32,6 +32,7 @@ MARK_STYLES = {
     "knee": {"symbol": "diamond", "size": 18, "color": "#D62728", "label": "knee (high trade-off)"},
     "pseudo-weights": {"symbol": "star", "size": 22, "color": "#9467BD", "label": "pseudo-weights pick"},
     "reference point": {"symbol": "x", "size": 18, "color": "#111111", "label": "reference-point pick (ASF)"},
+    "shortlist": {"symbol": "star-diamond", "size": 20, "color": "#FF7F0E", "label": "shortlisted"},
 }
 ASPIRATION_STYLE = {"symbol": "cross-open", "size": 16, "color": "#111111"}
 

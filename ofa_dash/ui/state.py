@@ -2,7 +2,7 @@
 
 Talks and shared links need a URL that reproduces a view, so the view lives
 in two places: ``st.session_state["view"]`` (the truth while a session runs)
-and ``st.query_params`` (``?space=...&device=a,b&run=r1,r2&subnet=ID&present=1``),
+and ``st.query_params`` (``?space=...&device=a,b&run=r1,r2&subnet=ID&present=1&compare=a,b&shortlist=a,b``),
 written back after every sidebar render. A new session (a reload or a pasted
 link) starts from the query parameters. The pure round trip is
 :func:`view_from_query` / :func:`view_to_query`; :func:`sidebar` is the only
@@ -23,9 +23,17 @@ from ofa_dash.ui.theme import page_css
 
 DEFAULT_SPACE = "cifar10"
 MAX_COMPARED = 4  # subnets side by side on the Compare page
+MAX_LINKED = 50  # shortlisted subnet ids a link may carry
 
-QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare")
-PAGES = {"fronts": "pages/fronts.py", "subnet": "pages/subnet.py", "compare": "pages/compare.py", "search": "pages/search.py", "devices": "pages/devices.py"}
+QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare", "shortlist")
+PAGES = {
+    "fronts": "pages/fronts.py",
+    "subnet": "pages/subnet.py",
+    "compare": "pages/compare.py",
+    "shortlist": "pages/shortlist.py",
+    "search": "pages/search.py",
+    "devices": "pages/devices.py",
+}
 
 
 @dataclass
@@ -38,6 +46,7 @@ class View:
     subnet: str | None = None
     present: bool = False  # presentation mode: a projector-friendly page (see ofa_dash.ui.theme)
     compare: list[str] = field(default_factory=list)  # subnet ids on the Compare page (at most 4)
+    shortlist: list[str] = field(default_factory=list)  # shortlisted subnet ids a link shares (the store keeps the pins and notes)
 
 
 def _split(value) -> list[str]:
@@ -61,7 +70,8 @@ def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View
     subnet = str(params.get("subnet") or "").strip().lower() or None
     present = str(params.get("present") or "").strip().lower() in ("1", "true", "yes", "on")
     compare = [c.lower() for c in _split(params.get("compare"))][:MAX_COMPARED]
-    return View(space=space, devices=_split(params.get("device")), runs=runs or None, subnet=subnet, present=present, compare=compare)
+    shortlist = list(dict.fromkeys(c.lower() for c in _split(params.get("shortlist"))))[:MAX_LINKED]
+    return View(space=space, devices=_split(params.get("device")), runs=runs or None, subnet=subnet, present=present, compare=compare, shortlist=shortlist)
 
 
 def view_to_query(view: View) -> dict[str, str]:
@@ -77,6 +87,8 @@ def view_to_query(view: View) -> dict[str, str]:
         out["present"] = "1"
     if view.compare:
         out["compare"] = ",".join(view.compare)
+    if view.shortlist:
+        out["shortlist"] = ",".join(view.shortlist)
     return out
 
 
@@ -111,7 +123,13 @@ def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpac
             compare.append(space.arch_from_id(sid).id if space is not None else sid)
         except ValueError as exc:
             notes.append(f"compared subnet in the link: {exc}")
-    return View(view.space, keep_devices, keep_runs, subnet, view.present, compare), notes
+    shortlist = []
+    for sid in view.shortlist:
+        try:
+            shortlist.append(space.arch_from_id(sid).id if space is not None else sid)
+        except ValueError as exc:
+            notes.append(f"shortlisted subnet in the link: {exc}")
+    return View(view.space, keep_devices, keep_runs, subnet, view.present, compare, shortlist), notes
 
 
 def default_devices(devices: list[str]) -> list[str]:
@@ -373,6 +391,15 @@ def set_comparison(ids: list[str]) -> None:
 
     view: View = st.session_state.get("view") or View()
     st.session_state["view"] = replace(view, compare=list(dict.fromkeys(ids))[:MAX_COMPARED])
+    sync_query_params(st.session_state["view"])
+
+
+def set_shortlist(ids: list[str]) -> None:
+    """The shortlisted ids a link shares (``shortlist=a,b``), at most ``MAX_LINKED``."""
+    import streamlit as st
+
+    view: View = st.session_state.get("view") or View()
+    st.session_state["view"] = replace(view, shortlist=list(dict.fromkeys(ids))[:MAX_LINKED])
     sync_query_params(st.session_state["view"])
 
 
