@@ -5,7 +5,7 @@ import streamlit as st
 from ofa_dash.ui import figures, loaders, parcoords, point_click, state, tables
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
-from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, latency_errors, rows_for_ids, slider_range, uncertainty_sources
+from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, latency_errors, rows_for_ids, slider_range, uncertainty_sources, within
 from ofa_dash.ui.ladder_panel import ladder_panel
 from ofa_dash.ui.references import space_references
 from ofa_dash.ui.tables import display_table
@@ -98,12 +98,14 @@ def picks_table(picks, tag: str) -> None:
 
 # ---- constraints (live filters)
 constraints = Constraints()
-with side.expander("Constraints", expanded=False):
+linked = Constraints.from_query(ctx.view.limits)  # a link's limits start the sliders where it left them
+with side.expander("Constraints", expanded=linked.active()):
     for dev in devices:
         col = LATENCY_PREFIX + dev
         rng = slider_range(points[col])
         if rng:
-            v = st.slider(f"max latency on {dev} (ms)", rng[0], rng[1], rng[1], key=f"fr_c_{space.name}_{dev}_{rng}")
+            start = within(linked.max_latency.get(col), rng, rng[1])
+            v = st.slider(f"max latency on {dev} (ms)", rng[0], rng[1], start, key=f"fr_c_{space.name}_{dev}_{rng}")
             if v < rng[1]:
                 constraints.max_latency[col] = v
     extra = [("top1_pred", "min top-1 (%)", "min_top1"), ("macs", "max MACs (M)", "max_macs"), ("params", "max params (M)", "max_params")]
@@ -112,11 +114,12 @@ with side.expander("Constraints", expanded=False):
         if not rng:
             continue
         if attr == "min_top1":
-            v = st.slider(label, rng[0], rng[1], rng[0], key=f"fr_c_{space.name}_{attr}_{rng}")
+            v = st.slider(label, rng[0], rng[1], within(linked.min_top1, rng, rng[0]), key=f"fr_c_{space.name}_{attr}_{rng}")
             constraints.min_top1 = v if v > rng[0] else None
         else:
-            v = st.slider(label, rng[0], rng[1], rng[1], key=f"fr_c_{space.name}_{attr}_{rng}")
+            v = st.slider(label, rng[0], rng[1], within(getattr(linked, attr), rng, rng[1]), key=f"fr_c_{space.name}_{attr}_{rng}")
             setattr(constraints, attr, v if v < rng[1] else None)
+state.set_limits(constraints.to_query())
 
 # ---- decision aids
 aids = side.expander("Decision aids (pymoo)", expanded=False)

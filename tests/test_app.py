@@ -113,6 +113,21 @@ def test_a_brush_wider_than_the_table_lists_the_most_accurate_and_says_so(env, m
     assert any(c.value.startswith("The 2 most accurate of 4 are listed") for c in at.caption)
 
 
+def test_constraints_come_from_the_link_and_go_back_into_it(env):
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    floor = float(cat.points["top1_pred"].median())
+    at = _app()
+    at.query_params.update({"space": "cifar10", "limit": f"top1>={floor:.2f}"})
+    at.run()
+    _ok(at)
+    slider = next(s for s in at.slider if s.label == "min top-1 (%)")
+    assert slider.value == pytest.approx(round(floor, 2), abs=0.01)
+    assert any(re.search(r"; \d+ hidden by constraints", c.value) for c in at.caption)  # the link's limit is applied
+    slider.set_value(slider.min).run()  # no limit: the link drops it
+    _ok(at)
+    assert "limit" not in at.query_params
+
+
 def test_a_table_row_opens_the_subnet(env):
     at = _app().run()
     cat = build_catalogue(env, "cifar10", sets=("archive",))

@@ -299,6 +299,19 @@ def test_query_params_round_trip():
     assert view_from_query({"space": "no-such-space"}).space == "cifar10"
 
 
+def test_constraints_travel_in_the_link_and_nothing_else_does():
+    from ofa_dash.ui.catalogue import Constraints
+
+    c = Constraints({"latency:cpu-ort": 0.3}, min_top1=78.5, max_macs=50.0)
+    assert c.to_query() == "latency:cpu-ort<=0.3,top1>=78.5,macs<=50"
+    assert Constraints.from_query(c.to_query()) == c and Constraints().to_query() == ""
+    hostile = "top1>=1e9,__import__('os'),latency:x;rm -rf<=1,params>=2,macs<=-1,top1<=70," + "macs<=1," * 100
+    parsed = Constraints.from_query(hostile)
+    assert parsed.min_top1 is None and parsed.max_params is None and parsed.max_latency == {} and parsed.max_macs == 1.0
+    view = view_from_query({"space": "cifar10", "limit": "top1>=78,bogus"})
+    assert view.limits == "top1>=78" and view_to_query(view)["limit"] == "top1>=78"
+
+
 def test_reconcile_drops_what_is_not_there():
     view = View("cifar10", ["gone", "demo-cpu"], ["r1", "zz"], "not-an-id!")
     fixed, notes = reconcile(view, ["demo-cpu", "demo-gpu"], ["r1", "r2"], CIFAR)

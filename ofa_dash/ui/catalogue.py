@@ -23,6 +23,7 @@ non-dominated sorting), constraints from :func:`apply_constraints`.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,6 +374,33 @@ class Constraints:
 
     def active(self) -> bool:
         return bool(self.max_latency) or any(v is not None for v in (self.min_top1, self.max_macs, self.max_params))
+
+    def to_query(self) -> str:
+        """The limits as a link carries them: ``latency:cpu-ort<=0.3,top1>=78,macs<=50`` (empty without limits)."""
+        parts = [f"{col}<={v:g}" for col, v in sorted(self.max_latency.items()) if v is not None]
+        parts += [f"top1>={self.min_top1:g}"] if self.min_top1 is not None else []
+        parts += [f"{name}<={v:g}" for name, v in (("macs", self.max_macs), ("params", self.max_params)) if v is not None]
+        return ",".join(parts)
+
+    @classmethod
+    def from_query(cls, text: object) -> Constraints:
+        """Limits from a link (see :meth:`to_query`); items of another shape are ignored, never evaluated."""
+        out = cls()
+        for item in str(text or "").split(",")[:32]:
+            m = _LIMIT.match(item.strip())
+            if not m:
+                continue
+            name, op, value = m["name"], m["op"], float(m["value"])
+            if name.startswith(LATENCY_PREFIX) and op == "<=":
+                out.max_latency[name] = value
+            elif name == "top1" and op == ">=":
+                out.min_top1 = value
+            elif name in ("macs", "params") and op == "<=":
+                setattr(out, f"max_{name}", value)
+        return out
+
+
+_LIMIT = re.compile(r"^(?P<name>latency:[A-Za-z0-9._-]{1,64}|top1|macs|params)(?P<op><=|>=)(?P<value>\d{1,9}(?:\.\d{1,9})?)$")
 
 
 def apply_constraints(df: pd.DataFrame, c: Constraints, top1_column: str = "top1") -> pd.DataFrame:

@@ -201,6 +201,11 @@ def distinct_subnets(rows: pd.DataFrame) -> pd.DataFrame:
     return first.reset_index(drop=True)
 
 
+def within(value: float | None, rng: tuple[float, float], default: float) -> float:
+    """``value`` clamped into a slider's range, or ``default`` when there is none (a link's limit on other data)."""
+    return default if value is None else float(min(max(value, rng[0]), rng[1]))
+
+
 def slider_range(series: pd.Series, pad: float = 0.0) -> tuple[float, float] | None:
     """(low, high) of a column for a slider, rounded outwards; None when empty or constant."""
     values = series.dropna().to_numpy(dtype=float)

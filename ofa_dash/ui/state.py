@@ -2,7 +2,7 @@
 
 Talks and shared links need a URL that reproduces a view, so the view lives
 in two places: ``st.session_state["view"]`` (the truth while a session runs)
-and ``st.query_params`` (``?space=...&device=a,b&run=r1,r2&subnet=ID&present=1&compare=a,b&shortlist=a,b``),
+and ``st.query_params`` (``?space=...&device=a,b&run=r1,r2&subnet=ID&present=1&compare=a,b&shortlist=a,b&limit=top1>=78``),
 written back after every sidebar render. A new session (a reload or a pasted
 link) starts from the query parameters. The pure round trip is
 :func:`view_from_query` / :func:`view_to_query`; :func:`sidebar` is the only
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ofa_dash.space import SPACES, SearchSpace, get_space
+from ofa_dash.ui.catalogue import Constraints
 from ofa_dash.ui.config import SHARED_MODE_NOTE, Settings, hide_absolute_paths, local_mode, resolve_settings, shown_path
 from ofa_dash.ui.run_picker import chosen_groups, run_groups, run_labels
 from ofa_dash.ui.text import plain
@@ -25,7 +26,7 @@ DEFAULT_SPACE = "cifar10"
 MAX_COMPARED = 4  # subnets side by side on the Compare page
 MAX_LINKED = 50  # shortlisted subnet ids a link may carry
 
-QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare", "shortlist")
+QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare", "shortlist", "limit")
 PAGES = {
     "fronts": "pages/fronts.py",
     "subnet": "pages/subnet.py",
@@ -47,6 +48,7 @@ class View:
     present: bool = False  # presentation mode: a projector-friendly page (see ofa_dash.ui.theme)
     compare: list[str] = field(default_factory=list)  # subnet ids on the Compare page (at most 4)
     shortlist: list[str] = field(default_factory=list)  # shortlisted subnet ids a link shares (the store keeps the pins and notes)
+    limits: str = ""  # the Fronts page's constraints as a link carries them (``catalogue.Constraints.to_query``)
 
 
 def _split(value) -> list[str]:
@@ -71,7 +73,17 @@ def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View
     present = str(params.get("present") or "").strip().lower() in ("1", "true", "yes", "on")
     compare = [c.lower() for c in _split(params.get("compare"))][:MAX_COMPARED]
     shortlist = list(dict.fromkeys(c.lower() for c in _split(params.get("shortlist"))))[:MAX_LINKED]
-    return View(space=space, devices=_split(params.get("device")), runs=runs or None, subnet=subnet, present=present, compare=compare, shortlist=shortlist)
+    limits = Constraints.from_query(params.get("limit")).to_query()  # only well-formed limits survive
+    return View(
+        space=space,
+        devices=_split(params.get("device")),
+        runs=runs or None,
+        subnet=subnet,
+        present=present,
+        compare=compare,
+        shortlist=shortlist,
+        limits=limits,
+    )
 
 
 def view_to_query(view: View) -> dict[str, str]:
@@ -89,6 +101,8 @@ def view_to_query(view: View) -> dict[str, str]:
         out["compare"] = ",".join(view.compare)
     if view.shortlist:
         out["shortlist"] = ",".join(view.shortlist)
+    if view.limits:
+        out["limit"] = view.limits
     return out
 
 
@@ -129,7 +143,7 @@ def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpac
             shortlist.append(space.arch_from_id(sid).id if space is not None else sid)
         except ValueError as exc:
             notes.append(f"shortlisted subnet in the link: {exc}")
-    return View(view.space, keep_devices, keep_runs, subnet, view.present, compare, shortlist), notes
+    return View(view.space, keep_devices, keep_runs, subnet, view.present, compare, shortlist, view.limits), notes
 
 
 def default_devices(devices: list[str]) -> list[str]:
@@ -392,6 +406,16 @@ def set_comparison(ids: list[str]) -> None:
     view: View = st.session_state.get("view") or View()
     st.session_state["view"] = replace(view, compare=list(dict.fromkeys(ids))[:MAX_COMPARED])
     sync_query_params(st.session_state["view"])
+
+
+def set_limits(limits: str) -> None:
+    """The Fronts page's constraints in the view and the URL (``limit=...``), so a link restores them."""
+    import streamlit as st
+
+    view: View = st.session_state.get("view") or View()
+    if view.limits != limits:
+        st.session_state["view"] = replace(view, limits=limits)
+        sync_query_params(st.session_state["view"])
 
 
 def set_shortlist(ids: list[str]) -> None:
