@@ -166,8 +166,9 @@ def test_every_algorithm_runs_on_ofa_mbv3(official, name):
 
 def test_array_nsga2_makes_pymoos_decisions(toy):
     """The fast engine follows pymoo's NSGA-II step for step: same seed, same final population."""
-    a = run_search(_spec(toy, "nsga2", pop=20, gens=15, seed=4), objectives=toy)
-    b = run_search(_spec(toy, "nsga2-pymoo", pop=20, gens=15, seed=4), objectives=toy)
+    a_spec, b_spec = _spec(toy, "nsga2", pop=20, gens=15, seed=4), _spec(toy, "nsga2-pymoo", pop=20, gens=15, seed=4)
+    a_spec.params = b_spec.params = {"local_search": "none"}  # the pymoo class has no local search
+    a, b = run_search(a_spec, objectives=toy), run_search(b_spec, objectives=toy)
     np.testing.assert_array_equal(a.final_F[np.lexsort(a.final_F.T)], b.final_F[np.lexsort(b.final_F.T)])
     np.testing.assert_array_equal(a.history["hv"], b.history["hv"])
 
