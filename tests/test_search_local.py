@@ -144,6 +144,14 @@ def test_bad_local_search_parameters_are_refused(toy, params, match):
         _run(toy, params)
 
 
+def test_default_schedule_scales_with_the_run_budget():
+    base = LocalSearchSchedule("pareto", max_evals=50_000, climbs=64)
+    assert base.scaled(100_000) == base
+    small = base.scaled(10_000)
+    assert small.max_evals == 5_000 and small.climbs == 6
+    assert base.scaled(10).climbs == 2 and base.scaled(10**7).climbs == 64
+
+
 def test_schedule_generations_share():
     assert LocalSearchSchedule("pareto", ga_share=0.1).generations(1000) == 100
     assert LocalSearchSchedule("pareto", ga_share=0.1).generations(3) == 1

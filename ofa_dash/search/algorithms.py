@@ -67,7 +67,8 @@ DEFAULT_DUPLICATES = "canonical"
 DEFAULT_INIT = "random+extremes"
 # The OFA² protocol exactly: pass these as params (measured defaults above: docs/notes/search.md)
 OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTATION_PROB_VAR, "local_search": "none"}
-# NSGA-II's default Pareto local search (issue 21; measured in docs/notes/search.md)
+# NSGA-II's default local search (issue 21; measured in docs/notes/search.md), as set for a
+# run of 100 x 1,000; other budgets scale the climbs and the pass (LocalSearchSchedule.scaled)
 DEFAULT_LOCAL_SEARCH = LocalSearchSchedule("pareto", max_evals=50_000, climbs=64, climb_weights="spread", kick_rounds=2, ga_share=0.05)
 # SPEA2 keeps OFA²'s operators but mutates each gene with probability 0.02 (about one gene
 # per child of the 46-gene genome), not 0.1. OFA² reproduction, 1,000 generations x 100, mean
@@ -124,16 +125,20 @@ def _local_search(ctx: SearchContext) -> LocalSearchSchedule:
     given = {field: ctx.params[name] for name, field in LOCAL_SEARCH_PARAMS.items() if name in ctx.params}
     if given.get("mode") == "none":
         return LocalSearchSchedule()
-    return LocalSearchSchedule.from_values(DEFAULT_LOCAL_SEARCH, given)
+    return LocalSearchSchedule.from_values(DEFAULT_LOCAL_SEARCH.scaled(ctx.pop_size * ctx.n_gen), given)
 
 
 class ArrayDriver:
-    """Drives :class:`ArrayNSGA2`, with Pareto local search passes over its archive when scheduled.
+    """Drives :class:`ArrayNSGA2`, with hill climbs and Pareto local search passes when scheduled.
 
-    A pass starts from every non-dominated subnet the run has evaluated (not
-    only the population's), and its improvements are offered back to the
-    population, so the genetic search recombines them; after the last
-    generation the pass's front is the run's answer.
+    With local search on, the run still takes ``n_gen`` steps (so progress,
+    history and the stored run read in the generations asked for), but the
+    genetic search runs only in the first ``ceil(n_gen x ga_share)``; the
+    steps after it are idle (``idle`` is True: nothing to evaluate or record)
+    up to the last, which holds the final pass. A pass starts from every
+    non-dominated subnet the run has evaluated (not only the population's),
+    and its improvements are offered back to the population; the last pass's
+    front is the run's answer.
     """
 
     def __init__(self, ctx: SearchContext) -> None:
@@ -143,15 +148,16 @@ class ArrayDriver:
         self.seen = Archive(ctx.space, ctx.objectives.n_obj)
         evaluate = self._evaluate_and_keep if self.schedule.mode != "none" else ctx.evaluate
         self.engine = ArrayNSGA2(ctx.space, evaluate, pop_size=ctx.pop_size, seed=ctx.seed, init=_init(ctx), **_variation(ctx))
-        self.n_steps = ctx.n_gen if self.schedule.mode == "none" else self.schedule.generations(ctx.n_gen)
+        self.n_steps = ctx.n_gen
+        self.n_genetic = ctx.n_gen if self.schedule.mode == "none" else self.schedule.generations(ctx.n_gen)
+        self.t = 0
+        self.idle = False
         self.params = {**_operator_params(ctx), "implementation": "ofa_dash.search.engine.ArrayNSGA2"}
         if self.schedule.mode != "none":
-            self.params |= {"generations_run": self.n_steps, "ga_share": self.schedule.ga_share}
             self.params |= {
                 "local_search": self.schedule.mode,
-                "ls_every": self.schedule.every,
-                "ls_evals": self.schedule.max_evals,
-                "climbs": self.schedule.climbs,
+                "generations_run": self.n_genetic,
+                **{k: getattr(self.schedule, f) for k, f in LOCAL_SEARCH_PARAMS.items() if k != "local_search"},
             }
         self._final: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -161,7 +167,7 @@ class ArrayDriver:
         return F
 
     def _climb(self) -> tuple[np.ndarray, np.ndarray]:
-        """Hill climbs on every objective from random starts (drawn from the run's own generator)."""
+        """Iterated hill climbs from random starts (drawn from the run's own generator)."""
         rs, k = self.engine.random_state, self.schedule.climbs
         starts = rs.integers(0, self.space.genome_upper, size=(k, self.space.genome_upper.size))
         weights = climb_weights(self.seen.F.shape[1], k, self.schedule.climb_weights, rs)
@@ -170,15 +176,19 @@ class ArrayDriver:
         return X, F
 
     def step(self) -> None:
-        climbed = self._climb() if self.engine.n_gen == 0 and self.schedule.climbs > 0 else None
-        self.engine.step()
-        if climbed is not None:
-            self.engine.inject(*climbed)
-        if self.schedule.due(self.engine.n_gen, self.n_steps):
+        self.t += 1
+        last = self.t == self.n_steps
+        self.idle = self.t > self.n_genetic and not last
+        if self.t <= self.n_genetic:
+            climbed = self._climb() if self.t == 1 and self.schedule.climbs > 0 else None
+            self.engine.step()
+            if climbed is not None:
+                self.engine.inject(*climbed)
+        if self.schedule.due(self.t, self.n_steps) and (last or self.t <= self.n_genetic):
             self.seen.update()
             res = pareto_local_search(self.space, self._evaluate_and_keep, self.seen.X, self.seen.F, self.schedule.max_evals)
             self.engine.inject(res.X, res.F)
-            if self.engine.n_gen == self.n_steps:
+            if last:
                 self._final = (res.X, res.F)
 
     def population(self):

@@ -248,12 +248,18 @@ class LocalSearchSchedule:
             raise ValueError(f"bad local search parameter: {e}") from None
         return replace(base, **values)
 
+    def scaled(self, n_evals: int, reference: int = 100_000) -> LocalSearchSchedule:
+        """This schedule for a run of ``n_evals`` (population x generations) instead of ``reference``:
+        the local search budget and the climbs (at least 2, never more) in proportion."""
+        f = n_evals / reference
+        return replace(self, max_evals=round(self.max_evals * f), climbs=max(2, min(self.climbs, round(self.climbs * f))) if self.climbs else 0)
+
     def generations(self, n_gen: int) -> int:
         """Generations the genetic search runs out of the ``n_gen`` asked for."""
         return max(1, math.ceil(n_gen * self.ga_share))
 
     def due(self, gen: int, last: int) -> bool:
-        """Whether generation ``gen`` (1-based) of ``last`` ends with a pass."""
+        """Whether step ``gen`` (1-based) of ``last`` ends with a pass."""
         if self.mode == "none" or self.max_evals == 0:
             return False
         return gen == last or (self.every > 0 and gen % self.every == 0)
