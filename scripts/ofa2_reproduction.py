@@ -10,8 +10,10 @@ predictor and Samsung Note10 latency tables, objectives (Note10 latency in ms,
 crossover (probability 1.0), random-choice mutation (per-gene probability
 0.1), hypervolume at (100, 25). Two configurations run by default:
 ``ofa2`` is OFA²'s protocol exactly (duplicates judged on the genome, purely
-random initial population); ``ofa-dash`` is the project's default (duplicates
-judged on the network, largest and smallest subnet in the initial population).
+random initial population, no local search); ``ofa-dash`` is the project's
+default (duplicates judged on the network, largest and smallest subnet in the
+initial population, and for NSGA-II hill climbs and Pareto local search within
+the same time: docs/notes/search.md).
 
 Prints a table (final hypervolume mean and spread over seeds next to the
 published seed-1 figures, time per run, evaluations until the archive reaches
