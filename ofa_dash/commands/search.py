@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         params["duplicates"] = args.duplicates
     if args.init:
         params["init"] = args.init
+    if args.local_search:
+        params["local_search"] = args.local_search
     n_gen = args.gens if args.gens is not None else (500 if args.algorithm == "ofa-evolution" else 1000)
     spec = RunSpec(
         space=space.name,
@@ -98,7 +100,8 @@ def register(sub) -> None:
     s.add_argument("--hv-ref", help="hypervolume reference point, comma-separated (default: fixed per space and objectives)")
     s.add_argument("--duplicates", choices=("genome", "canonical", "none"), help="how duplicate offspring are judged (default canonical: on the network)")
     s.add_argument("--init", choices=("random", "random+extremes"), help="initial population (default random+extremes)")
-    s.add_argument("--ofa2-protocol", action="store_true", help="OFA²'s exact operators: genome duplicates, purely random initial population")
+    s.add_argument("--local-search", choices=("pareto", "none"), help="nsga2: hill climbs + Pareto local search (default pareto) or plain NSGA-II")
+    s.add_argument("--ofa2-protocol", action="store_true", help="OFA²'s exact operators: genome duplicates, purely random initial population, no local search")
     s.add_argument("--store", default=None, help="store root (default: OFA_DASH_PRECOMPUTED or precomputed/)")
     s.add_argument("--no-store", action="store_true", help="do not save the run")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -13,6 +13,13 @@ random start, mutation 0.1). Run
 parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
 ("uniform" | "stage"), ``duplicates`` and ``init`` override them.
 
+``nsga2`` adds local search by default (issue 21, :mod:`ofa_dash.search.local`):
+iterated hill climbs seed the first population, the genetic search runs 5 %
+of the requested generations, and a Pareto local search polishes the
+archive; together they take about the time of the plain run
+(``DEFAULT_LOCAL_SEARCH``; ``local_search="none"`` turns it off, as
+``OFA2_PROTOCOL`` does).
+
 - ``nsga2``: NSGA-II as pymoo runs it, on arrays (:mod:`ofa_dash.search.engine`);
 - ``nsga2-pymoo``: pymoo's own ``NSGA2`` class with the same operators (a cross-check);
 - ``smsemoa``, ``spea2``, ``nsga3``, ``moead``, ``agemoea``, ``rnsga2``: pymoo's classes;
@@ -32,9 +39,10 @@ from pymoo.operators.selection.tournament import TournamentSelection
 
 from ofa_dash.search import baselines
 from ofa_dash.search import operators as ops
-from ofa_dash.search.archive import nondominated
+from ofa_dash.search.archive import Archive, nondominated
 from ofa_dash.search.context import SearchContext
 from ofa_dash.search.engine import ArrayNSGA2
+from ofa_dash.search.local import LocalSearchSchedule, climb_weights, iterated_climb, pareto_local_search
 
 
 class Driver(Protocol):
@@ -58,7 +66,10 @@ OPERATOR_PARAMS = {"crossover_prob": ops.CROSSOVER_PROB}
 DEFAULT_DUPLICATES = "canonical"
 DEFAULT_INIT = "random+extremes"
 # The OFA² protocol exactly: pass these as params (measured defaults above: docs/notes/search.md)
-OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTATION_PROB_VAR}
+OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTATION_PROB_VAR, "local_search": "none"}
+# NSGA-II's default local search (issue 21; measured in docs/notes/search.md), as set for a
+# run of 100 x 1,000; other budgets scale the climbs and the pass (LocalSearchSchedule.scaled)
+DEFAULT_LOCAL_SEARCH = LocalSearchSchedule("pareto", max_evals=50_000, climbs=64, climb_weights="spread", kick_rounds=2, ga_share=0.05)
 # SPEA2 keeps OFA²'s operators but mutates each gene with probability 0.02 (about one gene
 # per child of the 46-gene genome), not 0.1. OFA² reproduction, 1,000 generations x 100, mean
 # final-population HV, 0.02 vs 0.1: seeds 1-3 766.9 vs 756.5, seeds 4-6 760.4 vs 762.7,
@@ -102,22 +113,89 @@ def _operator_params(ctx: SearchContext) -> dict:
 
 
 # --------------------------------------------------------------------------- drivers
+# run parameter -> LocalSearchSchedule field
+LOCAL_SEARCH_PARAMS = {
+    "local_search": "mode", "ls_every": "every", "ls_evals": "max_evals", "climbs": "climbs",
+    "climb_weights": "climb_weights", "kick_rounds": "kick_rounds", "kick_genes": "kick_genes", "ga_share": "ga_share",
+}  # fmt: skip
+
+
+def _local_search(ctx: SearchContext) -> LocalSearchSchedule:
+    """The run's schedule: the default with the given parameters; ``local_search="none"`` turns all of it off."""
+    given = {field: ctx.params[name] for name, field in LOCAL_SEARCH_PARAMS.items() if name in ctx.params}
+    if given.get("mode") == "none":
+        return LocalSearchSchedule()
+    return LocalSearchSchedule.from_values(DEFAULT_LOCAL_SEARCH.scaled(ctx.pop_size * ctx.n_gen), given)
+
+
 class ArrayDriver:
-    """Drives :class:`ArrayNSGA2`."""
+    """Drives :class:`ArrayNSGA2`, with hill climbs and Pareto local search passes when scheduled.
+
+    With local search on, the run still takes ``n_gen`` steps (so progress,
+    history and the stored run read in the generations asked for), but the
+    genetic search runs only in the first ``ceil(n_gen x ga_share)``; the
+    steps after it are idle (``idle`` is True: nothing to evaluate or record)
+    up to the last, which holds the final pass. A pass starts from every
+    non-dominated subnet the run has evaluated (not only the population's),
+    and its improvements are offered back to the population; the last pass's
+    front is the run's answer.
+    """
 
     def __init__(self, ctx: SearchContext) -> None:
-        self.engine = ArrayNSGA2(ctx.space, ctx.evaluate, pop_size=ctx.pop_size, seed=ctx.seed, init=_init(ctx), **_variation(ctx))
+        self.schedule = _local_search(ctx)
+        self.space = ctx.space
+        self._evaluate = ctx.evaluate
+        self.seen = Archive(ctx.space, ctx.objectives.n_obj)
+        evaluate = self._evaluate_and_keep if self.schedule.mode != "none" else ctx.evaluate
+        self.engine = ArrayNSGA2(ctx.space, evaluate, pop_size=ctx.pop_size, seed=ctx.seed, init=_init(ctx), **_variation(ctx))
         self.n_steps = ctx.n_gen
+        self.n_genetic = ctx.n_gen if self.schedule.mode == "none" else self.schedule.generations(ctx.n_gen)
+        self.t = 0
+        self.idle = False
         self.params = {**_operator_params(ctx), "implementation": "ofa_dash.search.engine.ArrayNSGA2"}
+        if self.schedule.mode != "none":
+            self.params |= {
+                "local_search": self.schedule.mode,
+                "generations_run": self.n_genetic,
+                **{k: getattr(self.schedule, f) for k, f in LOCAL_SEARCH_PARAMS.items() if k != "local_search"},
+            }
+        self._final: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _evaluate_and_keep(self, X: np.ndarray) -> np.ndarray:
+        F = self._evaluate(X)
+        self.seen.add(X, F)
+        return F
+
+    def _climb(self) -> tuple[np.ndarray, np.ndarray]:
+        """Iterated hill climbs from random starts (drawn from the run's own generator)."""
+        rs, k = self.engine.random_state, self.schedule.climbs
+        starts = rs.integers(0, self.space.genome_upper, size=(k, self.space.genome_upper.size))
+        weights = climb_weights(self.seen.F.shape[1], k, self.schedule.climb_weights, rs)
+        rounds, strength = self.schedule.kick_rounds, self.schedule.kick_genes
+        X, F, _ = iterated_climb(self.space, self._evaluate_and_keep, starts, weights, rounds, strength, rs)
+        return X, F
 
     def step(self) -> None:
-        self.engine.step()
+        self.t += 1
+        last = self.t == self.n_steps
+        self.idle = self.t > self.n_genetic and not last
+        if self.t <= self.n_genetic:
+            climbed = self._climb() if self.t == 1 and self.schedule.climbs > 0 else None
+            self.engine.step()
+            if climbed is not None:
+                self.engine.inject(*climbed)
+        if self.schedule.due(self.t, self.n_steps) and (last or self.t <= self.n_genetic):
+            self.seen.update()
+            res = pareto_local_search(self.space, self._evaluate_and_keep, self.seen.X, self.seen.F, self.schedule.max_evals)
+            self.engine.inject(res.X, res.F)
+            if last:
+                self._final = (res.X, res.F)
 
     def population(self):
         return self.engine.X, self.engine.F
 
     def final(self):
-        return self.engine.front()
+        return self._final if self._final is not None else self.engine.front()
 
 
 class PymooDriver:
@@ -287,6 +365,7 @@ def get_algorithm(name: str) -> AlgorithmInfo:
 
 KNOWN_PARAMS = {
     "prob_var", "mutation", "crossover", "duplicates", "init",  # every genetic algorithm
+    *LOCAL_SEARCH_PARAMS,  # nsga2
     "ref_points", "epsilon",  # rnsga2
     "n_neighbors", "prob_neighbor_mating",  # moead
     "budgets", "parent_ratio", "mutation_ratio", "mutate_prob",  # ofa-evolution

@@ -140,6 +140,17 @@ class ArrayNSGA2:
         self.X, self.F = X[idx], F[idx]
         self.n_gen += 1
 
+    def inject(self, X: np.ndarray, F: np.ndarray) -> None:
+        """Offer already evaluated genomes to the population: survival over population + new networks."""
+        X = np.asarray(X, dtype=np.int64)
+        new = fresh(self.space, self.X, X, "canonical")
+        if len(new) == 0:
+            return
+        allX = np.concatenate([self.X, X[new]])
+        allF = np.concatenate([self.F, np.asarray(F, dtype=float)[new]])
+        idx, self.rank, self.crowding = rank_and_crowding(allF, self.pop_size, self.random_state)
+        self.X, self.F = allX[idx], allF[idx]
+
     def front(self) -> tuple[np.ndarray, np.ndarray]:
         """The current population's non-dominated set (pymoo's ``opt``)."""
         best = self.rank == 0

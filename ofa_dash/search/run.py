@@ -255,6 +255,14 @@ def run_search(
         h = 0.0
         for gen in range(1, driver.n_steps + 1):
             driver.step()
+            if getattr(driver, "idle", False):  # a step with nothing evaluated (nsga2 between its genetic search and its last pass)
+                if progress is not None:
+                    progress(gen, problem.n_evals, h)
+                if _is_cancelled(cancel):
+                    cancelled = True
+                    record(gen)
+                    break
+                continue
             archive.update()
             recorded = gen % every == 0 or gen == driver.n_steps
             if recorded:
