@@ -7,7 +7,7 @@ from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, sel
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
 from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, latency_errors, rows_for_ids, slider_range, uncertainty_sources, within
 from ofa_dash.ui.ladder_panel import ladder_panel
-from ofa_dash.ui.references import space_references
+from ofa_dash.ui.references import reference_markers
 from ofa_dash.ui.tables import display_table
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
@@ -147,7 +147,7 @@ if mode == "2D front":
     view = front_view(points, ["top1", x], constraints, prefer_measured, knees, [w_acc, 1 - w_acc] if use_w else None, reference)
     refs = None
     if ctx.settings.official is not None:
-        refs = space_references(ctx.settings.official, space, x_dev)
+        refs = reference_markers(loaders.specialized(ctx.settings, space.name), x_dev)  # parsed once per change of OFA's folder
     fig = figures.front_2d(
         view.df,
         x,

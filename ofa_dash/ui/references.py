@@ -13,12 +13,9 @@ their subnet id, so a click opens the subnet as extracted from the supernet.
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 
-from ofa_dash.space import SearchSpace
-from ofa_dash.specialized import SpecializedSubnet, specialized_subnets
+from ofa_dash.specialized import SpecializedSubnet
 
 COLUMNS = ["x", "y", "label", "hover", "id"]
 
@@ -41,9 +38,3 @@ def reference_markers(subnets: list[SpecializedSubnet], device: str) -> pd.DataF
         },
         columns=COLUMNS,
     )
-
-
-def space_references(official: str | os.PathLike | None, space: SearchSpace, device: str) -> pd.DataFrame:
-    """The reference markers of ``space``'s front on ``device``: OFA's specialized subnets that belong to the space."""
-    subnets, _ = specialized_subnets(official, space)
-    return reference_markers(subnets, device)
