@@ -27,12 +27,13 @@ class RunGroup:
     ref_point: tuple[float, ...]
     pop_size: int
     n_gen: int
+    local_search: str = "none"  # the run's local-search mode (ofa_dash.search.local): evaluations per generation differ by orders
     runs: list[dict] = field(default_factory=list)  # one per (algorithm, seed): the latest
     repeats: list[dict] = field(default_factory=list)  # older runs of a seed that ``runs`` already holds
 
     @property
     def budget(self) -> str:
-        return f"{self.pop_size} x {self.n_gen}"
+        return f"{self.pop_size} x {self.n_gen}" + (f" with {self.local_search} local search" if self.local_search != "none" else "")
 
     @property
     def label(self) -> str:
@@ -56,6 +57,7 @@ def _group_fields(entry: dict) -> tuple:
         tuple(float(v) for v in entry.get("ref_point", [])),
         int(entry.get("pop_size", 0)),
         int(entry.get("n_gen", 0)),
+        str((entry.get("algorithm_params") or {}).get("local_search", "none")),
     )
 
 
