@@ -170,7 +170,8 @@ def make_demo_root(
     store = RunStore(root)
     for algorithm, run_seed in runs:
         objectives = Objectives(space, ("error", "latency:demo-cpu"), predictor, devices)
-        spec = RunSpec(space.name, algorithm, objectives.names, pop_size=pop_size, n_gen=n_gen, seed=run_seed)
+        # the plain protocol (no local search): small fronts whose crowding the browser tests rely on; local search has its own tests
+        spec = RunSpec(space.name, algorithm, objectives.names, pop_size=pop_size, n_gen=n_gen, seed=run_seed, params={"local_search": "none"})
         store.save(run_search(spec, objectives=objectives, precomputed_dir=root))
     return root
 
