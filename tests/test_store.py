@@ -23,7 +23,8 @@ def toy():
 
 
 def _run(toy, seed: int = 1, algorithm: str = "nsga2", gens: int = 4):
-    return run_search(RunSpec(SPACE, algorithm, toy.names, pop_size=12, n_gen=gens, seed=seed), objectives=toy)
+    # the plain protocol: every generation is a genetic one and lands in the history (local search records only its genetic share)
+    return run_search(RunSpec(SPACE, algorithm, toy.names, pop_size=12, n_gen=gens, seed=seed, params={"local_search": "none"}), objectives=toy)
 
 
 @pytest.fixture()
