@@ -390,41 +390,36 @@ def sync_query_params(view: View) -> None:
             del st.query_params[key]
 
 
-def set_subnet(subnet: str | None) -> None:
-    """Choose the subnet the Subnet page shows (also in the URL)."""
+def update_view(**changes: Any) -> View:
+    """Change fields of the session's view and write the URL from it (nothing is written when nothing changed)."""
     import streamlit as st
 
     view: View = st.session_state.get("view") or View()
-    st.session_state["view"] = replace(view, subnet=subnet)
-    sync_query_params(st.session_state["view"])
+    new = replace(view, **changes)
+    if new != view or "view" not in st.session_state:
+        st.session_state["view"] = new
+        sync_query_params(new)
+    return new
+
+
+def set_subnet(subnet: str | None) -> None:
+    """Choose the subnet the Subnet page shows (also in the URL)."""
+    update_view(subnet=subnet)
 
 
 def set_comparison(ids: list[str]) -> None:
     """The subnets the Compare page shows (also in the URL), at most ``MAX_COMPARED``."""
-    import streamlit as st
-
-    view: View = st.session_state.get("view") or View()
-    st.session_state["view"] = replace(view, compare=list(dict.fromkeys(ids))[:MAX_COMPARED])
-    sync_query_params(st.session_state["view"])
+    update_view(compare=list(dict.fromkeys(ids))[:MAX_COMPARED])
 
 
 def set_limits(limits: str) -> None:
     """The Fronts page's constraints in the view and the URL (``limit=...``), so a link restores them."""
-    import streamlit as st
-
-    view: View = st.session_state.get("view") or View()
-    if view.limits != limits:
-        st.session_state["view"] = replace(view, limits=limits)
-        sync_query_params(st.session_state["view"])
+    update_view(limits=limits)
 
 
 def set_shortlist(ids: list[str]) -> None:
     """The shortlisted ids a link shares (``shortlist=a,b``), at most ``MAX_LINKED``."""
-    import streamlit as st
-
-    view: View = st.session_state.get("view") or View()
-    st.session_state["view"] = replace(view, shortlist=list(dict.fromkeys(ids))[:MAX_LINKED])
-    sync_query_params(st.session_state["view"])
+    update_view(shortlist=list(dict.fromkeys(ids))[:MAX_LINKED])
 
 
 def open_subnet(subnet: str) -> None:
