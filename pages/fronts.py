@@ -5,7 +5,17 @@ import streamlit as st
 from ofa_dash.ui import figures, loaders, parcoords, point_click, state, tables
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
-from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, latency_errors, rows_for_ids, slider_range, uncertainty_sources, within
+from ofa_dash.ui.fronts import (
+    default_3d_axes,
+    distinct_subnets,
+    front_view,
+    int8_sources,
+    latency_errors,
+    rows_for_ids,
+    slider_range,
+    uncertainty_sources,
+    within,
+)
 from ofa_dash.ui.ladder_panel import ladder_panel
 from ofa_dash.ui.references import reference_markers
 from ofa_dash.ui.tables import display_table
@@ -173,6 +183,8 @@ if mode == "2D front":
             )
         )
         st.caption(uncertainty_sources(cat.accuracy_interval, cat.devices.get(x_dev)))
+        if int8_line := int8_sources(cat.int8_drop, ["top1", x]):
+            st.caption(int8_line)
 
     @st.fragment
     def front_and_selection(fig, df) -> None:
@@ -242,6 +254,8 @@ else:
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
     fig = for_audience(figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks), ctx.view.present)
     st.caption(f"{view.counts.phrase('3D Pareto front')}. Click a marker or a row below to open it.")
+    if int8_line := int8_sources(cat.int8_drop, ["top1", ya, zb]):
+        st.caption(int8_line)
     picks = point_click.plotly_chart(fig, key="front3d", width="stretch")
     if picks.opened:
         state.open_subnet(picks.opened)

@@ -15,7 +15,15 @@ table on another always agree. One row per (run, subnet) with:
   loads, else the value the run stored (``device_sources`` says which);
 - ``macs`` and ``params`` (millions), ``peak_mem`` (MB): counted;
 - ``top1_measured``, ``top5_measured``, ``measured_images``, ``measured_latency_ms``,
-  ``measured_at`` where live validation has measured the subnet (on this supernet).
+  ``measured_at`` where live validation has measured the subnet (on this supernet);
+- ``top1_int8_pred`` / ``top1_int8_pred_source``: the predicted top-1 minus the int8 drop
+  model (:mod:`ofa_dash.predictors.int8_drop`, fitted on this supernet's measured pairs;
+  NaN without pairs), and ``top1_int8_measured`` / ``measured_int8_images`` where a live
+  validation with ``--int8`` scored the subnet's int8 model.
+
+On an int8 device axis (a profile named ``X-int8``, see :func:`int8_axes`) the views use
+the int8 columns as ``top1`` (:func:`with_accuracy`): int8 latency is never paired with
+the fp32 accuracy unless the page says the drop is unknown.
 
 Pareto flags for any objective choice come from :func:`pareto_mask` (pymoo's
 non-dominated sorting), constraints from :func:`apply_constraints`.
@@ -34,9 +42,11 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from ofa_dash.hardware import count, load_devices
 from ofa_dash.predictors import load_predictor
+from ofa_dash.predictors.int8_drop import NO_MODEL, Int8DropModel, drop_model_from_measurements, int8_pairs
 from ofa_dash.predictors.intervals import interval_of
 from ofa_dash.space import GENOME_LENGTH, SearchSpace, get_space
 from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RUN_JSON, SOLUTIONS, RunStore, StoreError
+from ofa_dash.ui.int8_note import INT8_SUFFIX
 from ofa_dash.workspace import Workspace
 
 LATENCY_PREFIX = "latency:"
@@ -71,6 +81,7 @@ class Catalogue:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     accuracy_interval: dict | None = None  # the current predictor's calibrated interval (level, half_width, coverage), if any
+    int8_drop: Int8DropModel = NO_MODEL  # fitted on this supernet's measured (fp32, int8) pairs; kind "none" without pairs
 
     @property
     def device_names(self) -> list[str]:
@@ -313,7 +324,16 @@ def build_catalogue(
     # measured results (this supernet's only)
     measured = best_measurements(store, sp.name, supernet_version)
     points = points.merge(measured, on="id", how="left")
-    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes, interval)
+
+    # int8: measured pairs of this supernet, the drop model fitted on them, and the int8 top-1 it predicts
+    records = store.measurements(sp.name, supernet_version)
+    pairs = int8_pairs(records)
+    drop = drop_model_from_measurements(records)
+    points["top1_int8_pred"] = drop.predict(points["top1_pred"].to_numpy(dtype=float))
+    points["top1_int8_pred_source"] = f"predicted int8: the top-1 prediction minus the {drop.label()}" if drop.known else None
+    int8_measured = pairs[["id", "top1_int8", "n_images"]].rename(columns={"top1_int8": "top1_int8_measured", "n_images": "measured_int8_images"})
+    points = points.merge(int8_measured, on="id", how="left")
+    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes, interval, drop)
 
 
 def _device_infos(devices: dict, stored: set[str]) -> dict[str, DeviceInfo]:
@@ -324,8 +344,29 @@ def _device_infos(devices: dict, stored: set[str]) -> dict[str, DeviceInfo]:
 
 
 # --------------------------------------------------------------------------- views
-def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False) -> pd.DataFrame:
-    """Add ``top1``, ``top1_source`` and ``top1_pm`` / ``top1_level``: the prediction with its interval, or the live measurement where asked and present."""
+INT8_UNKNOWN = "fp32, int8 drop unknown: no measured int8 pairs (validate subnets with --int8), so this is the fp32 figure"
+
+
+def int8_axes(columns: list[str]) -> bool:
+    """True when every latency column among ``columns`` is an int8 device (``latency:X-int8``) and there is one.
+
+    On such a front the accuracy is the int8 model's (:func:`with_accuracy` with ``int8=True``);
+    a front mixing fp32 and int8 latency axes keeps the fp32 accuracy.
+    """
+    latency = [c for c in columns if c.startswith(LATENCY_PREFIX)]
+    return bool(latency) and all(c.endswith(INT8_SUFFIX) for c in latency)
+
+
+def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False, int8: bool = False) -> pd.DataFrame:
+    """Add ``top1``, ``top1_source`` and ``top1_pm`` / ``top1_level``: the prediction with its interval, or the live measurement where asked and present.
+
+    ``int8``: the int8 model's accuracy instead (an int8 latency axis): the fp32 prediction
+    minus the int8 drop model (no interval: the drop model's own error is in its source
+    sentence), the measured int8 top-1 where asked and present; without a drop model the
+    fp32 prediction stays, tagged "fp32, int8 drop unknown" (never an invented number).
+    """
+    if int8:
+        return _with_int8_accuracy(points, prefer_measured)
     df = points.copy()
     df["top1"] = df["top1_pred"].astype(float)
     df["top1_source"] = df["top1_pred_source"].fillna("none").astype(str)
@@ -336,6 +377,27 @@ def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False) -> pd.Dat
         df.loc[has, "top1"] = df.loc[has, "top1_measured"].astype(float)
         df.loc[has, ["top1_pm", "top1_level"]] = np.nan  # a measurement, not the predictor's figure
         df.loc[has, "top1_source"] = "measured: live validation on " + df.loc[has, "measured_images"].astype(int).astype(str) + " test images"
+    return df
+
+
+def _with_int8_accuracy(points: pd.DataFrame, prefer_measured: bool) -> pd.DataFrame:
+    df = with_accuracy(points)
+    if "top1_int8_pred" in df:
+        has = df["top1_int8_pred"].notna()
+        df.loc[has, "top1"] = df.loc[has, "top1_int8_pred"].astype(float)
+        df.loc[has, "top1_source"] = df.loc[has, "top1_int8_pred_source"].astype(str)
+        df.loc[has, ["top1_pm", "top1_level"]] = np.nan  # the fp32 interval is not calibrated for the int8 figure
+        unknown = ~has & df["top1_pred"].notna()
+    else:
+        unknown = df["top1_pred"].notna()
+    df.loc[unknown, "top1_source"] = INT8_UNKNOWN
+    if prefer_measured and "top1_int8_measured" in df:
+        has = df["top1_int8_measured"].notna()
+        df.loc[has, "top1"] = df.loc[has, "top1_int8_measured"].astype(float)
+        df.loc[has, ["top1_pm", "top1_level"]] = np.nan
+        df.loc[has, "top1_source"] = (
+            "measured int8: live validation of the int8 model on " + df.loc[has, "measured_int8_images"].astype(int).astype(str) + " test images"
+        )
     return df
 
 

@@ -1,0 +1,33 @@
+"""AppTest for the decision state: the front on an int8 device axis shows int8 accuracy."""
+
+from __future__ import annotations
+
+import pytest
+from apptest_helpers import _app, _ok
+
+from ofa_dash.hardware.devices import profile_path
+from ofa_dash.hardware.profile_format import save_profile
+from ofa_dash.space import get_space
+from ofa_dash.store import RunStore
+from ofa_dash.testing.demo import DEMO_VERSION, demo_profile
+from ofa_dash.ui.catalogue import build_catalogue
+
+CIFAR = get_space("cifar10")
+
+
+def test_the_front_on_an_int8_axis_shows_int8_accuracy(env):
+    save_profile(demo_profile(CIFAR, "demo-cpu-int8", 0.6, seed=7), profile_path(CIFAR, "demo-cpu-int8", env))
+    ids = build_catalogue(env, "cifar10", sets=("archive",)).points["id"].drop_duplicates().tolist()[:3]
+    store = RunStore(env)
+    for i, (sid, drop) in enumerate(zip(ids, [2.0, 2.5, 3.0], strict=True)):
+        store.record_measurement("cifar10", {"arch": sid, "supernet_version": DEMO_VERSION, "top1": 60.0 + i, "top1_int8": 60.0 + i - drop, "n_images": 50})
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    at = _app()
+    at.query_params["device"] = "demo-cpu-int8"
+    at.run()
+    _ok(at)
+    picks = next(df.value for df in at.dataframe if "Decision aid" in df.value)
+    assert list(picks.columns[1:4]) == ["Top-1 (%)", "Source", "Latency demo-cpu-int8 (ms)"] and set(picks["Source"]) == {"predicted int8"}
+    pred = cat.points.drop_duplicates("id").set_index("id")["top1_pred"]
+    assert picks["Top-1 (%)"].tolist() == pytest.approx((pred[picks["Subnet id"]] - 2.5).round(2).tolist(), abs=0.006)
+    assert any("int8 drop model from 3 pairs" in c.value for c in at.caption)
