@@ -7,6 +7,7 @@ from ofa_dash.ui import jobs, loaders, state
 from ofa_dash.ui.compare_view import arch_diff, compared_ids, int8_against_fp32_estimates, latency_breakdown, objectives_side_by_side, per_class_accuracy
 from ofa_dash.ui.int8_note import int8_note
 from ofa_dash.ui.job_panel import show_running
+from ofa_dash.ui.rescore_view import rescore_panel
 from ofa_dash.ui.shortlist_view import current_pins, pin_subnet
 from ofa_dash.ui.subnet_view import objectives_table
 from ofa_dash.ui.text import plain
@@ -143,6 +144,7 @@ else:
             st.rerun()  # once, so the tables pick up the new measurements
 
     batch_panel()
+rescore_panel(settings, space, predictor, key="cmp_rescore")  # after a refit on new measurements, the fronts' accuracy catches up here
 
 st.subheader("Per-class accuracy")
 per_class = per_class_accuracy(measured)

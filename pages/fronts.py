@@ -18,6 +18,7 @@ from ofa_dash.ui.fronts import (
 )
 from ofa_dash.ui.ladder_panel import ladder_panel
 from ofa_dash.ui.references import reference_markers
+from ofa_dash.ui.rescore_view import rescore_panel
 from ofa_dash.ui.tables import display_table
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
@@ -215,6 +216,8 @@ if mode == "2D front":
     # ---- deployment ladder: K models of the front on the latency axis' device, built as a job, one zip (ofa_dash.ui.ladder_panel)
     with st.expander("Deployment ladder", expanded=False):
         ladder_panel(ctx.settings, space, view.front, x_dev, cat.devices.get(x_dev))
+    with st.expander("Re-score with the current predictor", expanded=False):
+        rescore_panel(ctx.settings, space, loaders.predictor(ctx.settings, space.name)[0], key="fr_rescore")
 elif mode == "Parallel":
     axes = parcoords.axes_of(points, devices)
     pareto_only = axis_slot.toggle(

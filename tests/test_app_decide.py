@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from apptest_helpers import _app, _ok
+from apptest_helpers import _app, _ok, _page
 
 from ofa_dash.hardware.devices import profile_path
 from ofa_dash.hardware.profile_format import save_profile
@@ -31,3 +31,24 @@ def test_the_front_on_an_int8_axis_shows_int8_accuracy(env):
     pred = cat.points.drop_duplicates("id").set_index("id")["top1_pred"]
     assert picks["Top-1 (%)"].tolist() == pytest.approx((pred[picks["Subnet id"]] - 2.5).round(2).tolist(), abs=0.006)
     assert any("int8 drop model from 3 pairs" in c.value for c in at.caption)
+
+
+def test_the_rescore_button_rescores_and_the_front_marks_who_fell_off(env):
+    from test_rescore import refit
+
+    from ofa_dash.store import RESCORED_JSON
+
+    refit(env)
+    at = _page("fronts").run()
+    _ok(at)
+    button = at.button(key="fr_rescore")
+    assert not button.disabled and any("stored run(s) were scored by another predictor" in c.value for c in at.caption)
+    button.click().run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    runs = RunStore(env).list_runs("cifar10")[0]
+    assert all((env / "cifar10" / "runs" / e["run_id"] / RESCORED_JSON).is_file() for e in runs)
+    assert any(s.value.startswith(f"Re-scored {len(runs)} run(s);") for s in at.success)
+    assert at.button(key="fr_rescore").disabled  # nothing stale any more
+    spec = at.get("plotly_chart")[0].proto.spec
+    assert "fell off the front after re-scoring" in spec

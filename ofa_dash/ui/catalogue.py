@@ -13,6 +13,9 @@ table on another always agree. One row per (run, subnet) with:
   by another predictor, OFA's published predictor, a file fitted before intervals);
 - ``latency:<device>`` for every device: the device table's estimate where the table
   loads, else the value the run stored (``device_sources`` says which);
+- ``top1_original`` and ``fell_off`` for runs re-scored by a newer predictor (:mod:`ofa_dash.rescore`):
+  the search's own figure (``top1_pred`` is then the re-scored one) and whether the subnet left its
+  run's front under the new figures;
 - ``macs`` and ``params`` (millions), ``peak_mem`` (MB): counted;
 - ``top1_measured``, ``top5_measured``, ``measured_images``, ``measured_latency_ms``,
   ``measured_at`` where live validation has measured the subnet (on this supernet);
@@ -45,7 +48,7 @@ from ofa_dash.predictors import load_predictor
 from ofa_dash.predictors.int8_drop import NO_MODEL, Int8DropModel, drop_model_from_measurements, int8_pairs
 from ofa_dash.predictors.intervals import interval_of
 from ofa_dash.space import GENOME_LENGTH, SearchSpace, get_space
-from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RUN_JSON, SOLUTIONS, RunStore, StoreError
+from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RESCORED_JSON, RUN_JSON, SOLUTIONS, RunStore, StoreError
 from ofa_dash.ui.int8_note import INT8_SUFFIX
 from ofa_dash.workspace import Workspace
 
@@ -108,7 +111,7 @@ def store_fingerprint(root: str | Path, space: str, official: str | Path | None 
     paths = [base.runs / MANIFEST, base.measurements, base.predictor, base.train_manifest, base.supernet]
     if base.runs.is_dir():
         for run in sorted(p for p in base.runs.iterdir() if p.is_dir()):
-            paths += [run / RUN_JSON, run / SOLUTIONS, run / HISTORY]
+            paths += [run / RUN_JSON, run / SOLUTIONS, run / HISTORY, run / RESCORED_JSON]
     if base.devices.is_dir():
         paths += sorted(base.devices.glob("*.json"))
     if official is not None:
@@ -248,6 +251,17 @@ def build_catalogue(
             df["top1_pred"] = 100.0 - sol["error"].to_numpy(dtype=float)
             pinfo = (entry.get("versions") or {}).get("predictor") or {}
             df["top1_pred_source"] = f"predicted: {pinfo.get('source') or pinfo.get('name') or 'the run’s predictor'} (run objective)"
+            rescore = _rescored(store, sp.name, run, sol.index.to_numpy(), problems)
+            if rescore is not None:  # the newer predictor's figures; the search's own stay as top1_original
+                error, fell_off, meta = rescore
+                df["top1_original"] = df["top1_pred"]
+                df["top1_pred"] = 100.0 - error
+                df["fell_off"] = fell_off
+                pinfo = meta.get("predictor") or {}
+                df["top1_pred_source"] = (
+                    f"predicted: {pinfo.get('source') or pinfo.get('name') or 'a newer predictor'} "
+                    f"(run objective re-scored {str(meta.get('rescored', ''))[:10]}; the search's own figure is kept as top1_original)"
+                )
             pred_sources[run.run_id] = df["top1_pred_source"].iloc[0]
             pred_versions[run.run_id] = (pinfo.get("name"), pinfo.get("version"))
         for name in run.objectives:
@@ -334,6 +348,21 @@ def build_catalogue(
     int8_measured = pairs[["id", "top1_int8", "n_images"]].rename(columns={"top1_int8": "top1_int8_measured", "n_images": "measured_int8_images"})
     points = points.merge(int8_measured, on="id", how="left")
     return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes, interval, drop)
+
+
+def _rescored(store: RunStore, space: str, run, rows, problems: list[str]) -> tuple[np.ndarray, np.ndarray, dict] | None:
+    """(new error, fell off the run's front, provenance) of ``run``'s solutions ``rows`` where a re-scoring is stored; a broken one is a problem line."""
+    try:
+        df = store.rescored(space, run.run_id)
+    except StoreError as exc:
+        problems.append(f"run {run.run_id}: {exc}; showing its original objectives")
+        return None
+    if df is None:
+        return None
+    if len(df) != len(run.solutions) or not (df["arch_id"].to_numpy() == run.solutions["arch_id"].astype(str).to_numpy()).all():
+        problems.append(f"run {run.run_id}: its re-scoring lists other subnets than the run; showing its original objectives")
+        return None
+    return df["error"].to_numpy(dtype=float)[rows], ~df["on_front"].to_numpy(dtype=bool)[rows], df.attrs["rescore"]
 
 
 def _device_infos(devices: dict, stored: set[str]) -> dict[str, DeviceInfo]:

@@ -28,6 +28,7 @@ from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, apply_constraints
 from ofa_dash.ui.counts import SubnetCounts, count_subnets
 
 MAX_KNEES = 5
+FELL_OFF = "fell off after re-scoring"  # the mark of subnets a re-scored run no longer holds on its front
 
 
 @dataclass
@@ -95,6 +96,10 @@ def front_view(
     if len(columns) == 2:
         df["distinguishable"] = distinguishable(df, columns[1])
     view = FrontView(df, list(columns), hidden=total - missing - len(df), missing=missing, counts=count_subnets(df, "pareto", before=drawable))
+    if "fell_off" in df:  # runs re-scored by a newer predictor: the subnets that left their run's front are marked
+        fell = df["fell_off"].fillna(False).to_numpy(dtype=bool) & ~df["pareto"].to_numpy()
+        if fell.any():
+            view.marks[FELL_OFF] = np.flatnonzero(fell).tolist()
     front_rows = np.flatnonzero(df["pareto"].to_numpy())
     if not len(front_rows):
         return view
