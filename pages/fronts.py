@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ofa_dash.ui import figures, loaders, parcoords, point_click, state, tables
+from ofa_dash.ui.brush import Brush, brushed_ids
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
 from ofa_dash.ui.fronts import (
@@ -170,6 +171,8 @@ if mode == "2D front":
         latency_error=latency_errors(cat.devices, [x_dev]),
     )
     fig = for_audience(fig, ctx.view.present)
+    if (linked := Brush.from_query(ctx.view.brush)) is not None and (linked.x, linked.y) == (x, "top1"):
+        fig.add_selection(**linked.selection_shape())  # the link's box / lasso, drawn where it was
     # one short line above the chart; where the numbers come from is one click away
     line, more = st.columns([3, 1], vertical_alignment="center")
     line.caption("; ".join(p for p in (view.counts.phrase(runs=len(cat.runs)), view.distinguishable_phrase()) if p))
@@ -193,9 +196,12 @@ if mode == "2D front":
         picks = point_click.plotly_chart(fig, key="front2d", select=True, width="stretch")
         if picks.opened:
             state.open_subnet(picks.opened)
+        # the box / lasso in data coordinates travels in the URL; a pasted link's brush selects the same region again
+        selected, link = brushed_ids(picks, state.current_brush(), df, x)
+        state.set_brush(link)
         # one row per subnet of the whole front, worked out on the first brush: a box holds all copies of a subnet or none
         per_subnet = state.derived_once("fr_per_subnet", df, distinct_subnets)
-        chosen = rows_for_ids(per_subnet, picks.selected)
+        chosen = rows_for_ids(per_subnet, selected)
         n = len(chosen)
         found = int(chosen["runs"].sum()) if n and "runs" in chosen else n
         st.subheader(f"Selected subnets ({n})" if n else "Selected subnets")

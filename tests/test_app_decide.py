@@ -52,3 +52,33 @@ def test_the_rescore_button_rescores_and_the_front_marks_who_fell_off(env):
     assert at.button(key="fr_rescore").disabled  # nothing stale any more
     spec = at.get("plotly_chart")[0].proto.spec
     assert "fell off the front after re-scoring" in spec
+
+
+def test_a_pasted_link_with_a_brush_restores_the_selected_table(env):
+    from ofa_dash.ui.brush import Brush
+    from ofa_dash.ui.fronts import front_view
+
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    df = front_view(cat.points, ["top1", "latency:demo-cpu"]).df
+    x0, x1 = df["latency:demo-cpu"].quantile([0.2, 0.6]).tolist()
+    y0, y1 = df["top1"].quantile([0.3, 1.0]).tolist()
+    link = Brush("box", "latency:demo-cpu", "top1", (x0, x1), (y0, y1)).to_query()
+    inside = Brush.from_query(link).ids_inside(df)
+    assert 1 < len(inside) < df["id"].nunique()
+    at = _app()
+    at.query_params["brush"] = link
+    at.run()
+    _ok(at)
+    assert any(s.value == f"Selected subnets ({len(inside)})" for s in at.subheader)
+    table = next(d.value for d in at.dataframe if "Found by" in d.value)
+    assert sorted(table["Subnet id"]) == sorted(inside)
+    assert at.query_params["brush"] in (link, [link])
+    # a box drawn in this session replaces the link's, in the URL too
+    one = df.iloc[0]
+    region = {"kind": "box", "x": [one["latency:demo-cpu"] - 1e-9, one["latency:demo-cpu"] + 1e-9], "y": [one["top1"] - 1e-6, one["top1"] + 1e-6]}
+    ids = Brush.from_region(region, "latency:demo-cpu", "top1").ids_inside(df)
+    at.session_state["front2d-click"] = {"selected": ids + [i for i in inside[:1] if i not in ids], "region": region}
+    at.run()
+    _ok(at)
+    new = at.query_params["brush"]
+    assert (new[0] if isinstance(new, list) else new) == Brush.from_region(region, "latency:demo-cpu", "top1").to_query()
