@@ -120,19 +120,23 @@ def test_the_int8_front_uses_int8_accuracy_predicted_and_measured(int8_env):
     assert cat.int8_drop.kind == "median" and cat.int8_drop.n_pairs == 5 and cat.int8_drop.median_drop == pytest.approx(1.1)
 
     view = front_view(cat.points, ["top1", INT8])
-    assert np.allclose(view.df["top1"], view.df["top1_pred"] - 1.1)
-    assert view.df["top1_source"].str.startswith("predicted int8: the top-1 prediction minus the int8 drop model from 5 pairs").all()
+    predicted = ~view.df["id"].isin(ids)
+    assert np.allclose(view.df.loc[predicted, "top1"], view.df.loc[predicted, "top1_pred"] - 1.1)
+    assert view.df.loc[predicted, "top1_source"].str.startswith("predicted int8: the top-1 prediction minus the int8 drop model from 5 pairs").all()
     assert view.df["top1_pm"].isna().all()  # the fp32 interval is not the int8 figure's
     # the fp32 axis is untouched
     fp32 = front_view(cat.points, ["top1", "latency:demo-cpu"])
     assert np.allclose(fp32.df["top1"], fp32.df["top1_pred"])
 
-    measured = front_view(cat.points, ["top1", INT8], prefer_measured=True).df
-    row = measured[measured["id"] == ids[4]].iloc[0]
-    assert row["top1"] == pytest.approx(64.0 - 5.0) and row["top1_source"] == "measured int8: live validation of the int8 model on 200 test images"
+    # a measured int8 model is shown wherever there is one (the fp32 toggle does not gate it)
+    for prefer in (False, True):
+        measured = front_view(cat.points, ["top1", INT8], prefer_measured=prefer).df
+        row = measured[measured["id"] == ids[4]].iloc[0]
+        assert row["top1"] == pytest.approx(64.0 - 5.0) and row["top1_source"] == "measured int8: live validation of the int8 model on 200 test images"
 
-    table = display_table(front_view(cat.points, ["top1", INT8]).front, ["demo-cpu-int8"]).frame
+    table = display_table(view.df[predicted & view.df["pareto"]], ["demo-cpu-int8"]).frame
     assert set(table["Source"]) == {"predicted int8"}
+    assert set(display_table(view.df[view.df["id"].isin(ids)], ["demo-cpu-int8"]).frame["Source"]) == {"measured int8"}
     # the Subnet / Compare pages' objectives carry the int8 rows
     rows = objectives_table(CIFAR, CIFAR.arch_from_id(ids[4]), None, None, cat.points[cat.points["id"] == ids[4]], cat.devices)
     by = dict(zip(rows["quantity"], rows["value"], strict=True))

@@ -389,13 +389,15 @@ def int8_axes(columns: list[str]) -> bool:
 def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False, int8: bool = False) -> pd.DataFrame:
     """Add ``top1``, ``top1_source`` and ``top1_pm`` / ``top1_level``: the prediction with its interval, or the live measurement where asked and present.
 
-    ``int8``: the int8 model's accuracy instead (an int8 latency axis): the fp32 prediction
-    minus the int8 drop model (no interval: the drop model's own error is in its source
-    sentence), the measured int8 top-1 where asked and present; without a drop model the
-    fp32 prediction stays, tagged "fp32, int8 drop unknown" (never an invented number).
+    ``int8``: the int8 model's accuracy instead (an int8 latency axis): the measured int8 top-1
+    wherever a live validation scored the int8 model (``prefer_measured`` or not: the drop model
+    is a coarse correction, a measurement of the int8 model is what it approximates), else the
+    fp32 prediction minus the int8 drop model (no interval: the drop model's own error is in
+    its source sentence); without a drop model the fp32 prediction stays, tagged
+    "fp32, int8 drop unknown" (never an invented number).
     """
     if int8:
-        return _with_int8_accuracy(points, prefer_measured)
+        return _with_int8_accuracy(points)
     df = points.copy()
     df["top1"] = df["top1_pred"].astype(float)
     df["top1_source"] = df["top1_pred_source"].fillna("none").astype(str)
@@ -409,7 +411,7 @@ def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False, int8: boo
     return df
 
 
-def _with_int8_accuracy(points: pd.DataFrame, prefer_measured: bool) -> pd.DataFrame:
+def _with_int8_accuracy(points: pd.DataFrame) -> pd.DataFrame:
     df = with_accuracy(points)
     if "top1_int8_pred" in df:
         has = df["top1_int8_pred"].notna()
@@ -420,7 +422,7 @@ def _with_int8_accuracy(points: pd.DataFrame, prefer_measured: bool) -> pd.DataF
     else:
         unknown = df["top1_pred"].notna()
     df.loc[unknown, "top1_source"] = INT8_UNKNOWN
-    if prefer_measured and "top1_int8_measured" in df:
+    if "top1_int8_measured" in df:  # always: the drop model is coarse, a measured int8 model beats it (unlike the fp32 toggle)
         has = df["top1_int8_measured"].notna()
         df.loc[has, "top1"] = df.loc[has, "top1_int8_measured"].astype(float)
         df.loc[has, ["top1_pm", "top1_level"]] = np.nan

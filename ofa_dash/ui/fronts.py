@@ -190,7 +190,7 @@ def int8_sources(drop, columns: list[str]) -> str:
         )
     return (
         f"int8 axis: accuracy is the int8 model's: the prediction minus the {drop.label()}; "
-        "with measured top-1 on, live validations of the int8 model replace it."
+        "where a live validation measured the int8 model (validate --int8), that measurement is shown instead."
     )
 
 
