@@ -87,3 +87,29 @@ def test_a_pasted_link_with_a_brush_restores_the_selected_table(env):
     _ok(at)
     new = at.query_params["brush"]
     assert (new[0] if isinstance(new, list) else new) == Brush.from_region(region, "latency:demo-cpu", "top1").to_query()
+
+
+def test_validating_from_the_compare_page_with_int8_adds_pairs_to_the_drop_model(env):
+    import time
+
+    from apptest_helpers import _page
+
+    from ofa_dash.ui.jobs import get_job
+
+    save_profile(demo_profile(CIFAR, "demo-cpu-int8", 0.6, seed=7), profile_path(CIFAR, "demo-cpu-int8", env))
+    ids = build_catalogue(env, "cifar10", sets=("archive",)).points["id"].drop_duplicates().tolist()[:2]
+    at = _page("compare")
+    at.query_params.update({"space": "cifar10", "compare": ",".join(ids)})
+    at.run()
+    _ok(at)
+    at.checkbox(key="cmp_val_int8").check().run()
+    at.button(key="cmp_val_go").click().run()
+    _ok(at)
+    job = get_job(at.session_state["cmp_val_job"])
+    end = time.monotonic() + 240
+    while job.running and time.monotonic() < end:
+        time.sleep(0.2)
+    assert not job.running and job.error is None, job.error
+    assert all(r["top1_int8"] is not None for r in job.result["results"])
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    assert cat.int8_drop.n_pairs == 2 and cat.points.loc[cat.points["id"].isin(ids), "top1_int8_measured"].notna().all()
