@@ -14,14 +14,20 @@ import streamlit as st
 from ofa_dash.rescore import predictor_info, rescore_runs
 from ofa_dash.space import SearchSpace
 from ofa_dash.store import RunStore
+from ofa_dash.ui import loaders
 from ofa_dash.ui.config import Settings
 from ofa_dash.ui.text import plain
 
 
-def stale_runs(root, space: str, predictor) -> list[str]:
-    """Runs with an error objective whose accuracy (re-scored or original) comes from another predictor (name or version) than ``predictor``."""
+def stale_runs(root, space: str, predictor, entries: list[dict] | None = None) -> list[str]:
+    """Runs with an error objective whose accuracy (re-scored or original) comes from another predictor (name or version) than ``predictor``.
+
+    ``entries``: the space's valid run entries when the caller has them (the pages' cached list);
+    otherwise the store lists them (validating every run's files).
+    """
     store = RunStore(root)
-    entries, _ = store.list_runs(space)
+    if entries is None:
+        entries, _ = store.list_runs(space)
     current = predictor_info(predictor)
     out = []
     for entry in entries:
@@ -40,7 +46,7 @@ def rescore_panel(settings: Settings, space: SearchSpace, predictor, key: str = 
     if predictor is None:
         st.caption("No accuracy predictor here, so the stored runs cannot be re-scored.")
         return
-    stale = stale_runs(settings.precomputed, space.name, predictor)
+    stale = stale_runs(settings.precomputed, space.name, predictor, loaders.list_runs(settings, space.name)[0])  # cached list: no checksums per rerun
     info = predictor_info(predictor)
     if stale:
         st.caption(
