@@ -106,3 +106,13 @@ def test_cli_rescore_and_the_front_shows_the_new_figures_and_who_fell_off(env, c
 def test_cli_refuses_a_run_without_an_error_objective(env, capsys):
     assert main(["rescore", "--space", "cifar10", "--precomputed", str(env), "--run", "missing-run"]) == 2
     assert "no valid run" in capsys.readouterr().err
+
+
+def test_fit_predictor_rescore_refits_then_rescores_every_run(env, capsys):
+    runs = [e["run_id"] for e in RunStore(env).list_runs("cifar10")[0]]
+    assert main(["fit-predictor", "--space", "cifar10", "--candidates", "ridge", "--folds", "2", "--rescore", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    predictor = load_predictor(CIFAR, precomputed_dir=env)
+    assert sorted(r["run_id"] for r in out["rescored"]) == sorted(runs)
+    assert all(r["predictor"]["version"] == predictor.version for r in out["rescored"])
+    assert stale_runs(env, "cifar10", predictor) == []
