@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ofa_dash.ui import figures, loaders, parcoords, point_click, state, tables
-from ofa_dash.ui.brush import Brush, brushed_ids
+from ofa_dash.ui.brush import Brush, brushed_ids, ranges_from_query, restored_ranges
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
 from ofa_dash.ui.fronts import (
@@ -53,7 +53,8 @@ side = ctx.controls
 side.markdown("**Front**")
 # runs of three or more objectives open on the parallel coordinates: no scatter shows all their objectives
 MODES = ["2D front", "3D front", "Parallel"]
-first_mode = "Parallel" if parcoords.many_objectives(ctx.chosen_runs) else "2D front"
+# ... and so does a link that carries parallel-coordinates ranges but no 2D box
+first_mode = "Parallel" if parcoords.many_objectives(ctx.chosen_runs) or (ctx.view.pc_brush and not ctx.view.brush) else "2D front"
 mode = (
     side.segmented_control("view", MODES, default=first_mode, key="fr_mode", help="Parallel: every objective on its own axis; drag along an axis to brush.")
     or first_mode
@@ -231,7 +232,9 @@ elif mode == "Parallel":
     )
     lines, drawable = parcoords.parcoords_rows(points, axes, constraints, prefer_measured, pareto_only)
     labels = parcoords.axis_labels(axes)
-    fig = for_audience(parcoords.parcoords_figure(lines, axes, title=f"{space.name}: {len(axes)} objectives"), ctx.view.present)
+    # a link's ranges are drawn on their axes until the visitor brushes in this session
+    linked_ranges = {} if parcoords.browser_has_brushed("frontpc") else ranges_from_query(ctx.view.pc_brush)
+    fig = for_audience(parcoords.parcoords_figure(lines, axes, title=f"{space.name}: {len(axes)} objectives", ranges=linked_ranges), ctx.view.present)
     st.caption(
         f"{len(lines):,} of {drawable:,} subnets drawn ({'the Pareto set over these axes' if pareto_only else 'every subnet'}). "
         "Drag along an axis to brush a range (several axes combine); a click on a brushed range clears it."
@@ -240,7 +243,9 @@ elif mode == "Parallel":
     @st.fragment
     def parallel_and_selection(fig, lines, labels) -> None:
         """The chart and its table in a fragment: a brush sends ranges, the rows inside them are picked here."""
-        ranges = parcoords.parcoords_chart(fig, key="frontpc", labels=labels, width="stretch")
+        browser = parcoords.parcoords_chart(fig, key="frontpc", labels=labels, width="stretch")
+        ranges, link = restored_ranges(browser, parcoords.browser_has_brushed("frontpc"), state.current_pc_brush())
+        state.set_pc_brush(link)  # the ranges travel in the URL (pcbrush=...)
         chosen = parcoords.rows_in_ranges(lines, ranges)
         st.subheader(f"Selected subnets ({len(chosen)})" if len(chosen) else "Selected subnets")
         if not ranges:

@@ -113,3 +113,31 @@ def test_validating_from_the_compare_page_with_int8_adds_pairs_to_the_drop_model
     assert all(r["top1_int8"] is not None for r in job.result["results"])
     cat = build_catalogue(env, "cifar10", sets=("archive",))
     assert cat.int8_drop.n_pairs == 2 and cat.points.loc[cat.points["id"].isin(ids), "top1_int8_measured"].notna().all()
+
+
+def test_a_pasted_link_with_parallel_ranges_restores_the_selected_table(env):
+    from ofa_dash.ui.catalogue import column_label
+    from ofa_dash.ui.parcoords import parcoords_rows, rows_in_ranges
+
+    cat = build_catalogue(env, "cifar10", sets=("archive",))
+    axes = ["top1", "latency:demo-cpu", "latency:demo-gpu", "macs", "params", "peak_mem"]
+    lines, _ = parcoords_rows(cat.points, axes)
+    lo, hi = lines["top1"].quantile([0.4, 1.0]).tolist()
+    link = f"top1={lo:.6g}~{hi:.6g}"
+    inside = rows_in_ranges(lines, {"top1": [(float(f"{lo:.6g}"), float(f"{hi:.6g}"))]})
+    assert 0 < len(inside) < len(lines)
+    at = _app()
+    at.query_params["pcbrush"] = link
+    at.session_state["fr_mode"] = "Parallel"
+    at.run()
+    _ok(at)
+    assert any(s.value == f"Selected subnets ({len(inside)})" for s in at.subheader)
+    assert at.query_params["pcbrush"] in (link, [link])
+    assert '"constraintrange"' in at.get("plotly_chart")[0].proto.spec  # the link's range is drawn on its axis
+    # a brush in this session replaces the link's ranges, in the URL too
+    at.session_state["frontpc-ranges"] = {"ranges": [{"label": column_label("macs"), "range": [0, 1e9]}, {"label": column_label("top1"), "range": None}]}
+    at.run()
+    _ok(at)
+    new = at.query_params["pcbrush"]
+    assert (new[0] if isinstance(new, list) else new) == "macs=0~1e+09"
+    assert any(s.value == f"Selected subnets ({len(lines)})" for s in at.subheader)

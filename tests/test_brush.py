@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ofa_dash.ui.brush import MAX_VERTICES, Brush, brushed_ids
+from ofa_dash.ui.brush import MAX_VERTICES, Brush, brushed_ids, ranges_from_query, ranges_to_query, restored_ranges
 from ofa_dash.ui.point_click import ChartPicks
 from ofa_dash.ui.state import View, view_from_query, view_to_query
 
@@ -66,3 +66,20 @@ def test_which_selection_wins():
     assert brushed_ids(picks, link, POINTS, X) == (["d"], "box;latency:demo-cpu;top1;0.39,0.41,84,86")
     # a cleared selection clears the link
     assert brushed_ids(ChartPicks(None, [], True), link, POINTS, X) == ([], "")
+
+
+def test_parallel_ranges_round_trip_and_malformed_axes_are_dropped():
+    ranges = {"top1": [(78.0, 82.5)], "latency:demo-cpu": [(0.1, 0.2), (0.3, 0.35)]}
+    text = ranges_to_query(ranges)
+    assert text == "top1=78~82.5;latency:demo-cpu=0.1~0.2+0.3~0.35" and ranges_from_query(text) == ranges
+    assert ranges_from_query("top1=82~78") == {"top1": [(78.0, 82.0)]}
+    assert ranges_from_query("os.system=1~2;top1=1~nan;macs=1~2~3;params=;peak_mem=5~6") == {"peak_mem": [(5.0, 6.0)]}
+    view = view_from_query({"space": "cifar10", "pcbrush": "top1=78~82;bogus"})
+    assert view.pc_brush == "top1=78~82" and view_to_query(view)["pcbrush"] == "top1=78~82"
+
+
+def test_which_parallel_ranges_win():
+    link = "top1=78~82"
+    assert restored_ranges({}, False, link) == ({"top1": [(78.0, 82.0)]}, link)  # nothing brushed yet: the link's
+    assert restored_ranges({"macs": [(1.0, 2.0)]}, True, link) == ({"macs": [(1.0, 2.0)]}, "macs=1~2")
+    assert restored_ranges({}, True, link) == ({}, "")  # brushed, then cleared

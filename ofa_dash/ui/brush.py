@@ -135,3 +135,51 @@ def brushed_ids(picks, linked: str, df: pd.DataFrame, x: str, y: str = "top1") -
     if (brush.x, brush.y) != (x, y):
         return [], linked
     return brush.ids_inside(df), linked
+
+
+# --------------------------------------------------------------------------- parallel coordinates
+MAX_RANGE_AXES = 16
+MAX_AXIS_INTERVALS = 16  # as ofa_dash.ui.parcoords.MAX_INTERVALS
+
+
+def ranges_to_query(ranges: Mapping[str, list[tuple[float, float]]]) -> str:
+    """Parallel-coordinates brush ranges as a link carries them: ``top1=78~82;latency:cpu-ort=0.1~0.3+0.5~0.6``."""
+    parts = []
+    for col, intervals in ranges.items():
+        if intervals and _COLUMN.match(col):
+            parts.append(f"{col}=" + "+".join(f"{lo:.6g}~{hi:.6g}" for lo, hi in intervals[:MAX_AXIS_INTERVALS]))
+    return ";".join(parts[:MAX_RANGE_AXES])
+
+
+def ranges_from_query(text: object) -> dict[str, list[tuple[float, float]]]:
+    """The ranges a link names (see :func:`ranges_to_query`); malformed axes are dropped, nothing is evaluated."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for part in str(text or "").split(";")[:MAX_RANGE_AXES]:
+        col, _, spec = part.partition("=")
+        if not _COLUMN.match(col) or not spec:
+            continue
+        intervals = []
+        for item in spec.split("+")[:MAX_AXIS_INTERVALS]:
+            lo, _, hi = item.partition("~")
+            if not (_NUMBER.match(lo) and _NUMBER.match(hi)):
+                intervals = []
+                break
+            a, b = float(lo), float(hi)
+            if not (math.isfinite(a) and math.isfinite(b)):
+                intervals = []
+                break
+            intervals.append((min(a, b), max(a, b)))
+        if intervals:
+            out[col] = intervals
+    return out
+
+
+def restored_ranges(browser: Mapping[str, list[tuple[float, float]]], brushed: bool, linked: str) -> tuple[dict, str]:
+    """(ranges to select with, the ``pcbrush=`` value the URL should hold) for the parallel coordinates.
+
+    The browser's ranges win once the visitor brushed or cleared in this session
+    (``brushed``); before that, the link's ranges select.
+    """
+    if browser or brushed:
+        return dict(browser), ranges_to_query(browser)
+    return ranges_from_query(linked), linked
