@@ -1,0 +1,85 @@
+"""Time a browser plan in headless Chromium on this machine (``profile-browser``): the shipped ``chromium-wasm`` profile.
+
+A small HTTP server on 127.0.0.1 serves ``web/`` (the same ``profiler.js`` and
+onnxruntime-web files the dashboard serves) and the plan's model folder;
+Debian's Chromium, driven by Playwright, opens ``web/standalone.html`` and
+runs the profiler; its answer goes through the same checks and builder as a
+visitor's (:func:`ofa_dash.hardware.browser.profile_from_result`).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from ofa_dash.hardware.browser import WEB_DIR, check_web_files
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    """``/web/...`` from ``web/``, ``/models/...`` from the model folder; nothing else, no listings, no log lines."""
+
+    def __init__(self, *args, web: Path, models: Path, **kwargs) -> None:
+        self._roots = {"web": web, "models": models}
+        super().__init__(*args, directory=str(web), **kwargs)
+
+    def translate_path(self, path: str) -> str:
+        head, _, rest = path.lstrip("/").partition("/")
+        root = self._roots.get(head)
+        if root is None:
+            return str(self._roots["web"] / "__nothing__")
+        self.directory = str(root)
+        return super().translate_path("/" + rest)
+
+    def list_directory(self, path):
+        self.send_error(404)
+        return None
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+
+@contextmanager
+def serve(models: Path) -> Iterator[str]:
+    """A local HTTP server for ``web/`` and ``models``; yields its base URL."""
+    handler = functools.partial(_Handler, web=WEB_DIR, models=Path(models))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def run_headless(manifest: dict, models: Path, progress: Callable[[int, int, str], None] | None = None, timeout_s: float = 1800.0) -> dict:
+    """The profiler's answer for ``manifest`` from headless Chromium (raises with Chromium's error when it fails)."""
+    check_web_files()
+    if not Path(CHROMIUM).is_file():
+        raise ValueError(f"Debian's chromium is not installed at {CHROMIUM} (bash scripts/setup.sh --browser, or apt-get install chromium)")
+    from playwright.sync_api import sync_playwright  # heavy and only this command needs it
+
+    with serve(models) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            if progress is not None:
+                page.expose_function("ofaProgress", progress)
+            page.goto(f"{base}/web/standalone.html")
+            try:
+                page.wait_for_function("() => window.ofaReady === true", timeout=60_000)
+            except Exception as exc:
+                raise RuntimeError(f"the profiler page did not load in Chromium: {errors or exc}") from None
+            page.set_default_timeout(timeout_s * 1000)
+            return page.evaluate("([m, base]) => window.ofaProfile(m, base)", [manifest, f"{base}/models/"])
+        finally:
+            browser.close()
