@@ -88,9 +88,14 @@ class BrowserSettings:
             raise ValueError(f"a profile needs >= 2 calibration and >= 2 validation subnets, got {self.n_calibration} and {self.n_validation}")
 
 
+def models_root(cache: Path) -> Path:
+    """The folder of every space's browser models under the cache (what the dashboard serves to browsers)."""
+    return Path(cache) / "browser-models"
+
+
 def models_folder(cache: Path, space: SearchSpace) -> Path:
     """Where the ONNX files of ``space``'s browser plans live (shared by every plan: files are named by content)."""
-    return Path(cache) / "browser-models" / space.name
+    return models_root(cache) / space.name
 
 
 def _name(kind: str, what: str, seed: int) -> str:

@@ -1,0 +1,53 @@
+"""Profile a browser, end to end in real Chromium: the page times cifar10's layers and a few subnets with onnxruntime-web
+(served by the dashboard), the server builds the profile through the shared builder, and the new device is in
+``report --json`` with its held-out tau and MAPE, and in the Fronts page's sidebar without a restart.
+
+Quick timing (a few runs per model) and 4 + 6 subnets keep it short; the figures are not judged here, the flow is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from browser_helpers import BROWSER
+
+from ofa_dash.testing import browser as bh
+from tests.conftest import ROOT
+
+pytestmark = BROWSER
+NAME = "test-chromium"
+
+
+def test_the_browser_profile_is_built_saved_and_reported(browser, demo_app):
+    page = browser.new_page(viewport=bh.VIEWPORT)
+    page.goto(f"{demo_app.base}/browser_profile?space=cifar10")
+    bh.wait_ready(page, "Profile a browser")
+    page.get_by_label("device name", exact=True).fill(NAME)
+    page.get_by_text("how much to measure").click()
+    page.get_by_label("calibration subnets", exact=True).fill("4")
+    page.get_by_label("validation subnets", exact=True).fill("6")
+    page.get_by_text("quick check").click()
+    page.get_by_role("button", name="Start").click()
+    frame = page.frame_locator("iframe[title*='browser_profiler']")
+    frame.get_by_test_id("browser-profile-status").get_by_text("Timed").wait_for(timeout=300_000)  # the browser is timing
+    page.get_by_text(f"Saved device {NAME}").wait_for(timeout=300_000)
+
+    env = {**os.environ, "OFA_DASH_PRECOMPUTED": str(demo_app.root)}
+    out = subprocess.run([sys.executable, "-m", "ofa_dash", "report", "--space", "cifar10", "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    device = json.loads(out.stdout)["devices"][NAME]
+    assert device["n_validation"] == 6
+    assert -1.0 <= device["kendall_tau"] <= 1.0
+    assert device["mape"] > 0
+    assert "onnxruntime-web" in device["runtime"]
+    assert device["machine"]["logical_cores"] and "HeadlessChrome" in device["machine"]["user_agent"]
+
+    # the Fronts page lists the new device without a restart
+    page.get_by_role("link", name="See it on the Fronts page").click()
+    bh.wait_ready(page, "Fronts")
+    page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first.click()
+    page.get_by_role("option", name=NAME).wait_for(timeout=60_000)
+    page.close()
