@@ -51,3 +51,21 @@ def test_the_browser_profile_is_built_saved_and_reported(browser, demo_app):
     page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first.click()
     page.get_by_role("option", name=NAME).wait_for(timeout=60_000)
     page.close()
+
+
+def test_the_headless_command_projects_a_full_run_from_a_trial(tmp_path):
+    env = {**os.environ, "OFA_DASH_PRECOMPUTED": str(tmp_path / "precomputed"), "OFA_DASH_CACHE": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "ofa_dash", "profile-browser", "--space", "cifar10", "--trial", "3", "--quick", "--json", "--quiet"]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    trial = json.loads(out.stdout)
+    assert trial["trial_layers"] == 3 and trial["layers_in_space"] == 226 and trial["subnets_in_full_run"] == 102
+    assert trial["projected_full_minutes"] > 0 and trial["runtime_version"] == "1.31.1"
+    assert not (tmp_path / "precomputed").exists()  # a trial saves nothing
+
+
+def test_the_headless_command_refuses_a_reserved_name_before_timing(tmp_path):
+    env = {**os.environ, "OFA_DASH_PRECOMPUTED": str(tmp_path / "precomputed"), "OFA_DASH_CACHE": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-m", "ofa_dash", "profile-browser", "--name", "note10"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 2 and "reserved" in out.stderr
+    assert not (tmp_path / "cache").exists()

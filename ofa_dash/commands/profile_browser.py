@@ -20,40 +20,31 @@ from ofa_dash.workspace import Workspace
 def run(args: argparse.Namespace) -> int:
     # deferred: every command module is imported to build the parser; torch waits until this command runs
     from ofa_dash.data import default_cache_dir
-    from ofa_dash.hardware.browser import (
-        QUICK_POLICY,
-        BrowserSettings,
-        check_web_files,
-        make_manifest,
-        models_folder,
-        profile_from_result,
-        project_seconds,
-        write_plan_models,
-    )
+    from ofa_dash.hardware import browser as bp
     from ofa_dash.hardware.browser_headless import run_headless
     from ofa_dash.hardware.profile_build import ProfilePlan, plan_profile
     from ofa_dash.hardware.profile_format import save_profile
 
     space = get_space(args.space)
-    settings = BrowserSettings(args.name, args.n_calibration, args.n_validation, args.seed)
+    settings = bp.BrowserSettings(args.name, args.n_calibration, args.n_validation, args.seed)
     if args.quick:
-        settings = BrowserSettings(args.name, args.n_calibration, args.n_validation, args.seed, QUICK_POLICY, QUICK_POLICY)
+        settings = bp.BrowserSettings(args.name, args.n_calibration, args.n_validation, args.seed, bp.QUICK_POLICY, bp.QUICK_POLICY)
     out = Path(args.out) if args.out else Workspace.default().space(space).profile(args.name)
     if args.trial is None and out.exists() and not args.force:
         raise ValueError(f"{out} already exists; pass --force to replace it (or choose another --name / --out)")
     if args.trial is not None and args.trial < 1:
         raise ValueError(f"--trial must be >= 1 layer, got {args.trial}")
-    check_web_files()
+    bp.check_web_files()
     plan = plan_profile(space, settings.n_calibration, settings.n_validation, settings.seed)
     timed_plan = plan
     if args.trial is not None:
         timed_plan = ProfilePlan(plan.space, dict(list(plan.layers.items())[: args.trial]), plan.subnets[:2], plan.seed)
-    folder = models_folder(default_cache_dir(), space)
+    folder = bp.models_folder(default_cache_dir(), space)
     started = time.time()
     export_seconds: dict = {}
-    models = write_plan_models(space, timed_plan, folder, progress=None if args.quiet else _printer("exported"), seconds=export_seconds)
+    models = bp.write_plan_models(space, timed_plan, folder, progress=None if args.quiet else _printer("exported"), seconds=export_seconds)
     exported = time.time() - started
-    manifest = make_manifest(space, settings, models)
+    manifest = bp.make_manifest(space, settings, models)
     result = run_headless(manifest, folder, progress=None if args.quiet else _printer("timed"))
     total = time.time() - started
     if args.trial is not None:
@@ -66,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 "subnets_in_full_run": len(plan.subnets),
                 "browser_seconds": result["seconds"],
                 "export_seconds": exported,
-                "projected_full_minutes": project_seconds(result, manifest, len(plan.layers), len(plan.subnets), export_seconds) / 60,
+                "projected_full_minutes": bp.project_seconds(result, manifest, len(plan.layers), len(plan.subnets), export_seconds) / 60,
                 "runtime_version": result.get("runtime_version"),
                 "user_agent": result.get("user_agent"),
                 "note": "nothing saved; projection = per-layer and per-subnet browser time of this trial x the full plan's counts, plus model export",
@@ -74,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             args.json,
         )
         return 0
-    profile = profile_from_result(space, args.name, manifest, result)
+    profile = bp.profile_from_result(space, args.name, manifest, result)
     save_profile(profile, out)
     q = profile.quality
     emit(
