@@ -66,7 +66,7 @@ class BrowserPolicy:
 
 LAYER_POLICY = BrowserPolicy()
 SUBNET_POLICY = BrowserPolicy(warmup=10, round_ms=20.0, min_rounds=9, max_rounds=60, budget_ms=1000.0)
-QUICK_POLICY = BrowserPolicy(warmup=2, round_ms=4.0, min_rounds=3, max_rounds=5, budget_ms=20.0)  # a smoke test: the flow, not the figures
+QUICK_POLICY = BrowserPolicy(warmup=2, round_ms=2.0, min_rounds=3, max_rounds=3, budget_ms=6.0)  # a smoke test: the flow, not the figures
 
 
 @dataclass(frozen=True)
