@@ -3,7 +3,15 @@
 import streamlit as st
 
 from ofa_dash.ui import state
-from ofa_dash.ui.browser_profile import browser_settings, check_target, prepare_manifest, run_in_browser, save_browser_profile
+from ofa_dash.ui.browser_profile import (
+    ENV_SWITCH,
+    browser_profiles_allowed,
+    browser_settings,
+    check_target,
+    prepare_manifest,
+    run_in_browser,
+    save_browser_profile,
+)
 from ofa_dash.ui.config import hide_absolute_paths, local_mode, shown_path
 from ofa_dash.ui.text import plain
 
@@ -34,7 +42,9 @@ if done:
     st.page_link("pages/devices.py", label="Compare it on the Devices page", icon=":material/speed:")
 
 job = ss.get(JOB)
-if job is None or job["space"] != space.name:
+if not browser_profiles_allowed():
+    st.info(f"Adding devices from the browser is turned off on this server ({ENV_SWITCH}=0).", icon=":material/block:")
+elif job is None or job["space"] != space.name:
     name = st.text_input("device name", placeholder="my-phone", help="a-z, 0-9, '.', '_' or '-'; becomes the device's name everywhere")
     with st.expander("how much to measure"):
         cols = st.columns(2)

@@ -37,3 +37,12 @@ def test_a_bad_or_taken_name_is_refused_and_nothing_is_prepared(env, fresh_cache
     assert at.error and words in at.error[0].value
     assert not (fresh_cache / "browser-models").exists()  # no model was exported
     assert sorted(p.name for p in (env / "cifar10" / "devices").glob("*.json")) == ["demo-cpu.json", "demo-gpu.json"]
+
+
+def test_the_operator_can_turn_the_page_off(env, monkeypatch):
+    monkeypatch.setenv("OFA_DASH_BROWSER_PROFILES", "0")
+    at = _page("browser_profile")
+    at.run()
+    _ok(at)
+    assert not at.button and not at.text_input
+    assert "turned off" in at.info[0].value

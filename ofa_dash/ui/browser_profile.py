@@ -20,6 +20,7 @@ Fronts page's cached loaders pick the device up on their next run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,18 @@ from ofa_dash.hardware.devices import profile_path
 from ofa_dash.hardware.profile_build import plan_profile
 from ofa_dash.hardware.profile_format import DeviceProfile, save_profile
 from ofa_dash.space import SearchSpace
+
+ENV_SWITCH = "OFA_DASH_BROWSER_PROFILES"
+
+
+def browser_profiles_allowed(environ: dict | None = None) -> bool:
+    """Whether visitors may add devices (on by default; ``OFA_DASH_BROWSER_PROFILES=0`` turns the page off on a shared server).
+
+    A visitor's answer is checked for shape, not for truth: whoever may open the
+    page can add a device (never replace one, unless the dashboard is single-user).
+    """
+    env = os.environ if environ is None else environ
+    return env.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no")
 
 
 def browser_settings(name: str, n_calibration: int, n_validation: int, quick: bool) -> BrowserSettings:
