@@ -9,6 +9,7 @@ from ofa_dash.ui.browser_profile import (
     browser_settings,
     check_target,
     prepare_manifest,
+    quality_note,
     run_in_browser,
     save_browser_profile,
 )
@@ -37,6 +38,8 @@ if address:
 done = ss.pop(DONE, None)
 if done:
     st.success(f"Saved device **{done['name']}**: Kendall tau {done['tau']}, MAPE {done['mape']} on {done['n']} held-out subnets.", icon=":material/check:")
+    if done["note"]:
+        st.warning(done["note"], icon=":material/warning:")
     st.caption(f"file: `{done['path']}`")
     st.page_link("pages/fronts.py", label="See it on the Fronts page", icon=":material/scatter_plot:")
     st.page_link("pages/devices.py", label="Compare it on the Devices page", icon=":material/speed:")
@@ -64,7 +67,7 @@ elif job is None or job["space"] != space.name:
         except ValueError as exc:
             st.error(plain(hide_absolute_paths(str(exc))), icon=":material/error:")
         else:
-            ss[JOB] = {"space": space.name, "name": chosen.name, "manifest": manifest, "replace": may_replace and local_mode()}
+            ss[JOB] = {"space": space.name, "name": chosen.name, "manifest": manifest, "replace": may_replace and local_mode(), "quick": quick}
             st.rerun()
 else:
     st.markdown(f"Measuring device **{job['name']}** in this browser ({len(job['manifest']['layers'])} layers, {len(job['manifest']['subnets'])} subnets)…")
@@ -88,5 +91,6 @@ else:
                 "mape": f"{q['mape']:.1f} %" if q.get("mape") is not None else "n/a",
                 "n": q.get("n_validation", 0),
                 "path": shown_path(saved.path),
+                "note": quality_note(q, job["quick"]),
             }
             st.rerun()

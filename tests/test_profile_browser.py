@@ -25,7 +25,7 @@ from ofa_dash.hardware.profile_build import ProfilePlan, plan_profile
 from ofa_dash.hardware.profile_format import load_profile
 from ofa_dash.space import get_space
 from ofa_dash.testing.demo import _work_entries
-from ofa_dash.ui.browser_profile import browser_settings, save_browser_profile
+from ofa_dash.ui.browser_profile import browser_settings, quality_note, save_browser_profile
 
 CIFAR = get_space("cifar10")
 OVERHEAD_MS = 0.03
@@ -153,3 +153,10 @@ def test_model_files_are_named_by_content_and_reused(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")} == stamps
     graph = onnx.load(tmp_path / models["subnets"][0]["file"]).graph
     assert [d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == models["subnets"][0]["shape"]
+
+
+def test_a_profile_below_the_bar_says_so_and_why():
+    assert quality_note({"kendall_tau": 0.9, "mape": 4.0}, quick=False) is None
+    assert "quick check" in quality_note({"kendall_tau": 0.9, "mape": 40.0}, quick=True)
+    assert "busy" in quality_note({"kendall_tau": 0.5, "mape": 4.0}, quick=False)
+    assert quality_note({"kendall_tau": None, "mape": None}, quick=False) is not None

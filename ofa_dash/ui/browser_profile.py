@@ -98,6 +98,22 @@ def run_in_browser(space: SearchSpace, manifest: dict, key: str) -> object:
     return profiler(manifest=manifest, model_base=f"../{models.name}/{space.name}/", key=key, default=None)
 
 
+TAU_BAR = 0.85  # the bar a trustworthy table meets on held-out subnets (the shipped profiles: 0.91 - 0.92)
+MAPE_BAR = 15.0
+
+
+def quality_note(quality: dict, quick: bool) -> str | None:
+    """Why a saved browser profile's figures should not be trusted yet, or None when they meet the bar."""
+    tau, mape = quality.get("kendall_tau"), quality.get("mape")
+    if tau is not None and mape is not None and tau >= TAU_BAR and mape <= MAPE_BAR:
+        return None
+    why = "the quick check times a few runs per model" if quick else "the device was probably busy, or the tab went to the background"
+    return (
+        f"Below the bar of a trustworthy table (Kendall tau >= {TAU_BAR}, MAPE <= {MAPE_BAR:.0f} %): {why}. "
+        "Profile again with the device idle and this tab in front (a taken name needs a new one)."
+    )
+
+
 @dataclass
 class Saved:
     profile: DeviceProfile
