@@ -17,6 +17,7 @@ from ofa_dash.ui.config import hide_absolute_paths, local_mode, shown_path
 from ofa_dash.ui.text import plain
 
 JOB = "browser_profile_job"
+BACKEND_LABELS = {"wasm": "WebAssembly (CPU, 1 thread)", "webgpu": "WebGPU (the GPU, where the browser has it)"}
 DONE = "browser_profile_done"
 
 ctx = state.sidebar()
@@ -49,6 +50,13 @@ if not browser_profiles_allowed():
     st.info(f"Adding devices from the browser is turned off on this server ({ENV_SWITCH}=0).", icon=":material/block:")
 elif job is None or job["space"] != space.name:
     name = st.text_input("device name", placeholder="my-phone", help="a-z, 0-9, '.', '_' or '-'; becomes the device's name everywhere")
+    backend = st.radio(
+        "runtime",
+        list(BACKEND_LABELS),
+        format_func=BACKEND_LABELS.get,
+        horizontal=True,
+        help="WebGPU, where the browser has it, is a separate device: profile the same browser twice under two names (e.g. my-phone, my-phone-gpu)",
+    )
     with st.expander("how much to measure"):
         cols = st.columns(2)
         n_cal = cols[0].number_input("calibration subnets", 2, 200, 40, help="timed end to end to fit the correction")
@@ -59,7 +67,7 @@ elif job is None or job["space"] != space.name:
         )
     if st.button("Start", type="primary", icon=":material/play_arrow:"):
         try:
-            chosen = browser_settings(name, int(n_cal), int(n_val), quick)
+            chosen = browser_settings(name, int(n_cal), int(n_val), quick, backend)
             check_target(space, settings.precomputed, chosen.name, may_replace and local_mode())
             bar = st.progress(0.0, text="Preparing the models…")
             manifest = prepare_manifest(space, chosen, lambda i, n, what: bar.progress(i / n, text=f"Preparing the models: {what}"))

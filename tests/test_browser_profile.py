@@ -69,3 +69,21 @@ def test_the_headless_command_refuses_a_reserved_name_before_timing(tmp_path):
     out = subprocess.run([sys.executable, "-m", "ofa_dash", "profile-browser", "--name", "note10"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 2 and "reserved" in out.stderr
     assert not (tmp_path / "cache").exists()
+
+
+def test_webgpu_runs_the_same_profiler_on_chromiums_software_gpu(tmp_path):
+    """WebGPU is a separate backend of the same profiler: on this GPU-less machine Chromium offers SwiftShader, which is
+    enough to check that onnxruntime-web's WebGPU build loads and times a model (a subnet there takes seconds, so only a layer)."""
+    from ofa_dash.hardware.browser import QUICK_POLICY, BrowserSettings, make_manifest, timings_from_result, write_plan_models
+    from ofa_dash.hardware.browser_headless import run_headless
+    from ofa_dash.hardware.profile_build import ProfilePlan, plan_profile
+    from ofa_dash.space import get_space
+
+    space = get_space("cifar10")
+    full = plan_profile(space, 2, 2)
+    plan = ProfilePlan(full.space, dict(list(full.layers.items())[:1]), [], full.seed)
+    manifest = make_manifest(space, BrowserSettings("gpu", 2, 2, 0, QUICK_POLICY, QUICK_POLICY, "webgpu"), write_plan_models(space, plan, tmp_path))
+    answer = run_headless(manifest, tmp_path)
+    assert answer["backend"] == "webgpu" and "swiftshader" in answer["gpu"].lower()
+    timings = timings_from_result(manifest, answer)
+    assert len(timings.layers) == 1 and timings.overhead.n >= 3

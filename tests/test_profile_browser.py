@@ -160,3 +160,16 @@ def test_a_profile_below_the_bar_says_so_and_why():
     assert "quick check" in quality_note({"kendall_tau": 0.9, "mape": 40.0}, quick=True)
     assert "busy" in quality_note({"kendall_tau": 0.5, "mape": 4.0}, quick=False)
     assert quality_note({"kendall_tau": None, "mape": None}, quick=False) is not None
+
+
+def test_webgpu_is_a_separate_device_with_its_gpu_recorded(plan):
+    manifest = _manifest(plan, BrowserSettings("b-gpu", 6, 8, seed=3, backend="webgpu"))
+    assert manifest["plan_id"] != _manifest(plan)["plan_id"]
+    answer = {**_answer(manifest), "backend": "webgpu", "gpu": "apple metal-3 Apple M2"}
+    profile = profile_from_result(CIFAR, "b-gpu", manifest, answer)
+    assert profile.meta["runtime"] == "onnxruntime-web (WebGPU)" and profile.meta["runtime_name"] == "webgpu"
+    assert "GPU: apple metal-3 Apple M2" in profile.meta["hardware"] and profile.meta["machine"]["gpu"] == "apple metal-3 Apple M2"
+    with pytest.raises(ValueError, match="another plan"):
+        timings_from_result(manifest, {**answer, "backend": "wasm"})
+    with pytest.raises(ValueError, match="unknown browser backend"):
+        BrowserSettings("x", backend="webgl")

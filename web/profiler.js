@@ -1,13 +1,14 @@
-// Times the models of an ofa-dash browser-profile manifest with onnxruntime-web (WebAssembly backend, 1 thread).
+// Times the models of an ofa-dash browser-profile manifest with onnxruntime-web: its WebAssembly backend
+// (1 thread), or WebGPU where the browser has it (manifest.backend).
 //
 // Shared by the dashboard's component (index.html) and the headless command (standalone.html).
 // Everything is fetched from the server that served this file: onnxruntime-web's .mjs/.wasm from
 // node_modules next to it, the ONNX models from `modelBase`. The browser's clock is coarse, so a
 // model is timed in rounds of back-to-back runs (each round at least policy.round_ms long) and
 // the median per-run time over rounds is reported (see ofa_dash/hardware/browser.py).
-import * as ort from "./node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
-
 const ORT_DIST = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
+// onnxruntime-web build and execution provider per backend (the names of ofa_dash.hardware.browser.BACKENDS)
+const BUILDS = { wasm: { file: "ort.wasm.min.mjs", provider: "wasm" }, webgpu: { file: "ort.webgpu.min.mjs", provider: "webgpu" } };
 const MAX_ESTIMATE_RUNS = 2000;
 const MAX_RUNS_PER_ROUND = 20000;
 
@@ -37,8 +38,16 @@ async function fetchModel(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-export async function timeModel(bytes, shape, policy) {
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+async function gpuDescription() {
+  if (!navigator.gpu) throw new Error("this browser has no WebGPU (navigator.gpu is missing); profile it with WebAssembly instead");
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error("this browser offers no WebGPU adapter; profile it with WebAssembly instead");
+  const info = adapter.info || {};
+  return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "unnamed WebGPU adapter";
+}
+
+export async function timeModel(ort, provider, bytes, shape, policy) {
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all" });
   try {
     const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", randomInput(shape, 7), shape) };
     // warm-up (the first runs pay for lazy initialisation), then estimate the per-run time over at least
@@ -69,6 +78,11 @@ export async function timeModel(bytes, shape, policy) {
 // manifest: see ofa_dash/hardware/browser.py (make_manifest); modelBase: URL prefix of its files;
 // onProgress(done, total, what) after each model. Resolves to the answer the server checks.
 export async function profile(manifest, modelBase, onProgress = () => {}) {
+  const build = BUILDS[manifest.backend];
+  if (!build) throw new Error(`unknown backend ${manifest.backend}`);
+  const gpu = manifest.backend === "webgpu" ? await gpuDescription() : null;
+  const ort = await import(ORT_DIST + build.file);
+  const time = (bytes, shape, policy) => timeModel(ort, build.provider, bytes, shape, policy);
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = ORT_DIST;
@@ -87,18 +101,18 @@ export async function profile(manifest, modelBase, onProgress = () => {}) {
     phase[name] = (now - mark) / 1000;
     mark = now;
   };
-  const overhead = await timeModel(await fetchModel(base + manifest.overhead.file), manifest.overhead.shape, layerPolicy);
+  const overhead = await time(await fetchModel(base + manifest.overhead.file), manifest.overhead.shape, layerPolicy);
   step("call overhead");
   lap("overhead");
   const layers = {};
   for (const [i, layer] of manifest.layers.entries()) {
-    layers[layer.key] = await timeModel(await fetchModel(base + layer.file), layer.shape, layerPolicy);
+    layers[layer.key] = await time(await fetchModel(base + layer.file), layer.shape, layerPolicy);
     step(`layer ${i + 1} of ${manifest.layers.length}`);
   }
   lap("layers");
   const subnets = [];
   for (const [i, subnet] of manifest.subnets.entries()) {
-    const t = await timeModel(await fetchModel(base + subnet.file), subnet.shape, subnetPolicy);
+    const t = await time(await fetchModel(base + subnet.file), subnet.shape, subnetPolicy);
     subnets.push({ arch: subnet.arch, ...t });
     step(`subnet ${i + 1} of ${manifest.subnets.length} (${subnet.split})`);
   }
@@ -106,6 +120,8 @@ export async function profile(manifest, modelBase, onProgress = () => {}) {
   const agentData = navigator.userAgentData;
   return {
     plan_id: manifest.plan_id,
+    backend: manifest.backend,
+    gpu,
     runtime_version: (ort.env.versions && ort.env.versions.web) || "unknown",
     user_agent: navigator.userAgent,
     platform: (agentData && agentData.platform) || navigator.platform || "",

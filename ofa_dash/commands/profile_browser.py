@@ -26,10 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from ofa_dash.hardware.profile_format import save_profile
 
     space = get_space(args.space)
-    settings = bp.BrowserSettings(args.name, args.n_calibration, args.n_validation, args.seed)
+    name = args.name or f"chromium-{args.backend}"
+    settings = bp.BrowserSettings(name, args.n_calibration, args.n_validation, args.seed, backend=args.backend)
     if args.quick:
-        settings = bp.BrowserSettings(args.name, args.n_calibration, args.n_validation, args.seed, bp.QUICK_POLICY, bp.QUICK_POLICY)
-    out = Path(args.out) if args.out else Workspace.default().space(space).profile(args.name)
+        settings = bp.BrowserSettings(name, args.n_calibration, args.n_validation, args.seed, bp.QUICK_POLICY, bp.QUICK_POLICY, args.backend)
+    out = Path(args.out) if args.out else Workspace.default().space(space).profile(name)
     if args.trial is None and out.exists() and not args.force:
         raise ValueError(f"{out} already exists; pass --force to replace it (or choose another --name / --out)")
     if args.trial is not None and args.trial < 1:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     models = bp.write_plan_models(space, timed_plan, folder, progress=None if args.quiet else _printer("exported"), seconds=export_seconds)
     exported = time.time() - started
     manifest = bp.make_manifest(space, settings, models)
-    result = run_headless(manifest, folder, progress=None if args.quiet else _printer("timed"))
+    result = run_headless(manifest, folder, progress=None if args.quiet else _printer("timed"), software_gpu=not args.hardware_gpu)
     total = time.time() - started
     if args.trial is not None:
         emit(
@@ -58,21 +59,23 @@ def run(args: argparse.Namespace) -> int:
                 "browser_seconds": result["seconds"],
                 "export_seconds": exported,
                 "projected_full_minutes": bp.project_seconds(result, manifest, len(plan.layers), len(plan.subnets), export_seconds) / 60,
+                "backend": args.backend,
                 "runtime_version": result.get("runtime_version"),
                 "user_agent": result.get("user_agent"),
+                "gpu": result.get("gpu"),
                 "note": "nothing saved; projection = per-layer and per-subnet browser time of this trial x the full plan's counts, plus model export",
             },
             args.json,
         )
         return 0
-    profile = bp.profile_from_result(space, args.name, manifest, result)
+    profile = bp.profile_from_result(space, name, manifest, result)
     save_profile(profile, out)
     q = profile.quality
     emit(
         {
             "name": profile.name,
             "space": space.name,
-            "runtime": "wasm",
+            "runtime": args.backend,
             "path": str(out),
             "kendall_tau": q["kendall_tau"],
             "mape": q["mape"],
@@ -104,7 +107,11 @@ def _printer(what: str):
 def register(sub) -> None:
     p = sub.add_parser("profile-browser", help="build a device latency table in headless Chromium here (onnxruntime-web, WASM, 1 thread)")
     p.add_argument("--space", default="cifar10")
-    p.add_argument("--name", default="chromium-wasm", help="device name (a-z, 0-9, . _ -); becomes precomputed/SPACE/devices/NAME.json")
+    p.add_argument("--name", help="device name (a-z, 0-9, . _ -; default chromium-BACKEND); becomes precomputed/SPACE/devices/NAME.json")
+    p.add_argument("--backend", choices=["wasm", "webgpu"], default="wasm", help="onnxruntime-web backend: wasm (1 thread, the shipped profile) or webgpu")
+    p.add_argument(
+        "--hardware-gpu", action="store_true", help="webgpu: use the GPU Chromium's Vulkan finds instead of SwiftShader (software, only checks the flow)"
+    )
     p.add_argument("--n-calibration", type=int, default=40, help="random subnets timed end to end to fit the correction")
     p.add_argument("--n-validation", type=int, default=60, help="further random subnets, used only to report Kendall tau and MAPE")
     p.add_argument("--seed", type=int, default=0, help="seed of the random subnets and weights")

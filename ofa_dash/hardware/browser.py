@@ -1,4 +1,4 @@
-"""A browser as a timing source: onnxruntime-web (WebAssembly, 1 thread) in whatever browser opens the page.
+"""A browser as a timing source: onnxruntime-web (WebAssembly, 1 thread; or WebGPU) in whatever browser opens the page.
 
 The server writes the plan's models as ONNX files (:func:`write_plan_models`:
 the same layer modules and subnets as the ``ort`` runtime exports, random
@@ -37,7 +37,26 @@ from ofa_dash.runtime.onnx import OPSET, export_module
 from ofa_dash.runtime.ort import Timing
 from ofa_dash.space import SearchSpace
 
-RUNTIME = "wasm"  # the runtime name a browser profile records (onnxruntime-web's WebAssembly backend)
+
+@dataclass(frozen=True)
+class Backend:
+    """One onnxruntime-web backend a browser can be profiled with (``web/profiler.js`` knows the same names)."""
+
+    runtime: str  # what the profile's ``runtime`` says
+    session: str  # the session settings, for the profile's metadata
+
+
+BACKENDS: dict[str, Backend] = {
+    "wasm": Backend(
+        "onnxruntime-web (WebAssembly, 1 thread)",
+        "InferenceSession with executionProviders ['wasm'], env.wasm.numThreads = 1, no proxy worker, graphOptimizationLevel 'all'; input created once",
+    ),
+    "webgpu": Backend(
+        "onnxruntime-web (WebGPU)",
+        "InferenceSession with executionProviders ['webgpu'] (operators WebGPU lacks run in WebAssembly, 1 thread), graphOptimizationLevel 'all'; "
+        "input created once, outputs read back to the CPU after every run",
+    ),
+}
 MANIFEST_VERSION = 1
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"  # profiler.js, index.html and node_modules/onnxruntime-web (npm ci at set-up)
 ORT_ENTRY = WEB_DIR / "node_modules" / "onnxruntime-web" / "dist" / "ort.wasm.min.mjs"
@@ -79,9 +98,12 @@ class BrowserSettings:
     seed: int = 0
     layer_policy: BrowserPolicy = field(default_factory=lambda: LAYER_POLICY)
     subnet_policy: BrowserPolicy = field(default_factory=lambda: SUBNET_POLICY)
+    backend: str = "wasm"
 
     def __post_init__(self) -> None:
         check_device_name(self.name)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown browser backend {self.backend!r}; available: {list(BACKENDS)}")
         if self.name in RESERVED_NAMES:
             raise ValueError(f"device name {self.name!r} is reserved for OFA's published tables; pick another name")
         if self.n_calibration < 2 or self.n_validation < 2:
@@ -164,6 +186,7 @@ def make_manifest(space: SearchSpace, settings: BrowserSettings, models: dict) -
     body = {
         "version": MANIFEST_VERSION,
         "space": space.name,
+        "backend": settings.backend,
         "seed": settings.seed,
         "policy": {"layers": asdict(settings.layer_policy), "subnets": asdict(settings.subnet_policy)},
         **models,
@@ -194,7 +217,7 @@ def timings_from_result(manifest: dict, result: object) -> ProfileTimings:
         raise ValueError("the browser's answer is not an object")
     if result.get("error"):
         raise ValueError(f"the browser could not finish: {str(result['error'])[:300]}")
-    if result.get("plan_id") != manifest["plan_id"]:
+    if result.get("plan_id") != manifest["plan_id"] or result.get("backend", manifest["backend"]) != manifest["backend"]:
         raise ValueError("the browser's answer is for another plan (the page was reloaded or the settings changed); press Start again")
     overhead = _timing(result.get("overhead"), "overhead", positive=False)
     raw_layers = result.get("layers")
@@ -228,16 +251,18 @@ def browser_meta(name: str, manifest: dict, result: dict) -> dict:
     cores = result.get("hardware_concurrency")
     cores = cores if isinstance(cores, int) and not isinstance(cores, bool) and 0 < cores < 10_000 else None
     version = _text(result.get("runtime_version"), 40) or "unknown"
-    runtime = "onnxruntime-web (WebAssembly, 1 thread)"
+    backend = BACKENDS[manifest["backend"]]
+    runtime = backend.runtime
+    gpu = _text(result.get("gpu"), 200) if manifest["backend"] == "webgpu" else ""
     policy = manifest["policy"]
     return {
         "device": name,
         "runtime": runtime,
-        "runtime_name": RUNTIME,
+        "runtime_name": manifest["backend"],
         "runtime_version": version,
         "precision": "fp32",
         "onnx_opset": OPSET,
-        "hardware": f"browser: {agent}" + (f" ({cores} logical cores reported)" if cores else ""),
+        "hardware": f"browser: {agent}" + (f" ({cores} logical cores reported)" if cores else "") + (f"; GPU: {gpu}" if gpu else ""),
         "threads": 1,
         "batch_size": 1,
         "machine": {
@@ -253,16 +278,17 @@ def browser_meta(name: str, manifest: dict, result: dict) -> dict:
             "user_agent": agent,
             "hardware_concurrency": cores,
             "cross_origin_isolated": bool(result.get("cross_origin_isolated")),
+            "gpu": gpu or None,
         },
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "repeats": {"layers": policy["layers"], "subnets": policy["subnets"]},
         "warmup": {"layers": policy["layers"]["warmup"], "subnets": policy["subnets"]["warmup"]},
         "statistic": "median over rounds of the per-run time (a round: back-to-back runs lasting at least round_ms); spread = interquartile range over rounds",
         "clock": "performance.now() in the browser, around rounds of session.run",
-        "session": "InferenceSession with executionProviders ['wasm'], env.wasm.numThreads = 1, no proxy worker, graphOptimizationLevel 'all'; input created once",
+        "session": backend.session,
         "seed": manifest["seed"],
         "minutes": _minutes(result.get("seconds")),
-        "source": "timed in a browser with onnxruntime-web (WASM backend, 1 thread), models served by the dashboard",
+        "source": f"timed in a browser with {runtime}, models served by the dashboard",
     }
 
 

@@ -1,5 +1,8 @@
 """Time a browser plan in headless Chromium on this machine (``profile-browser``): the shipped ``chromium-wasm`` profile.
 
+WebGPU (``--backend webgpu``) runs on the machine's GPU where Chromium's Vulkan finds one, otherwise
+on SwiftShader, Chromium's software Vulkan: the flow is the same, but such figures time the CPU.
+
 A small HTTP server on 127.0.0.1 serves ``web/`` (the same ``profiler.js`` and
 onnxruntime-web files the dashboard serves) and the plan's model folder;
 Debian's Chromium, driven by Playwright, opens ``web/standalone.html`` and
@@ -19,7 +22,10 @@ from pathlib import Path
 from ofa_dash.hardware.browser import WEB_DIR, check_web_files
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+# WebGPU in headless Chromium: a GPU when Vulkan finds one, else SwiftShader (software: the flow works, the figures are the CPU's)
+WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=vulkan"]
+SOFTWARE_GPU_ARGS = ["--use-vulkan=swiftshader", "--use-webgpu-adapter=swiftshader", "--disable-vulkan-surface"]
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -59,7 +65,16 @@ def serve(models: Path) -> Iterator[str]:
         server.server_close()
 
 
-def run_headless(manifest: dict, models: Path, progress: Callable[[int, int, str], None] | None = None, timeout_s: float = 1800.0) -> dict:
+def chromium_args(backend: str, software_gpu: bool = True) -> list[str]:
+    """Chromium's flags for ``backend``: WebAssembly needs no GPU; WebGPU needs it switched on (SwiftShader when ``software_gpu``)."""
+    if backend != "webgpu":
+        return [*CHROMIUM_ARGS, "--disable-gpu"]
+    return [*CHROMIUM_ARGS, *WEBGPU_ARGS, *(SOFTWARE_GPU_ARGS if software_gpu else [])]
+
+
+def run_headless(
+    manifest: dict, models: Path, progress: Callable[[int, int, str], None] | None = None, timeout_s: float = 1800.0, software_gpu: bool = True
+) -> dict:
     """The profiler's answer for ``manifest`` from headless Chromium (raises with Chromium's error when it fails)."""
     check_web_files()
     if not Path(CHROMIUM).is_file():
@@ -67,7 +82,7 @@ def run_headless(manifest: dict, models: Path, progress: Callable[[int, int, str
     from playwright.sync_api import sync_playwright  # heavy and only this command needs it
 
     with serve(models) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(manifest.get("backend", "wasm"), software_gpu))
         try:
             page = browser.new_page()
             errors: list[str] = []

@@ -55,14 +55,14 @@ def browser_profiles_allowed(environ: dict | None = None) -> bool:
     return env.get(ENV_SWITCH, "1").strip().lower() not in ("0", "false", "no")
 
 
-def browser_settings(name: str, n_calibration: int, n_validation: int, quick: bool) -> BrowserSettings:
+def browser_settings(name: str, n_calibration: int, n_validation: int, quick: bool, backend: str = "wasm") -> BrowserSettings:
     """The visitor's choices, checked (a ``ValueError`` with one clear sentence otherwise)."""
     name = (name or "").strip()
     if not name:
         raise ValueError("name the device first (e.g. my-phone): a-z, 0-9, '.', '_' or '-'")
     if quick:
-        return BrowserSettings(name, n_calibration, n_validation, layer_policy=QUICK_POLICY, subnet_policy=QUICK_POLICY)
-    return BrowserSettings(name, n_calibration, n_validation)
+        return BrowserSettings(name, n_calibration, n_validation, layer_policy=QUICK_POLICY, subnet_policy=QUICK_POLICY, backend=backend)
+    return BrowserSettings(name, n_calibration, n_validation, backend=backend)
 
 
 def check_target(space: SearchSpace, root: str | Path, name: str, may_replace: bool) -> Path:
