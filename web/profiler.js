@@ -40,7 +40,12 @@ async function fetchModel(url) {
 
 async function gpuDescription() {
   if (!navigator.gpu) throw new Error("this browser has no WebGPU (navigator.gpu is missing); profile it with WebAssembly instead");
-  const adapter = await navigator.gpu.requestAdapter();
+  // the browser's GPU process may still be starting (a busy machine): ask a few times before giving up
+  let adapter = null;
+  for (let attempt = 0; attempt < 5 && !adapter; attempt++) {
+    if (attempt) await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    adapter = await navigator.gpu.requestAdapter();
+  }
   if (!adapter) throw new Error("this browser offers no WebGPU adapter; profile it with WebAssembly instead");
   const info = adapter.info || {};
   return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "unnamed WebGPU adapter";
