@@ -14,6 +14,7 @@ import sys
 
 from browser_helpers import BROWSER
 
+from ofa_dash.cli import main
 from ofa_dash.testing import browser as bh
 from tests.conftest import ROOT
 
@@ -21,7 +22,7 @@ pytestmark = BROWSER
 NAME = "test-chromium"
 
 
-def test_the_browser_profile_is_built_saved_and_reported(browser, demo_app):
+def test_the_browser_profile_is_built_saved_and_reported(browser, demo_app, monkeypatch, capsys):
     page = browser.new_page(viewport=bh.VIEWPORT)
     page.goto(f"{demo_app.base}/browser_profile?space=cifar10")
     bh.wait_ready(page, "Profile a browser")
@@ -35,10 +36,10 @@ def test_the_browser_profile_is_built_saved_and_reported(browser, demo_app):
     frame.get_by_test_id("browser-profile-status").get_by_text("Timed").wait_for(timeout=300_000)  # the browser is timing
     page.get_by_text(f"Saved device {NAME}").wait_for(timeout=300_000)
 
-    env = {**os.environ, "OFA_DASH_PRECOMPUTED": str(demo_app.root)}
-    out = subprocess.run([sys.executable, "-m", "ofa_dash", "report", "--space", "cifar10", "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    device = json.loads(out.stdout)["devices"][NAME]
+    monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(demo_app.root))
+    capsys.readouterr()
+    assert main(["report", "--space", "cifar10", "--json"]) == 0  # `python -m ofa_dash report --json`, in this process
+    device = json.loads(capsys.readouterr().out)["devices"][NAME]
     assert device["n_validation"] == 6
     assert -1.0 <= device["kendall_tau"] <= 1.0
     assert device["mape"] > 0
