@@ -6,6 +6,8 @@ Layout under a root (``precomputed/`` by default)::
     <space>/runs/<run_id>/run.json           the run's entry (the manifest can be rebuilt from these)
     <space>/runs/<run_id>/solutions.parquet  final set + archive: set, arch_id, g00..g45 (int8), one column per objective
     <space>/runs/<run_id>/history.parquet    per generation: gen, n_evals, hv, hv_pop, archive_size, seconds
+    <space>/runs/<run_id>/rescored.parquet   optional: the run's accuracy objective re-scored by a newer predictor
+    <space>/runs/<run_id>/rescored.json      its provenance (predictor, time, checksum); the run's own files stay untouched
     <space>/measurements.jsonl               measured results (live validation), one JSON object a line
 
 Why this shape: Parquet keeps a run small and typed; the manifest lets the
@@ -42,6 +44,9 @@ MANIFEST = "manifest.json"
 RUN_JSON = "run.json"
 SOLUTIONS = "solutions.parquet"
 HISTORY = "history.parquet"
+RESCORED = "rescored.parquet"
+RESCORED_JSON = "rescored.json"
+RESCORE_SCHEMA = "ofa-dash-rescore"
 GENE_COLUMNS = [f"g{i:02d}" for i in range(GENOME_LENGTH)]
 HISTORY_COLUMNS = {"gen": "int32", "n_evals": "int64", "hv": "float64", "hv_pop": "float64", "archive_size": "int32", "seconds": "float32"}
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
@@ -367,6 +372,89 @@ class RunStore:
             blobs[name] = data
         return blobs
 
+    # ------------------------------------------------------------------ re-scoring
+    def save_rescore(self, space: str, run_id: str, error: np.ndarray, predictor: dict) -> dict:
+        """Store the run's ``error`` objective re-scored by ``predictor`` (name, version, source) next to the run; returns its provenance.
+
+        The run's own files (``solutions.parquet``, ``run.json``, the manifest entry)
+        are never rewritten: the search's objectives stay its provenance. The sidecar
+        holds, per solutions row, the original and the new error and ``on_front``
+        (non-dominated within its set on the run's objectives with the new error);
+        ``fell_off`` counts archive subnets that were on the run's front and are not
+        any more. A later re-score replaces the sidecar (the original never changes).
+        """
+        run = self.load(run_id, space)
+        if "error" not in run.objectives:
+            raise StoreError(f"run {run_id}: has no error objective, so there is nothing a predictor could re-score")
+        sol = run.solutions
+        new = np.asarray(error, dtype=float).ravel()
+        if len(new) != len(sol) or not np.all(np.isfinite(new)):
+            raise ValueError(f"run {run_id}: {len(new)} re-scored errors for {len(sol)} solutions (or a non-finite one)")
+        sets = sol["set"].astype(str).to_numpy()
+        F = sol[run.objectives].to_numpy(dtype=float, copy=True)
+        F[:, run.objectives.index("error")] = new
+        on_front = np.zeros(len(sol), dtype=bool)
+        for which in ("archive", "final"):
+            rows = np.flatnonzero(sets == which)
+            on_front[rows] = non_dominated(F[rows])
+        df = pd.DataFrame({"set": sets, "arch_id": sol["arch_id"].astype(str).to_numpy(), "error_original": sol["error"].to_numpy(dtype=float)})
+        df["error"] = new
+        df["on_front"] = on_front
+        blob = _parquet_bytes(df)
+        archive = sets == "archive"
+        meta = _jsonable(
+            {
+                "schema": RESCORE_SCHEMA,
+                "schema_version": SCHEMA_VERSION,
+                "run_id": run_id,
+                "space": space,
+                "predictor": predictor,
+                "original_predictor": (run.entry.get("versions") or {}).get("predictor"),
+                "rescored": datetime.now(UTC).isoformat(timespec="seconds"),
+                "rows": len(df),
+                "fell_off": int((archive & ~on_front).sum()),
+                "max_change": float(np.max(np.abs(new - df["error_original"].to_numpy()))) if len(df) else 0.0,
+                "file": {"sha256": sha256_bytes(blob), "bytes": len(blob)},
+            }
+        )
+        folder = self.runs_dir(space) / run_id
+        with locked(folder):
+            atomic_write_bytes(folder / RESCORED, blob)
+            atomic_write_json(folder / RESCORED_JSON, meta)
+        return meta
+
+    def rescore_info(self, space: str, run_id: str) -> dict | None:
+        """The provenance of the run's re-scoring (``rescored.json``: predictor, time, fell_off), unchecked and cheap; None without one."""
+        try:
+            meta = json.loads((self.runs_dir(space) / run_id / RESCORED_JSON).read_text())
+        except (OSError, ValueError):
+            return None
+        return meta if isinstance(meta, dict) and meta.get("schema") == RESCORE_SCHEMA else None
+
+    def rescored(self, space: str, run_id: str) -> pd.DataFrame | None:
+        """The run's re-scored objective (``set, arch_id, error_original, error, on_front``; provenance in ``df.attrs["rescore"]``), or None.
+
+        A sidecar whose checksum, rows or subnets disagree with the run raises :class:`StoreError`.
+        """
+        folder = self.runs_dir(space) / run_id
+        meta_path = folder / RESCORED_JSON
+        if not meta_path.is_file():
+            return None
+        try:
+            meta = json.loads(meta_path.read_text())
+            data = (folder / RESCORED).read_bytes()
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"run {run_id}: its re-scoring is unreadable ({exc})") from None
+        info = meta.get("file") if isinstance(meta, dict) else None
+        if not isinstance(info, dict) or meta.get("schema") != RESCORE_SCHEMA or info.get("sha256") != sha256_bytes(data) or info.get("bytes") != len(data):
+            raise StoreError(f"run {run_id}: {RESCORED} is corrupted or was replaced (checksum differs from {RESCORED_JSON})")
+        df = _read_parquet(data, run_id, RESCORED)
+        need = {"set", "arch_id", "error_original", "error", "on_front"}
+        if not need <= set(df.columns) or len(df) != meta.get("rows") or not np.all(np.isfinite(df["error"].to_numpy(dtype=float))):
+            raise StoreError(f"run {run_id}: {RESCORED} lacks columns or rows")
+        df.attrs["rescore"] = meta
+        return df
+
     # ------------------------------------------------------------------ measured results
     def record_measurement(self, space: str, record: dict) -> dict:
         """Append one measured result (keyed by ``arch`` id and ``supernet_version``) for ``space``.
@@ -424,6 +512,18 @@ class RunStore:
 
 
 # --------------------------------------------------------------------------- helpers
+def non_dominated(F: np.ndarray) -> np.ndarray:
+    """True for the rows of a minimisation matrix no other row dominates (equal rows keep each other)."""
+    F = np.asarray(F, dtype=float)
+    keep = np.ones(len(F), dtype=bool)
+    for start in range(0, len(F), 256):  # blocks: an archive of thousands stays a few MB of comparisons
+        block = F[start : start + 256]
+        le = (F[None, :, :] <= block[:, None, :]).all(axis=2)
+        lt = (F[None, :, :] < block[:, None, :]).any(axis=2)
+        keep[start : start + 256] = ~(le & lt).any(axis=1)
+    return keep
+
+
 def _empty_manifest(space: str) -> dict:
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "space": space, "runs": []}
 

@@ -19,10 +19,12 @@ import numpy as np
 
 from ofa_dash.data import Dataset
 from ofa_dash.datasets import load_for_space
-from ofa_dash.evaluate import BN_CALIB_IMAGES, balanced_subset, score_onnx
+from ofa_dash.evaluate import BN_CALIB_IMAGES, EVAL_BATCH, balanced_subset, evaluate_model, score_onnx
+from ofa_dash.export.int8 import int8_calibration
 from ofa_dash.progress import Cancelled
-from ofa_dash.runtime.ort import auto_threads, measured_label, torch_threads
+from ofa_dash.runtime.ort import OrtClassifier, auto_threads, measured_label, torch_threads
 from ofa_dash.runtime.ort import measure_latency as time_latency  # validate_subnet's measure_latency flag shadows the name
+from ofa_dash.runtime.quantize import DEFAULT_INT8, quantize_onnx
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.store import RunStore
 from ofa_dash.subnets import prepare
@@ -57,6 +59,7 @@ class ValidationResult:
     eval_threads: int
     measured_at: str
     recorded_to: str | None = None
+    int8: dict | None = None  # with int8=True: top1 / top5 of the int8 model on the same images, and how it was quantized
 
     def to_dict(self) -> dict:
         """The CLI's JSON object (DESIGN.md contract: arch, top1, top5, n_images, latency_ms, seconds)."""
@@ -95,6 +98,8 @@ class ValidationResult:
             "eval_threads": self.eval_threads,
             "measured_at": self.measured_at,
             "recorded_to": self.recorded_to,
+            # the int8 model of the same subnet on the same images: a measured pair for the int8 drop model (predictors.int8_drop)
+            **({"top1_int8": self.int8["top1"], "top5_int8": self.int8["top5"], "int8_quantization": self.int8["quantization"]} if self.int8 else {}),
         }
 
 
@@ -115,6 +120,7 @@ def validate_subnet(
     on_wait: Callable[[dict | None], None] | None = None,
     queue=None,
     n_calib: int = BN_CALIB_IMAGES,
+    int8: bool = False,
 ) -> ValidationResult:
     """Extract ``arch``, recalibrate BN, evaluate it on the test split and time it; one validation at a time.
 
@@ -128,7 +134,9 @@ def validate_subnet(
     ``on_wait(holder)`` is called once if another validation holds the turn.
     The result is appended to the store's measured results (``RunStore.record_measurement``:
     keyed by space, supernet version and subnet id) unless ``record`` is False;
-    ``store_root`` overrides ``precomputed/``.
+    ``store_root`` overrides ``precomputed/``. ``int8``: also quantize the exported graph
+    (the int8 export's settings and calibration draw) and score it on the same images,
+    stored as ``top1_int8`` / ``top5_int8`` in the same record (stage ``"evaluating int8"``).
     """
     if data_root is None:
         raise ValueError("live validation needs a dataset root (--data DIR) for BN recalibration and test images")
@@ -149,7 +157,7 @@ def validate_subnet(
         stages: dict[str, float] = {}
         threads = threads or auto_threads()
         with torch_threads(threads):
-            result = _validate_in_turn(space, arch, supernet_path, data_root, limit, report, cancel, threads, measure_latency, cache_dir, n_calib, stages)
+            result = _validate_in_turn(space, arch, supernet_path, data_root, limit, report, cancel, threads, measure_latency, cache_dir, n_calib, stages, int8)
         result.wait_seconds = start - asked
         result.seconds = time.perf_counter() - start
     if record:
@@ -169,7 +177,7 @@ def best_measurement(space: str, supernet_version: str, arch_id: str, store_root
     return {k: v for k, v in df.iloc[0].to_dict().items() if not (isinstance(v, float) and np.isnan(v))}
 
 
-def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, cancel, threads, with_latency, cache_dir, n_calib, stages):
+def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, cancel, threads, with_latency, cache_dir, n_calib, stages, int8=False):
     def lap(name: str, t0: float) -> float:
         now = time.perf_counter()
         stages[name] = now - t0
@@ -193,6 +201,10 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
     res, model = score.result, score.model
     stages.update(export_onnx=score.export_seconds, evaluate=score.evaluate_seconds)
     t = time.perf_counter()
+    int8_result = None
+    if int8:
+        int8_result = _score_int8(prepared, model, test, threads, lambda d, n: report("evaluating int8", d, n), cancel)
+        t = lap("evaluate_int8", t)
     latency = None
     if with_latency:
         if cancel is not None and cancel():
@@ -222,7 +234,18 @@ def _validate_in_turn(space, arch, supernet_path, data_root, limit, report, canc
         calib_images=prepared.provenance.calib_images,
         eval_threads=score.threads,
         measured_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        int8=int8_result,
     )
+
+
+def _score_int8(prepared, fp32_model: bytes, test, threads: int, progress, cancel) -> dict:
+    """Quantize the scored fp32 graph as the int8 export does (same settings, same calibration draw) and score it on ``test``."""
+    if cancel is not None and cancel():
+        raise Cancelled("validation cancelled before the int8 pass")
+    batches, calibration = int8_calibration(prepared)
+    model = quantize_onnx(fp32_model, batches, DEFAULT_INT8)
+    res = evaluate_model(OrtClassifier(model, threads), prepared.space, prepared.arch.r, test, prepared.space.n_classes, EVAL_BATCH, progress, cancel)
+    return {"top1": float(res.top1), "top5": float(res.top5), "quantization": f"{DEFAULT_INT8.describe()}; calibrated on {calibration}"}
 
 
 def _per_class(names: list[str], top1: list[float], n_classes: int) -> dict[str, float | None]:

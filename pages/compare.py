@@ -5,8 +5,9 @@ import streamlit as st
 
 from ofa_dash.ui import jobs, loaders, state
 from ofa_dash.ui.compare_view import arch_diff, compared_ids, int8_against_fp32_estimates, latency_breakdown, objectives_side_by_side, per_class_accuracy
-from ofa_dash.ui.int8_note import int8_note
+from ofa_dash.ui.int8_note import INT8_SUFFIX, int8_note
 from ofa_dash.ui.job_panel import show_running
+from ofa_dash.ui.rescore_view import rescore_panel
 from ofa_dash.ui.shortlist_view import current_pins, pin_subnet
 from ofa_dash.ui.subnet_view import objectives_table
 from ofa_dash.ui.text import plain
@@ -108,12 +109,20 @@ if not settings.has_supernet(space) or settings.data is None:
 else:
     todo = [sid for sid in ids if not measured[sid]]
     label = f"Validate {'the ' + str(len(todo)) + ' not yet validated' if todo and len(todo) < len(ids) else 'all ' + str(len(ids))} (quick: {QUICK_IMAGES:,} test images each)"
+    with_int8 = any(name.endswith(INT8_SUFFIX) for name in devices or {}) and st.checkbox(
+        "also score each one's int8 model",
+        value=False,
+        key="cmp_val_int8",
+        help="Quantized as the int8 export is and scored on the same images: measured int8 accuracy on int8 device axes, and pairs for the int8 drop model.",
+    )
     if st.button(label, key="cmp_val_go", disabled=running, type="primary"):
         try:
             job = jobs.start_job(
                 "validation",
                 f"{space.name}: {len(todo or ids)} subnets",
-                jobs.batch_validation_work(settings, space, [archs[s] for s in (todo or ids)], settings.data, QUICK_IMAGES, VALIDATION_QUEUE),
+                jobs.batch_validation_work(
+                    settings, space, [archs[s] for s in (todo or ids)], settings.data, QUICK_IMAGES, VALIDATION_QUEUE, int8=bool(with_int8)
+                ),
             )
         except jobs.JobRefused as exc:
             st.error(plain(exc))
@@ -143,6 +152,7 @@ else:
             st.rerun()  # once, so the tables pick up the new measurements
 
     batch_panel()
+rescore_panel(settings, space, predictor, key="cmp_rescore")  # after a refit on new measurements, the fronts' accuracy catches up here
 
 st.subheader("Per-class accuracy")
 per_class = per_class_accuracy(measured)

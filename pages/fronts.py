@@ -3,11 +3,23 @@
 import streamlit as st
 
 from ofa_dash.ui import figures, loaders, parcoords, point_click, state, tables
+from ofa_dash.ui.brush import Brush, brushed_ids, ranges_from_query, restored_ranges
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, column_label, selection_table
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
-from ofa_dash.ui.fronts import default_3d_axes, distinct_subnets, front_view, latency_errors, rows_for_ids, slider_range, uncertainty_sources, within
+from ofa_dash.ui.fronts import (
+    default_3d_axes,
+    distinct_subnets,
+    front_view,
+    int8_sources,
+    latency_errors,
+    rows_for_ids,
+    slider_range,
+    uncertainty_sources,
+    within,
+)
 from ofa_dash.ui.ladder_panel import ladder_panel
 from ofa_dash.ui.references import reference_markers
+from ofa_dash.ui.rescore_view import rescore_panel
 from ofa_dash.ui.tables import display_table
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
@@ -41,7 +53,8 @@ side = ctx.controls
 side.markdown("**Front**")
 # runs of three or more objectives open on the parallel coordinates: no scatter shows all their objectives
 MODES = ["2D front", "3D front", "Parallel"]
-first_mode = "Parallel" if parcoords.many_objectives(ctx.chosen_runs) else "2D front"
+# ... and so does a link that carries parallel-coordinates ranges but no 2D box
+first_mode = "Parallel" if parcoords.many_objectives(ctx.chosen_runs) or (ctx.view.pc_brush and not ctx.view.brush) else "2D front"
 mode = (
     side.segmented_control("view", MODES, default=first_mode, key="fr_mode", help="Parallel: every objective on its own axis; drag along an axis to brush.")
     or first_mode
@@ -159,6 +172,8 @@ if mode == "2D front":
         latency_error=latency_errors(cat.devices, [x_dev]),
     )
     fig = for_audience(fig, ctx.view.present)
+    if (linked := Brush.from_query(ctx.view.brush)) is not None and (linked.x, linked.y) == (x, "top1"):
+        fig.add_selection(**linked.selection_shape())  # the link's box / lasso, drawn where it was
     # one short line above the chart; where the numbers come from is one click away
     line, more = st.columns([3, 1], vertical_alignment="center")
     line.caption("; ".join(p for p in (view.counts.phrase(runs=len(cat.runs)), view.distinguishable_phrase()) if p))
@@ -173,6 +188,8 @@ if mode == "2D front":
             )
         )
         st.caption(uncertainty_sources(cat.accuracy_interval, cat.devices.get(x_dev)))
+        if int8_line := int8_sources(cat.int8_drop, ["top1", x]):
+            st.caption(int8_line)
 
     @st.fragment
     def front_and_selection(fig, df) -> None:
@@ -180,9 +197,12 @@ if mode == "2D front":
         picks = point_click.plotly_chart(fig, key="front2d", select=True, width="stretch")
         if picks.opened:
             state.open_subnet(picks.opened)
+        # the box / lasso in data coordinates travels in the URL; a pasted link's brush selects the same region again
+        selected, link = brushed_ids(picks, state.current_brush(), df, x)
+        state.set_brush(link)
         # one row per subnet of the whole front, worked out on the first brush: a box holds all copies of a subnet or none
         per_subnet = state.derived_once("fr_per_subnet", df, distinct_subnets)
-        chosen = rows_for_ids(per_subnet, picks.selected)
+        chosen = rows_for_ids(per_subnet, selected)
         n = len(chosen)
         found = int(chosen["runs"].sum()) if n and "runs" in chosen else n
         st.subheader(f"Selected subnets ({n})" if n else "Selected subnets")
@@ -203,6 +223,8 @@ if mode == "2D front":
     # ---- deployment ladder: K models of the front on the latency axis' device, built as a job, one zip (ofa_dash.ui.ladder_panel)
     with st.expander("Deployment ladder", expanded=False):
         ladder_panel(ctx.settings, space, view.front, x_dev, cat.devices.get(x_dev))
+    with st.expander("Re-score with the current predictor", expanded=False):
+        rescore_panel(ctx.settings, space, loaders.predictor(ctx.settings, space.name)[0], key="fr_rescore")
 elif mode == "Parallel":
     axes = parcoords.axes_of(points, devices)
     pareto_only = axis_slot.toggle(
@@ -210,7 +232,9 @@ elif mode == "Parallel":
     )
     lines, drawable = parcoords.parcoords_rows(points, axes, constraints, prefer_measured, pareto_only)
     labels = parcoords.axis_labels(axes)
-    fig = for_audience(parcoords.parcoords_figure(lines, axes, title=f"{space.name}: {len(axes)} objectives"), ctx.view.present)
+    # a link's ranges are drawn on their axes until the visitor brushes in this session
+    linked_ranges = {} if parcoords.browser_has_brushed("frontpc") else ranges_from_query(ctx.view.pc_brush)
+    fig = for_audience(parcoords.parcoords_figure(lines, axes, title=f"{space.name}: {len(axes)} objectives", ranges=linked_ranges), ctx.view.present)
     st.caption(
         f"{len(lines):,} of {drawable:,} subnets drawn ({'the Pareto set over these axes' if pareto_only else 'every subnet'}). "
         "Drag along an axis to brush a range (several axes combine); a click on a brushed range clears it."
@@ -219,7 +243,9 @@ elif mode == "Parallel":
     @st.fragment
     def parallel_and_selection(fig, lines, labels) -> None:
         """The chart and its table in a fragment: a brush sends ranges, the rows inside them are picked here."""
-        ranges = parcoords.parcoords_chart(fig, key="frontpc", labels=labels, width="stretch")
+        browser = parcoords.parcoords_chart(fig, key="frontpc", labels=labels, width="stretch")
+        ranges, link = restored_ranges(browser, parcoords.browser_has_brushed("frontpc"), state.current_pc_brush())
+        state.set_pc_brush(link)  # the ranges travel in the URL (pcbrush=...)
         chosen = parcoords.rows_in_ranges(lines, ranges)
         st.subheader(f"Selected subnets ({len(chosen)})" if len(chosen) else "Selected subnets")
         if not ranges:
@@ -242,6 +268,8 @@ else:
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
     fig = for_audience(figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks), ctx.view.present)
     st.caption(f"{view.counts.phrase('3D Pareto front')}. Click a marker or a row below to open it.")
+    if int8_line := int8_sources(cat.int8_drop, ["top1", ya, zb]):
+        st.caption(int8_line)
     picks = point_click.plotly_chart(fig, key="front3d", width="stretch")
     if picks.opened:
         state.open_subnet(picks.opened)

@@ -127,6 +127,21 @@ def test_box_drag_still_brushes_and_opens_nothing(browser, demo_app):
     page.close()
 
 
+def test_a_box_travels_in_the_link_and_a_pasted_link_restores_the_table(browser, demo_app):
+    page = _fronts(browser, demo_app.base)
+    bh.box_select(page, 0.05, 0.6)
+    count = _selected_count(page)
+    page.wait_for_function("() => window.location.search.includes('brush=box')", timeout=60_000)
+    link = page.url
+    assert count > 1 and "brush=box" in link
+    page.close()
+    pasted = _fronts(browser, link)
+    assert _selected_count(pasted) == count
+    gd = f"document.querySelector('.st-key-{CHART} .js-plotly-plot')"
+    assert pasted.evaluate(f"() => ({gd}.layout.selections || []).length") == 1  # the box is drawn where it was
+    pasted.close()
+
+
 def test_a_lasso_brushes_the_table(browser, demo_app):
     page = _fronts(browser, demo_app.base)
     page.locator(f".st-key-{CHART} g.updatemenu-button", has_text="Lasso").click()

@@ -38,7 +38,17 @@ def test_brushing_an_axis_lists_the_subnets_inside_its_range(browser, demo_app):
     expected = rows_in_ranges(lines, {"top1": [tuple(p) for p in pairs]})
     heading = page.get_by_role("heading", name=re.compile(r"^Selected subnets \(\d+\)$")).inner_text()
     assert len(expected) > 0 and heading == f"Selected subnets ({len(expected)})"
+    # the ranges travel in the link; pasted into a new page, it opens on the parallel view with the same table
+    page.wait_for_function("() => window.location.search.includes('pcbrush=')", timeout=60_000)
+    link = page.url
     page.close()
+    pasted = browser.new_page(viewport=bh.VIEWPORT)
+    pasted.goto(link)
+    bh.wait_ready(pasted, "Fronts")
+    pasted.get_by_role("heading", name=re.compile(r"^Selected subnets \(\d+\)$")).wait_for(timeout=120_000)
+    assert pasted.get_by_role("heading", name=re.compile(r"^Selected subnets \(\d+\)$")).inner_text() == heading
+    pasted.wait_for_function(f"() => !!{GD} && !!{GD}.data[0].dimensions[0].constraintrange", timeout=60_000)  # drawn on its axis again
+    pasted.close()
 
 
 def test_a_pin_reaches_the_shortlist_page_and_its_report_opens_as_html(browser, demo_app, tmp_path):

@@ -66,12 +66,18 @@ def run(args: argparse.Namespace) -> int:
         "interval": meta["interval"],
         "comparison": meta["comparison"],
     }
+    if args.rescore:
+        from ofa_dash.rescore import rescore_runs  # deferred: like the imports above, only when asked
+
+        result["rescored"] = rescore_runs(Workspace.default().root, space.name, predictor)
     if args.json:
         emit(result, True)
     else:
         for k, v in result.items():
-            if k != "comparison":
+            if k not in ("comparison", "rescored"):
                 print(f"{k}: {v}")
+        for r in result.get("rescored", []):
+            print(f"re-scored {r['run_id']}: largest change {r['max_change']:.3f} points, {r['fell_off']} subnet(s) fell off its front")
         print("comparison (held-out 20 %; selection by CV inside the 80 %):")
         for r in meta["comparison"]:
             mark = "*" if r["selected"] else " "
@@ -106,6 +112,11 @@ def register(sub) -> None:
         "--calibrate-only",
         action="store_true",
         help="keep the saved predictor (--out) and only (re)calibrate its accuracy interval on its held-out subnets",
+    )
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="then re-score the stored runs' accuracy objective with the new predictor (originals kept; same as the rescore command)",
     )
     p.add_argument("--threads", type=int)
     p.add_argument("--json", action="store_true")

@@ -35,6 +35,16 @@ def predictor_section(space, precomputed_dir: Path, official_dir, notes: list[st
     return section
 
 
+def int8_drop_section(space, precomputed_dir: Path) -> dict:
+    """``predictor.int8_drop``: the int8 drop model fitted on the current supernet's measured (fp32, int8) pairs (``n_pairs`` 0: none yet)."""
+    from ofa_dash.predictors.int8_drop import drop_model_from_measurements  # deferred: pandas; building the CLI parser should not
+    from ofa_dash.store import RunStore  # deferred: the store imports pandas
+
+    version = Workspace(precomputed_dir).space(space).supernet_version()
+    records = RunStore(precomputed_dir).measurements(space.name, version)
+    return {**drop_model_from_measurements(records).to_dict(), "supernet_version": version}
+
+
 def device_section(space, precomputed_dir: Path, official_dir, notes: list[str]) -> dict:
     """Per device: the validation figures stored with its profile, and where it was measured."""
     out = {}
@@ -106,9 +116,12 @@ def build_report(space, official_dir: str | os.PathLike | None = None, precomput
     """The ``report --json`` object (shared with the dashboard's overview)."""
     precomputed_dir = Path(precomputed_dir) if precomputed_dir is not None else default_root()
     notes: list[str] = []
+    predictor = predictor_section(space, precomputed_dir, official_dir, notes)
+    if predictor is not None:
+        predictor["int8_drop"] = int8_drop_section(space, precomputed_dir)
     return {
         "space": space.name,
-        "predictor": predictor_section(space, precomputed_dir, official_dir, notes),
+        "predictor": predictor,
         "devices": device_section(space, precomputed_dir, official_dir, notes),
         "supernet": supernet_section(space, precomputed_dir, notes),
         "runs": run_count(space, precomputed_dir, notes),

@@ -19,8 +19,8 @@ def run(args: argparse.Namespace) -> int:
     bars: dict[str, object] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
-        if stage == "evaluating":
-            bar = bars.get(stage) or bars.setdefault(stage, progress_bar(total=total, desc="evaluating", unit="img"))
+        if stage in ("evaluating", "evaluating int8"):
+            bar = bars.get(stage) or bars.setdefault(stage, progress_bar(total=total, desc=stage, unit="img"))
             bar.update(done - bar.n)
         elif stage == "recalibrating" and done == 0 and stage not in bars:
             bars[stage] = True  # BN re-estimation reports start and end only: say what the first minutes are spent on
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
             record=not args.no_record,
             store_root=args.store,
             cache_dir=args.cache,
+            int8=args.int8,
         )
     finally:
         for bar in bars.values():
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
                 "top1": f"{out['top1']:.2f} %",
                 "top5": f"{out['top5']:.2f} %",
                 "n_images": f"{out['n_images']} ({out['subset']})",
+                **({"top1_int8": f"{out['top1_int8']:.2f} % (int8 model, same images)"} if "top1_int8" in out else {}),
                 "latency_ms": lat,
                 "seconds": f"{out['seconds']:.1f}",
                 "supernet_version": out["supernet_version"],
@@ -81,6 +83,11 @@ def register(sub) -> None:
     )
     v.add_argument("--limit", type=int, help="evaluate a fixed class-balanced subset of N test (ImageNet: val) images")
     v.add_argument("--threads", type=int, help="ONNX Runtime threads for the accuracy pass (latency always uses 1)")
+    v.add_argument(
+        "--int8",
+        action="store_true",
+        help="also quantize the subnet to int8 (the int8 export's settings) and score it on the same images: a measured pair for the int8 drop model",
+    )
     v.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     v.add_argument("--no-record", action="store_true", help="do not record the result in the store")
     v.add_argument("--store", help="store root to record into (default precomputed/)")

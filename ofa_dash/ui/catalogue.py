@@ -13,9 +13,20 @@ table on another always agree. One row per (run, subnet) with:
   by another predictor, OFA's published predictor, a file fitted before intervals);
 - ``latency:<device>`` for every device: the device table's estimate where the table
   loads, else the value the run stored (``device_sources`` says which);
+- ``top1_original`` and ``fell_off`` for runs re-scored by a newer predictor (:mod:`ofa_dash.rescore`):
+  the search's own figure (``top1_pred`` is then the re-scored one) and whether the subnet left its
+  run's front under the new figures;
 - ``macs`` and ``params`` (millions), ``peak_mem`` (MB): counted;
 - ``top1_measured``, ``top5_measured``, ``measured_images``, ``measured_latency_ms``,
-  ``measured_at`` where live validation has measured the subnet (on this supernet).
+  ``measured_at`` where live validation has measured the subnet (on this supernet);
+- ``top1_int8_pred`` / ``top1_int8_pred_source``: the predicted top-1 minus the int8 drop
+  model (:mod:`ofa_dash.predictors.int8_drop`, fitted on this supernet's measured pairs;
+  NaN without pairs), and ``top1_int8_measured`` / ``measured_int8_images`` where a live
+  validation with ``--int8`` scored the subnet's int8 model.
+
+On an int8 device axis (a profile named ``X-int8``, see :func:`int8_axes`) the views use
+the int8 columns as ``top1`` (:func:`with_accuracy`): int8 latency is never paired with
+the fp32 accuracy unless the page says the drop is unknown.
 
 Pareto flags for any objective choice come from :func:`pareto_mask` (pymoo's
 non-dominated sorting), constraints from :func:`apply_constraints`.
@@ -34,9 +45,11 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from ofa_dash.hardware import count, load_devices
 from ofa_dash.predictors import load_predictor
+from ofa_dash.predictors.int8_drop import NO_MODEL, Int8DropModel, drop_model_from_measurements, int8_pairs
 from ofa_dash.predictors.intervals import interval_of
 from ofa_dash.space import GENOME_LENGTH, SearchSpace, get_space
-from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RUN_JSON, SOLUTIONS, RunStore, StoreError
+from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RESCORED_JSON, RUN_JSON, SOLUTIONS, RunStore, StoreError
+from ofa_dash.ui.int8_note import INT8_SUFFIX
 from ofa_dash.workspace import Workspace
 
 LATENCY_PREFIX = "latency:"
@@ -71,6 +84,7 @@ class Catalogue:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     accuracy_interval: dict | None = None  # the current predictor's calibrated interval (level, half_width, coverage), if any
+    int8_drop: Int8DropModel = NO_MODEL  # fitted on this supernet's measured (fp32, int8) pairs; kind "none" without pairs
 
     @property
     def device_names(self) -> list[str]:
@@ -97,7 +111,7 @@ def store_fingerprint(root: str | Path, space: str, official: str | Path | None 
     paths = [base.runs / MANIFEST, base.measurements, base.predictor, base.train_manifest, base.supernet]
     if base.runs.is_dir():
         for run in sorted(p for p in base.runs.iterdir() if p.is_dir()):
-            paths += [run / RUN_JSON, run / SOLUTIONS, run / HISTORY]
+            paths += [run / RUN_JSON, run / SOLUTIONS, run / HISTORY, run / RESCORED_JSON]
     if base.devices.is_dir():
         paths += sorted(base.devices.glob("*.json"))
     if official is not None:
@@ -237,6 +251,17 @@ def build_catalogue(
             df["top1_pred"] = 100.0 - sol["error"].to_numpy(dtype=float)
             pinfo = (entry.get("versions") or {}).get("predictor") or {}
             df["top1_pred_source"] = f"predicted: {pinfo.get('source') or pinfo.get('name') or 'the run’s predictor'} (run objective)"
+            rescore = _rescored(store, sp.name, run, sol.index.to_numpy(), problems)
+            if rescore is not None:  # the newer predictor's figures; the search's own stay as top1_original
+                error, fell_off, meta = rescore
+                df["top1_original"] = df["top1_pred"]
+                df["top1_pred"] = 100.0 - error
+                df["fell_off"] = fell_off
+                pinfo = meta.get("predictor") or {}
+                df["top1_pred_source"] = (
+                    f"predicted: {pinfo.get('source') or pinfo.get('name') or 'a newer predictor'} "
+                    f"(run objective re-scored {str(meta.get('rescored', ''))[:10]}; the search's own figure is kept as top1_original)"
+                )
             pred_sources[run.run_id] = df["top1_pred_source"].iloc[0]
             pred_versions[run.run_id] = (pinfo.get("name"), pinfo.get("version"))
         for name in run.objectives:
@@ -313,7 +338,31 @@ def build_catalogue(
     # measured results (this supernet's only)
     measured = best_measurements(store, sp.name, supernet_version)
     points = points.merge(measured, on="id", how="left")
-    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes, interval)
+
+    # int8: measured pairs of this supernet, the drop model fitted on them, and the int8 top-1 it predicts
+    records = store.measurements(sp.name, supernet_version)
+    pairs = int8_pairs(records)
+    drop = drop_model_from_measurements(records)
+    points["top1_int8_pred"] = drop.predict(points["top1_pred"].to_numpy(dtype=float))
+    points["top1_int8_pred_source"] = f"predicted int8: the top-1 prediction minus the {drop.label()}" if drop.known else None
+    int8_measured = pairs[["id", "top1_int8", "n_images"]].rename(columns={"top1_int8": "top1_int8_measured", "n_images": "measured_int8_images"})
+    points = points.merge(int8_measured, on="id", how="left")
+    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes, interval, drop)
+
+
+def _rescored(store: RunStore, space: str, run, rows, problems: list[str]) -> tuple[np.ndarray, np.ndarray, dict] | None:
+    """(new error, fell off the run's front, provenance) of ``run``'s solutions ``rows`` where a re-scoring is stored; a broken one is a problem line."""
+    try:
+        df = store.rescored(space, run.run_id)
+    except StoreError as exc:
+        problems.append(f"run {run.run_id}: {exc}; showing its original objectives")
+        return None
+    if df is None:
+        return None
+    if len(df) != len(run.solutions) or not (df["arch_id"].to_numpy() == run.solutions["arch_id"].astype(str).to_numpy()).all():
+        problems.append(f"run {run.run_id}: its re-scoring lists other subnets than the run; showing its original objectives")
+        return None
+    return df["error"].to_numpy(dtype=float)[rows], ~df["on_front"].to_numpy(dtype=bool)[rows], df.attrs["rescore"]
 
 
 def _device_infos(devices: dict, stored: set[str]) -> dict[str, DeviceInfo]:
@@ -324,8 +373,31 @@ def _device_infos(devices: dict, stored: set[str]) -> dict[str, DeviceInfo]:
 
 
 # --------------------------------------------------------------------------- views
-def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False) -> pd.DataFrame:
-    """Add ``top1``, ``top1_source`` and ``top1_pm`` / ``top1_level``: the prediction with its interval, or the live measurement where asked and present."""
+INT8_UNKNOWN = "fp32, int8 drop unknown: no measured int8 pairs (validate subnets with --int8), so this is the fp32 figure"
+
+
+def int8_axes(columns: list[str]) -> bool:
+    """True when every latency column among ``columns`` is an int8 device (``latency:X-int8``) and there is one.
+
+    On such a front the accuracy is the int8 model's (:func:`with_accuracy` with ``int8=True``);
+    a front mixing fp32 and int8 latency axes keeps the fp32 accuracy.
+    """
+    latency = [c for c in columns if c.startswith(LATENCY_PREFIX)]
+    return bool(latency) and all(c.endswith(INT8_SUFFIX) for c in latency)
+
+
+def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False, int8: bool = False) -> pd.DataFrame:
+    """Add ``top1``, ``top1_source`` and ``top1_pm`` / ``top1_level``: the prediction with its interval, or the live measurement where asked and present.
+
+    ``int8``: the int8 model's accuracy instead (an int8 latency axis): the measured int8 top-1
+    wherever a live validation scored the int8 model (``prefer_measured`` or not: the drop model
+    is a coarse correction, a measurement of the int8 model is what it approximates), else the
+    fp32 prediction minus the int8 drop model (no interval: the drop model's own error is in
+    its source sentence); without a drop model the fp32 prediction stays, tagged
+    "fp32, int8 drop unknown" (never an invented number).
+    """
+    if int8:
+        return _with_int8_accuracy(points)
     df = points.copy()
     df["top1"] = df["top1_pred"].astype(float)
     df["top1_source"] = df["top1_pred_source"].fillna("none").astype(str)
@@ -337,6 +409,29 @@ def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False) -> pd.Dat
         df.loc[has, ["top1_pm", "top1_level"]] = np.nan  # a measurement, not the predictor's figure
         df.loc[has, "top1_source"] = "measured: live validation on " + df.loc[has, "measured_images"].astype(int).astype(str) + " test images"
     return df
+
+
+def _with_int8_accuracy(points: pd.DataFrame) -> pd.DataFrame:
+    # whole columns at once (numpy), not .loc per mask: the Fronts page redraws 10,000-row catalogues with this
+    df = with_accuracy(points)
+    n = len(df)
+    top1 = df["top1"].to_numpy(dtype=float, copy=True)
+    source = df["top1_source"].to_numpy(dtype=object, copy=True)
+    pm, level = df["top1_pm"].to_numpy(dtype=float, copy=True), df["top1_level"].to_numpy(dtype=float, copy=True)
+    pred = df["top1_int8_pred"].to_numpy(dtype=float) if "top1_int8_pred" in df else np.full(n, np.nan)
+    has = ~np.isnan(pred)
+    top1[has], pm[has], level[has] = pred[has], np.nan, np.nan  # the fp32 interval is not calibrated for the int8 figure
+    if has.any():
+        source[has] = df["top1_int8_pred_source"].to_numpy(dtype=object)[has]
+    source[~has & df["top1_pred"].notna().to_numpy()] = INT8_UNKNOWN
+    # always: the drop model is a coarse correction, a measured int8 model beats it (unlike the fp32 toggle)
+    measured = df["top1_int8_measured"].to_numpy(dtype=float) if "top1_int8_measured" in df else np.full(n, np.nan)
+    has = ~np.isnan(measured)
+    if has.any():
+        images = df["measured_int8_images"].to_numpy()[has].astype(int)
+        top1[has], pm[has], level[has] = measured[has], np.nan, np.nan
+        source[has] = [f"measured int8: live validation of the int8 model on {k} test images" for k in images]
+    return df.assign(top1=top1, top1_source=source, top1_pm=pm, top1_level=level)
 
 
 def objective_matrix(df: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -33,6 +33,7 @@ MARK_STYLES = {
     "pseudo-weights": {"symbol": "star", "size": 22, "color": "#9467BD", "label": "pseudo-weights pick"},
     "reference point": {"symbol": "x", "size": 18, "color": "#111111", "label": "reference-point pick (ASF)"},
     "shortlist": {"symbol": "star-diamond", "size": 20, "color": "#FF7F0E", "label": "shortlisted"},
+    "fell off after re-scoring": {"symbol": "x", "size": 11, "color": "#7F7F7F", "label": "fell off the front after re-scoring"},
 }
 ASPIRATION_STYLE = {"symbol": "cross-open", "size": 16, "color": "#111111"}
 

@@ -24,10 +24,11 @@ import pandas as pd
 
 from ofa_dash import decision as decision_aids
 from ofa_dash.predictors.intervals import overlaps_neighbours, separable_steps
-from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, apply_constraints, joined_per_id, objective_matrix, pareto_mask, with_accuracy
+from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, apply_constraints, int8_axes, joined_per_id, objective_matrix, pareto_mask, with_accuracy
 from ofa_dash.ui.counts import SubnetCounts, count_subnets
 
 MAX_KNEES = 5
+FELL_OFF = "fell off after re-scoring"  # the mark of subnets a re-scored run no longer holds on its front
 
 
 @dataclass
@@ -85,7 +86,7 @@ def front_view(
     ``weights`` (one per column, for pseudo-weights) and ``reference`` (an aspiration
     point in the columns' units, for the ASF pick) are optional.
     """
-    df = with_accuracy(points, prefer_measured)
+    df = with_accuracy(points, prefer_measured, int8=int8_axes(columns))  # an int8 latency axis pairs with the int8 accuracy
     total = len(df)
     have = df[columns].notna().all(axis=1) if len(df) else pd.Series([], dtype=bool)
     missing = int((~have).sum())
@@ -95,6 +96,10 @@ def front_view(
     if len(columns) == 2:
         df["distinguishable"] = distinguishable(df, columns[1])
     view = FrontView(df, list(columns), hidden=total - missing - len(df), missing=missing, counts=count_subnets(df, "pareto", before=drawable))
+    if "fell_off" in df:  # runs re-scored by a newer predictor: the subnets that left their run's front are marked
+        fell = df["fell_off"].fillna(False).to_numpy(dtype=bool) & ~df["pareto"].to_numpy()
+        if fell.any():
+            view.marks[FELL_OFF] = np.flatnonzero(fell).tolist()
     front_rows = np.flatnonzero(df["pareto"].to_numpy())
     if not len(front_rows):
         return view
@@ -171,6 +176,21 @@ def uncertainty_sources(interval: dict | None, device=None) -> str:
         return acc
     return (
         f"{acc} Latency ± is the device profile's mean absolute error ({quality['mape']:.1f} % on {quality.get('n_validation', '?')} subnets timed end to end)."
+    )
+
+
+def int8_sources(drop, columns: list[str]) -> str:
+    """The Sources sentence of a front on an int8 latency axis ("" on other fronts): which accuracy it shows and how far to trust it."""
+    if not int8_axes(columns):
+        return ""
+    if not drop.known:
+        return (
+            "int8 axis: no subnet's int8 model has been measured on this supernet, so the int8 accuracy drop is unknown and the "
+            "accuracy shown is the fp32 figure (tagged so). Validate a few subnets with --int8 to fit the drop model."
+        )
+    return (
+        f"int8 axis: accuracy is the int8 model's: the prediction minus the {drop.label()}; "
+        "where a live validation measured the int8 model (validate --int8), that measurement is shown instead."
     )
 
 

@@ -366,8 +366,13 @@ def shared_dataset(path: str | Path, progress: Callable[[str, int, int], None] |
 
 
 # --------------------------------------------------------------------------- validation
-def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_path: str | Path, limit: int | None, queue=None) -> Callable[[Job], dict]:
-    """The body of a live validation job; a second one waits for the queue's turn and says so."""
+def validation_work(
+    settings: Settings, space: SearchSpace, arch: Arch, data_path: str | Path, limit: int | None, queue=None, int8: bool = False
+) -> Callable[[Job], dict]:
+    """The body of a live validation job; a second one waits for the queue's turn and says so.
+
+    ``int8``: also score the subnet's int8 model on the same images (a pair for the int8 drop model).
+    """
 
     def work(job: Job) -> dict:
         # deferred: pages import this module; torch, pymoo and ONNX Runtime load only when a job runs
@@ -391,6 +396,7 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
             on_wait=on_wait,
             store_root=settings.precomputed,
             queue=queue,
+            int8=int8,
         )
         job.update("done", 1, 1)
         return result.to_dict()
@@ -399,7 +405,7 @@ def validation_work(settings: Settings, space: SearchSpace, arch: Arch, data_pat
 
 
 def batch_validation_work(
-    settings: Settings, space: SearchSpace, archs: list[Arch], data_path: str | Path, limit: int | None, queue=None
+    settings: Settings, space: SearchSpace, archs: list[Arch], data_path: str | Path, limit: int | None, queue=None, int8: bool = False
 ) -> Callable[[Job], dict]:
     """Live validation of several subnets in turn (the shortlist a decision comes down to), one queue turn each.
 
@@ -414,7 +420,7 @@ def batch_validation_work(
             if job.cancel.is_set():
                 break
             step = StepJob("validation", arch.id, cancel=job.cancel, parent=job, prefix=f"subnet {i + 1} of {len(archs)} ({arch.id})")
-            results.append(validation_work(settings, space, arch, data_path, limit, queue)(step))
+            results.append(validation_work(settings, space, arch, data_path, limit, queue, int8)(step))
         job.update("done", 1, 1)
         return {"validated": [r["arch"] for r in results], "results": results, "asked": len(archs)}
 

@@ -150,18 +150,23 @@ def axis_labels(axes: list[str]) -> dict[str, str]:
     return {column_label(c): c for c in axes}
 
 
-def parcoords_figure(df: pd.DataFrame, axes: list[str], title: str = "") -> go.Figure:
+def parcoords_figure(df: pd.DataFrame, axes: list[str], title: str = "", ranges: Mapping[str, list[tuple[float, float]]] | None = None) -> go.Figure:
     """One line per row of ``df`` over ``axes``, coloured by top-1 (where drawn), the better end of each axis at the top.
 
     Costs run downwards (low latency at the top) so that a line high on every
     axis is a good subnet; the brush ranges are still in the columns' units.
+    ``ranges``: brushed intervals per column to draw (a link's, :mod:`ofa_dash.ui.brush`).
     """
     dims = []
     for col in axes:
         values = df[col].to_numpy(dtype=float)
         lo, hi = (float(np.nanmin(values)), float(np.nanmax(values))) if len(values) else (0.0, 1.0)
         span = [lo, hi] if col == "top1" else [hi, lo]
-        dims.append({"label": column_label(col), "values": values, "range": span})
+        dim = {"label": column_label(col), "values": values, "range": span}
+        if ranges and ranges.get(col):
+            intervals = [list(iv) for iv in ranges[col]]
+            dim["constraintrange"] = intervals[0] if len(intervals) == 1 else intervals
+        dims.append(dim)
     colour = df["top1"].to_numpy(dtype=float) if "top1" in df else None
     line = {"color": colour, "colorscale": "Viridis", "showscale": True, "colorbar": {"title": {"text": "top-1 %"}}} if colour is not None else {}
     fig = go.Figure(go.Parcoords(dimensions=dims, line=line, labelangle=0, labelside="top"))
@@ -173,4 +178,12 @@ def parcoords_chart(fig: go.Figure, key: str, labels: Mapping[str, str], **kwarg
     """Draw ``fig`` (``st.plotly_chart(fig, key=key)``) and return the ranges the visitor brushed, per column."""
     st.plotly_chart(fig, key=key, **kwargs)
     result = _listener(key=f"{key}-ranges", data={"chart": key}, default={"ranges": []}, on_ranges_change=lambda: None)
-    return ranges_from_browser(getattr(result, "ranges", None), labels)
+    raw = getattr(result, "ranges", None)
+    if raw:  # the browser has sent its axes' ranges (possibly all cleared) in this session: a link's ranges no longer apply
+        st.session_state[f"{key}-sent"] = True
+    return ranges_from_browser(raw, labels)
+
+
+def browser_has_brushed(key: str) -> bool:
+    """Whether the visitor brushed (or cleared) the chart ``key`` in this session (see :func:`parcoords_chart`)."""
+    return bool(st.session_state.get(f"{key}-sent"))

@@ -104,9 +104,14 @@ export default function ({ data, setTriggerValue, setStateValue, parentElement }
             const also = Number.isInteger(col) && Array.isArray(p.customdata) ? p.customdata[col] : null;
             if (typeof also === "string") for (const id of also.split(" ")) add(id);
         }
+        // the region itself, in data coordinates, so a link can carry it (ofa_dash.ui.brush)
+        let region = null;
+        if (ev && ev.range && Array.isArray(ev.range.x) && Array.isArray(ev.range.y)) region = { kind: "box", x: ev.range.x, y: ev.range.y };
+        else if (ev && ev.lassoPoints && Array.isArray(ev.lassoPoints.x)) region = { kind: "lasso", x: ev.lassoPoints.x, y: ev.lassoPoints.y };
+        setStateValue("region", region);
         setStateValue("selected", ids);
     };
-    const onDeselect = () => setStateValue("selected", []);
+    const onDeselect = () => { setStateValue("region", null); setStateValue("selected", []); };
     const events = () => data.select ? [["plotly_click", onClick], ["plotly_selected", onSelected], ["plotly_deselect", onDeselect]] : [["plotly_click", onClick]];
     // plotly's own click (every 2D drag mode whose clickmode holds "event", and 3D scenes)
     const onClick = (ev) => {
@@ -190,6 +195,7 @@ class ChartPicks:
     clicked: str | None = None
     selected: list[str] = field(default_factory=list)
     selection_changed: bool = False  # the selection differs from the one of the chart's previous run
+    region: dict | None = None  # the box or lasso in data coordinates as the browser sent it (unchecked: ofa_dash.ui.brush checks it)
 
     @property
     def opened(self) -> str | None:
@@ -242,7 +248,7 @@ def plotly_chart(fig: go.Figure, key: str, select: bool = False, **kwargs: Any) 
     if select:
         fig.update_layout(dragmode=fig.layout.dragmode or "select", clickmode="event", updatemenus=[drag_mode_buttons(fig.layout.dragmode or "select")])
     st.plotly_chart(fig, key=key, **kwargs)
-    callbacks = {"on_clicked_change": _ignore, **({"on_selected_change": _ignore} if select else {})}
+    callbacks = {"on_clicked_change": _ignore, **({"on_selected_change": _ignore, "on_region_change": _ignore} if select else {})}
     result = _listener(key=f"{key}-click", data={"chart": key, "select": select}, default={"selected": []} if select else None, **callbacks)
     picks = ChartPicks(clicked_subnet(getattr(result, "clicked", None)))
     if not select:
@@ -251,4 +257,5 @@ def plotly_chart(fig: go.Figure, key: str, select: bool = False, **kwargs: Any) 
     last_key = f"{key}-last-selection"
     changed = st.session_state.get(last_key, []) != selected
     st.session_state[last_key] = selected
-    return ChartPicks(picks.clicked, selected, changed)
+    region = getattr(result, "region", None)
+    return ChartPicks(picks.clicked, selected, changed, region if isinstance(region, Mapping) else None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ofa_dash.space import SPACES, SearchSpace, get_space
+from ofa_dash.ui.brush import Brush, ranges_from_query, ranges_to_query
 from ofa_dash.ui.catalogue import Constraints
 from ofa_dash.ui.config import SHARED_MODE_NOTE, Settings, hide_absolute_paths, local_mode, resolve_settings, shown_path
 from ofa_dash.ui.run_picker import chosen_groups, run_groups, run_labels
@@ -26,7 +27,7 @@ DEFAULT_SPACE = "cifar10"
 MAX_COMPARED = 4  # subnets side by side on the Compare page
 MAX_LINKED = 50  # shortlisted subnet ids a link may carry
 
-QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare", "shortlist", "limit")
+QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare", "shortlist", "limit", "brush", "pcbrush")
 PAGES = {
     "fronts": "pages/fronts.py",
     "subnet": "pages/subnet.py",
@@ -49,6 +50,8 @@ class View:
     compare: list[str] = field(default_factory=list)  # subnet ids on the Compare page (at most 4)
     shortlist: list[str] = field(default_factory=list)  # shortlisted subnet ids a link shares (the store keeps the pins and notes)
     limits: str = ""  # the Fronts page's constraints as a link carries them (``catalogue.Constraints.to_query``)
+    brush: str = ""  # the 2D front's box / lasso in data coordinates (``brush.Brush.to_query``)
+    pc_brush: str = ""  # the parallel coordinates' brushed ranges per axis (``brush.ranges_to_query``)
 
 
 def _split(value) -> list[str]:
@@ -74,6 +77,8 @@ def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View
     compare = [c.lower() for c in _split(params.get("compare"))][:MAX_COMPARED]
     shortlist = list(dict.fromkeys(c.lower() for c in _split(params.get("shortlist"))))[:MAX_LINKED]
     limits = Constraints.from_query(params.get("limit")).to_query()  # only well-formed limits survive
+    brush = Brush.from_query(params.get("brush"))  # only a well-formed region survives
+    pc_brush = ranges_to_query(ranges_from_query(params.get("pcbrush")))  # only well-formed ranges survive
     return View(
         space=space,
         devices=_split(params.get("device")),
@@ -83,6 +88,8 @@ def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View
         compare=compare,
         shortlist=shortlist,
         limits=limits,
+        brush=brush.to_query() if brush else "",
+        pc_brush=pc_brush,
     )
 
 
@@ -103,6 +110,10 @@ def view_to_query(view: View) -> dict[str, str]:
         out["shortlist"] = ",".join(view.shortlist)
     if view.limits:
         out["limit"] = view.limits
+    if view.brush:
+        out["brush"] = view.brush
+    if view.pc_brush:
+        out["pcbrush"] = view.pc_brush
     return out
 
 
@@ -143,7 +154,7 @@ def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpac
             shortlist.append(space.arch_from_id(sid).id if space is not None else sid)
         except ValueError as exc:
             notes.append(f"shortlisted subnet in the link: {exc}")
-    return View(view.space, keep_devices, keep_runs, subnet, view.present, compare, shortlist, view.limits), notes
+    return View(view.space, keep_devices, keep_runs, subnet, view.present, compare, shortlist, view.limits, view.brush, view.pc_brush), notes
 
 
 def default_devices(devices: list[str]) -> list[str]:
@@ -415,6 +426,32 @@ def set_comparison(ids: list[str]) -> None:
 def set_limits(limits: str) -> None:
     """The Fronts page's constraints in the view and the URL (``limit=...``), so a link restores them."""
     update_view(limits=limits)
+
+
+def current_brush() -> str:
+    """The brush the session's view holds now (a fragment's rerun sees changes made after the page's last full run)."""
+    import streamlit as st
+
+    view: View = st.session_state.get("view") or View()
+    return view.brush
+
+
+def set_pc_brush(ranges: str) -> None:
+    """The parallel coordinates' brushed ranges (``pcbrush=...``) in the view and the URL."""
+    update_view(pc_brush=ranges)
+
+
+def current_pc_brush() -> str:
+    """The parallel-coordinates ranges the session's view holds now (see :func:`current_brush`)."""
+    import streamlit as st
+
+    view: View = st.session_state.get("view") or View()
+    return view.pc_brush
+
+
+def set_brush(brush: str) -> None:
+    """The 2D front's box / lasso (``brush=...``, see :mod:`ofa_dash.ui.brush`) in the view and the URL, so a link restores the selection."""
+    update_view(brush=brush)
 
 
 def set_shortlist(ids: list[str]) -> None:

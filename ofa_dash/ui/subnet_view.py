@@ -17,7 +17,8 @@ from ofa_dash.hardware import count
 from ofa_dash.hardware.latency import estimate_label
 from ofa_dash.runtime.ort import measured_label
 from ofa_dash.space import Arch, SearchSpace
-from ofa_dash.ui.catalogue import LATENCY_PREFIX, DeviceInfo, describe_device
+from ofa_dash.ui.catalogue import INT8_UNKNOWN, LATENCY_PREFIX, DeviceInfo, describe_device
+from ofa_dash.ui.int8_note import INT8_SUFFIX
 
 
 def objectives_table(
@@ -63,6 +64,7 @@ def objectives_table(
         )
         if measured.get("top5") is not None:
             rows.append({"quantity": "top-5 (measured)", "value": float(measured["top5"]), "unit": "%", "source": "measured: same validation"})
+    rows += _int8_accuracy_rows(row0, [*(devices or {}), *(device_infos or {})])
     for name, table in (devices or {}).items():
         rows.append(
             {
@@ -95,6 +97,28 @@ def objectives_table(
     out = pd.DataFrame(rows, columns=["quantity", "value", "unit", "source", "device"])
     out["value"] = out["value"].astype(float).round(3)
     return out
+
+
+def _int8_accuracy_rows(row0, device_names: list[str]) -> list[dict]:
+    """With an int8 device (``X-int8``): the int8 model's top-1, predicted by the int8 drop model and measured where it was (catalogue columns)."""
+    if row0 is None or not any(n.endswith(INT8_SUFFIX) for n in device_names):
+        return []
+    rows = []
+    if pd.notna(row0.get("top1_int8_pred")):
+        rows.append({"quantity": "top-1 int8 (predicted)", "value": float(row0["top1_int8_pred"]), "unit": "%", "source": str(row0["top1_int8_pred_source"])})
+    else:
+        rows.append({"quantity": "top-1 int8 (predicted)", "value": np.nan, "unit": "%", "source": INT8_UNKNOWN})
+    if pd.notna(row0.get("top1_int8_measured")):
+        images = int(row0["measured_int8_images"])
+        rows.append(
+            {
+                "quantity": "top-1 int8 (measured)",
+                "value": float(row0["top1_int8_measured"]),
+                "unit": "%",
+                "source": f"measured int8: live validation of the int8 model on {images} test images",
+            }
+        )
+    return rows
 
 
 def latency_quantity(label: str) -> str:

@@ -23,7 +23,7 @@ import pandas as pd
 from ofa_dash.search.objectives import COUNTERS
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, with_accuracy
 
-SOURCE_TAGS = ("predicted", "measured")  # the part of a top1_source sentence before ":"
+SOURCE_TAGS = ("predicted", "measured", "predicted int8", "measured int8", "fp32, int8 drop unknown")  # the part of a top1_source sentence before ":"
 MS_DIGITS = 3  # significant digits of a time in milliseconds
 DECIMALS = 2
 LISTED_ROWS = 300  # rows a subnet table lists (most accurate first): thousands are unreadable and cost a dense brush most of its time; the CSV keeps all
@@ -165,9 +165,11 @@ def _rounded(values: pd.Series, spec: ColumnSpec) -> pd.Series:
 def provenance(sources: pd.Series) -> str:
     """The distinct long provenance sentences of a table's top-1 values, one each (the Source column's tooltip)."""
     distinct = [str(s) for s in pd.unique(sources.dropna())]
-    sentences = sorted(s for s in distinct if source_tag(s) == "predicted")
+    sentences = sorted(s for s in distinct if source_tag(s) in ("predicted", "predicted int8", "fp32, int8 drop unknown"))
     if any(source_tag(s) == "measured" for s in distinct):
         sentences.append("measured: live validation of the exported subnet (the Test images column says on how many images)")
+    if any(source_tag(s) == "measured int8" for s in distinct):
+        sentences.append("measured int8: live validation of the subnet's int8 model (the int8 export's quantization)")
     return "; ".join(sentences) or "no accuracy figure"
 
 
