@@ -72,7 +72,7 @@ def test_the_headless_command_refuses_a_reserved_name_before_timing(tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
-def test_webgpu_runs_the_same_profiler_on_chromiums_software_gpu(tmp_path):
+def test_webgpu_runs_the_same_profiler_on_chromiums_software_gpu(browser, tmp_path):
     """WebGPU is a separate backend of the same profiler: on this GPU-less machine Chromium offers SwiftShader, which is
     enough to check that onnxruntime-web's WebGPU build loads and times a model (a subnet there takes seconds, so only a layer)."""
     from ofa_dash.hardware.browser import QUICK_POLICY, BrowserSettings, make_manifest, timings_from_result, write_plan_models
@@ -84,7 +84,7 @@ def test_webgpu_runs_the_same_profiler_on_chromiums_software_gpu(tmp_path):
     full = plan_profile(space, 2, 2)
     plan = ProfilePlan(full.space, dict(list(full.layers.items())[:1]), [], full.seed)
     manifest = make_manifest(space, BrowserSettings("gpu", 2, 2, 0, QUICK_POLICY, QUICK_POLICY, "webgpu"), write_plan_models(space, plan, tmp_path))
-    answer = run_headless(manifest, tmp_path)
+    answer = run_headless(manifest, tmp_path, browser_type=browser.browser_type)  # the module's Playwright, another Chromium with WebGPU on
     assert answer["backend"] == "webgpu" and "swiftshader" in answer["gpu"].lower()
     timings = timings_from_result(manifest, answer)
     assert len(timings.layers) == 1 and timings.overhead.n >= 3

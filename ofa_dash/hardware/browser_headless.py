@@ -72,29 +72,38 @@ def chromium_args(backend: str, software_gpu: bool = True) -> list[str]:
     return [*CHROMIUM_ARGS, *WEBGPU_ARGS, *(SOFTWARE_GPU_ARGS if software_gpu else [])]
 
 
-def run_headless(
-    manifest: dict, models: Path, progress: Callable[[int, int, str], None] | None = None, timeout_s: float = 1800.0, software_gpu: bool = True
-) -> dict:
-    """The profiler's answer for ``manifest`` from headless Chromium (raises with Chromium's error when it fails)."""
+def run_headless(manifest: dict, models: Path, progress: Callable[[int, int, str], None] | None = None, software_gpu: bool = True, browser_type=None) -> dict:
+    """The profiler's answer for ``manifest`` from headless Chromium (raises with Chromium's error when it fails).
+
+    ``browser_type``: a Playwright ``BrowserType`` to launch from (a caller that already runs Playwright in this
+    thread, such as the browser tests); by default this function starts Playwright itself.
+    """
     check_web_files()
     if not Path(CHROMIUM).is_file():
         raise ValueError(f"Debian's chromium is not installed at {CHROMIUM} (bash scripts/setup.sh --browser, or apt-get install chromium)")
-    from playwright.sync_api import sync_playwright  # heavy and only this command needs it
+    args = chromium_args(manifest.get("backend", "wasm"), software_gpu)
+    with serve(models) as base:
+        if browser_type is not None:
+            return _profile(browser_type.launch(executable_path=CHROMIUM, headless=True, args=args), base, manifest, progress)
+        from playwright.sync_api import sync_playwright  # heavy and only this command needs it
 
-    with serve(models) as base, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(manifest.get("backend", "wasm"), software_gpu))
+        with sync_playwright() as p:
+            return _profile(p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args), base, manifest, progress)
+
+
+def _profile(browser, base: str, manifest: dict, progress: Callable[[int, int, str], None] | None) -> dict:
+    """Open the profiler page in ``browser``, run ``manifest`` there, close the browser."""
+    try:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        if progress is not None:
+            page.expose_function("ofaProgress", progress)
+        page.goto(f"{base}/web/standalone.html")
         try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            if progress is not None:
-                page.expose_function("ofaProgress", progress)
-            page.goto(f"{base}/web/standalone.html")
-            try:
-                page.wait_for_function("() => window.ofaReady === true", timeout=60_000)
-            except Exception as exc:
-                raise RuntimeError(f"the profiler page did not load in Chromium: {errors or exc}") from None
-            page.set_default_timeout(timeout_s * 1000)
-            return page.evaluate("([m, base]) => window.ofaProfile(m, base)", [manifest, f"{base}/models/"])
-        finally:
-            browser.close()
+            page.wait_for_function("() => window.ofaReady === true", timeout=60_000)
+        except Exception as exc:
+            raise RuntimeError(f"the profiler page did not load in Chromium: {errors or exc}") from None
+        return page.evaluate("([m, base]) => window.ofaProfile(m, base)", [manifest, f"{base}/models/"])  # no time limit: a full run takes minutes
+    finally:
+        browser.close()
