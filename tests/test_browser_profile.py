@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 
 from browser_helpers import BROWSER
 
@@ -34,6 +35,10 @@ def test_the_browser_profile_is_built_saved_and_reported(browser, demo_app, monk
     page.get_by_role("button", name="Start").click()
     frame = page.frame_locator("iframe[title*='browser_profiler']")
     frame.get_by_test_id("browser-profile-status").get_by_text("Timed").wait_for(timeout=300_000)  # the browser is timing
+    # the dashboard itself serves onnxruntime-web, its .wasm as application/wasm (streaming instantiation)
+    wasm = f"{demo_app.base}/component/ofa_dash.ui.browser_profile.browser_profiler/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm"
+    with urllib.request.urlopen(wasm) as response:
+        assert response.headers["Content-Type"] == "application/wasm"
     page.get_by_text(f"Saved device {NAME}").wait_for(timeout=300_000)
 
     monkeypatch.setenv("OFA_DASH_PRECOMPUTED", str(demo_app.root))
