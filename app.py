@@ -12,5 +12,6 @@ st.navigation(
         st.Page("pages/shortlist.py", title="Shortlist", icon=":material/push_pin:"),
         st.Page("pages/search.py", title="Search", icon=":material/travel_explore:"),
         st.Page("pages/devices.py", title="Devices & predictors", icon=":material/speed:"),
+        st.Page("pages/browser_profile.py", title="Profile a browser", icon=":material/smartphone:"),
     ]
 ).run()

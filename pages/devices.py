@@ -4,7 +4,16 @@ import streamlit as st
 
 from ofa_dash.ui import figures, loaders, state
 from ofa_dash.ui.config import hide_absolute_paths, missing_official_message, shown_path
-from ofa_dash.ui.devices_view import PROFILE_COMMAND, compare_catalogue_devices, device_reports, machines_table, meta_table, predictor_quality, tau_matrix
+from ofa_dash.ui.devices_view import (
+    BROWSER_COMMAND,
+    PROFILE_COMMAND,
+    compare_catalogue_devices,
+    device_reports,
+    machines_table,
+    meta_table,
+    predictor_quality,
+    tau_matrix,
+)
 from ofa_dash.ui.text import plain
 from ofa_dash.ui.theme import for_audience
 
@@ -120,4 +129,9 @@ Kendall tau and MAPE on the rest. The table is written to `{shown_path(settings.
 (`--runtime` is `ort`, `ort-int8`, `torch`, `cuda` or `openvino`). Copy that file into the same folder of the dashboard's
 precomputed root and it joins everywhere by itself: as a device in the sidebar, a latency column on the fronts, and an
 objective (`latency:my-cpu`) on the Search page."""
+)
+st.markdown(
+    f"**A browser or a phone** needs no install: open [Profile a browser](browser_profile?space={space.name}) on it (this dashboard's address, on the same network), "
+    "name the device and press Start. It is timed with onnxruntime-web (WebAssembly, 1 thread) and saved through the same "
+    f"builder. `{BROWSER_COMMAND.format(space=space.name)}` does the same in headless Chromium on the server's machine."
 )

@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _refit(args: argparse.Namespace, space) -> int:
     # deferred: every command module is imported to build the parser; torch and ONNX Runtime wait until this command runs
+    from ofa_dash.hardware.profile_build import refit_correction
     from ofa_dash.hardware.profile_format import load_profile, save_profile
-    from ofa_dash.hardware.profiler import refit_correction
 
     path = Path(args.out) if args.out else Workspace.default().space(space).profile(args.name)
     before = load_profile(path, space)  # a missing or broken file fails here, before anything is written

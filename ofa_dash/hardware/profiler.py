@@ -10,6 +10,9 @@ Three steps, all in one runtime (:mod:`ofa_dash.hardware.runtimes`):
    and smallest subnet for the range;
 3. fit the affine correction on the calibration subnets and report Kendall
    tau and MAPE on the validation subnets, which the fit never saw.
+
+What is timed (:func:`plan_profile`) and steps 1's subtraction and 3 are
+:mod:`ofa_dash.hardware.profile_build`'s, shared with the browser profile.
 """
 
 from __future__ import annotations
@@ -22,18 +25,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ofa_dash.hardware.layers import distinct_layer_specs, layer_specs
 from ofa_dash.hardware.machine import MachineWatch
-from ofa_dash.hardware.profile_format import (
-    RESERVED_NAMES,
-    SCHEMA_VERSION,
-    Correction,
-    DeviceProfile,
-    LayerTiming,
-    SubnetMeasurement,
-    check_device_name,
-    fit_correction,
-)
+from ofa_dash.hardware.profile_build import ProfileTimings, build_profile, plan_profile
+from ofa_dash.hardware.profile_format import RESERVED_NAMES, DeviceProfile, SubnetMeasurement, check_device_name
 from ofa_dash.hardware.runtimes import Runtime, make_runtime
 from ofa_dash.nn.static import StaticNet
 from ofa_dash.progress import progress_bar
@@ -84,54 +78,28 @@ class ProfileConfig:
 
 
 def profile_device(space: SearchSpace, config: ProfileConfig, runtime: Runtime | None = None, show_progress: bool = True) -> DeviceProfile:
-    """Time layers and subnets of ``space`` in ``config.runtime`` here; return the fitted, validated profile."""
+    """Time layers and subnets of ``space`` in ``config.runtime`` here; return the fitted, validated profile (built by :func:`build_profile`)."""
     runtime = runtime or make_runtime(config.runtime, config.threads, config.batch_size)
-    specs = distinct_layer_specs(space)
-    genomes = space.sample_genomes(config.n_calibration + config.n_validation, seed=config.seed)
-    splits = ["calibration"] * config.n_calibration + ["validation"] * config.n_validation
-    extremes = space.encode([space.smallest(), space.largest()])
+    plan = plan_profile(space, config.n_calibration, config.n_validation, config.seed)
     B = config.batch_size
     started = time.time()
-    bar = progress_bar(total=len(specs) + len(genomes) + len(extremes), desc=f"profile {config.name} ({runtime.name})", unit="model", disable=not show_progress)
+    bar = progress_bar(total=len(plan.layers) + len(plan.subnets), desc=f"profile {config.name} ({runtime.name})", unit="model", disable=not show_progress)
     timed: dict[str, Timing] = {}
     measurements: list[SubnetMeasurement] = []
     watch = MachineWatch.start()
     try:
         with runtime.active(), torch.random.fork_rng(devices=[]):
             overhead = _call_overhead(runtime, config.layer_policy)
-            for i, (key, spec) in enumerate(specs.items()):
+            for i, (key, spec) in enumerate(plan.layers.items()):
                 torch.manual_seed(config.seed + i)
                 timed[key] = measure(runtime.prepare(spec.build(), (B, *spec.input_shape)), config.layer_policy)
                 bar.update()
-            for genome, split in [*zip(genomes, splits, strict=True), *((g, "extreme") for g in extremes)]:
-                measurements.append(_time_subnet(space, runtime, genome, split, config))
+            for planned in plan.subnets:
+                measurements.append(_time_subnet(space, runtime, np.array(planned.genome), planned.split, config))
                 bar.update()
     finally:
         bar.close()
-
-    entries = {
-        r: {
-            spec.key: LayerTiming(max(timed[spec.key].median_ms - overhead.median_ms, 0.0), timed[spec.key].spread_ms, timed[spec.key].n)
-            for spec in layer_specs(space, r)
-        }
-        for r in space.resolutions
-    }
-    meta = _meta(runtime, config, overhead, timed, measurements, started, watch)
-    profile = DeviceProfile(space.name, config.name, meta, entries, measurements, Correction())
-    return refit_correction(profile, space)
-
-
-def refit_correction(profile: DeviceProfile, space: SearchSpace) -> DeviceProfile:
-    """``profile`` with its correction fitted again on its own calibration subnets, and its quality re-measured.
-
-    Uses only what the profile stores (layer table and subnet timings), so a
-    better fitting method reaches existing profiles without timing anything.
-    """
-    calib = profile.split("calibration")
-    layer_sums = profile.table(space).layer_sum(np.array([m.genome for m in calib]))
-    fitted = replace(profile, correction=fit_correction(layer_sums, [m.measured_ms for m in calib]))
-    fitted.quality = fitted.evaluate(space)
-    return fitted
+    return build_profile(space, config.name, ProfileTimings(timed, overhead, measurements), _meta(runtime, config, started, watch))
 
 
 def _call_overhead(runtime: Runtime, policy: TimingPolicy) -> Timing:
@@ -150,18 +118,9 @@ def _time_subnet(space: SearchSpace, runtime: Runtime, genome: np.ndarray, split
     return SubnetMeasurement(genome=tuple(int(v) for v in genome), measured_ms=t.median_ms, spread_ms=t.spread_ms, n=t.n, split=split, arch=arch.id)
 
 
-def _meta(
-    runtime: Runtime,
-    config: ProfileConfig,
-    overhead: Timing,
-    timed: dict[str, Timing],
-    measurements: list[SubnetMeasurement],
-    started: float,
-    watch: MachineWatch,
-) -> dict:
+def _meta(runtime: Runtime, config: ProfileConfig, started: float, watch: MachineWatch) -> dict:
+    """What this source says about its timings; :func:`build_profile` adds spread, overhead and counts."""
     description = runtime.describe()
-    rel_layers = np.array([t.spread_ms / t.median_ms for t in timed.values() if t.median_ms > 0])
-    rel_subnets = np.array([m.spread_ms / m.measured_ms for m in measurements])
     return {
         "device": config.name,
         **description,
@@ -171,20 +130,9 @@ def _meta(
         "warmup": {"layers": config.layer_policy.warmup, "subnets": config.subnet_policy.warmup},
         "statistic": "median of the timed runs; spread = interquartile range",
         "clock": "wall (time.perf_counter)",
-        "spread": {
-            "layers_median_relative_iqr": float(np.median(rel_layers)) if len(rel_layers) else None,
-            "layers_p90_relative_iqr": float(np.percentile(rel_layers, 90)) if len(rel_layers) else None,
-            "subnets_median_relative_iqr": float(np.median(rel_subnets)) if len(rel_subnets) else None,
-            "subnets_max_relative_iqr": float(np.max(rel_subnets)) if len(rel_subnets) else None,
-        },
-        "call_overhead_ms": overhead.median_ms,
-        "call_overhead_note": "median time of a null module (ReLU on one value) in the same runtime; subtracted from every layer entry, not from subnets",
-        "n_layers_timed": len(timed),
-        "n_subnets": {s: sum(m.split == s for m in measurements) for s in ("calibration", "validation", "extreme")},
         "seed": config.seed,
         "minutes": (time.time() - started) / 60,
         "host": {"python": sys.version.split()[0], "platform": platform.platform(), "torch": torch.__version__},
-        "schema_version": SCHEMA_VERSION,
     }
 
 

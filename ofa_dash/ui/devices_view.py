@@ -116,6 +116,7 @@ def predictor_quality(space: SearchSpace, root: str | Path, official: str | Path
 
 
 PROFILE_COMMAND = "python -m ofa_dash profile --space {space} --runtime ort --name my-cpu --json"
+BROWSER_COMMAND = "python -m ofa_dash profile-browser --space {space} --name chromium-wasm --json"
 
 
 # --------------------------------------------------------------------------- devices side by side

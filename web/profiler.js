@@ -1,0 +1,141 @@
+// Times the models of an ofa-dash browser-profile manifest with onnxruntime-web: its WebAssembly backend
+// (1 thread), or WebGPU where the browser has it (manifest.backend).
+//
+// Shared by the dashboard's component (index.html) and the headless command (standalone.html).
+// Everything is fetched from the server that served this file: onnxruntime-web's .mjs/.wasm from
+// node_modules next to it, the ONNX models from `modelBase`. The browser's clock is coarse, so a
+// model is timed in rounds of back-to-back runs (each round at least policy.round_ms long) and
+// the median per-run time over rounds is reported (see ofa_dash/hardware/browser.py).
+const ORT_DIST = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
+// onnxruntime-web build and execution provider per backend (the names of ofa_dash.hardware.browser.BACKENDS)
+const BUILDS = { wasm: { file: "ort.wasm.min.mjs", provider: "wasm" }, webgpu: { file: "ort.webgpu.min.mjs", provider: "webgpu" } };
+const MAX_ESTIMATE_RUNS = 2000;
+const MAX_RUNS_PER_ROUND = 20000;
+
+function quantile(sorted, q) {
+  // linear interpolation between closest ranks (numpy's default percentile)
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+function randomInput(shape, seed) {
+  // a small LCG: the values do not change a layer's speed, only denormals would, and these are normal floats
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(size);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = s / 4294967296 - 0.5;
+  }
+  return data;
+}
+
+async function fetchModel(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function gpuDescription() {
+  if (!navigator.gpu) throw new Error("this browser has no WebGPU (navigator.gpu is missing); profile it with WebAssembly instead");
+  // the browser's GPU process may still be starting (a busy machine): ask a few times before giving up
+  let adapter = null;
+  for (let attempt = 0; attempt < 5 && !adapter; attempt++) {
+    if (attempt) await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    adapter = await navigator.gpu.requestAdapter();
+  }
+  if (!adapter) throw new Error("this browser offers no WebGPU adapter; profile it with WebAssembly instead");
+  const info = adapter.info || {};
+  return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "unnamed WebGPU adapter";
+}
+
+export async function timeModel(ort, provider, bytes, shape, policy) {
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all" });
+  try {
+    const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", randomInput(shape, 7), shape) };
+    // warm-up (the first runs pay for lazy initialisation), then estimate the per-run time over at least
+    // two rounds' worth of runs, so the estimate is well above the clock's resolution
+    for (let i = 0; i < policy.warmup; i++) await session.run(feeds);
+    let runs = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 2 * policy.round_ms && runs < MAX_ESTIMATE_RUNS) {
+      await session.run(feeds);
+      runs++;
+    }
+    const perRun = Math.max((performance.now() - t0) / runs, 1e-4);
+    const perRound = Math.min(MAX_RUNS_PER_ROUND, Math.max(1, Math.ceil(policy.round_ms / perRun)));
+    const rounds = Math.min(policy.max_rounds, Math.max(policy.min_rounds, Math.floor(policy.budget_ms / (perRun * perRound))));
+    const times = [];
+    for (let r = 0; r < rounds; r++) {
+      const start = performance.now();
+      for (let j = 0; j < perRound; j++) await session.run(feeds);
+      times.push((performance.now() - start) / perRound);
+    }
+    times.sort((a, b) => a - b);
+    return { median_ms: quantile(times, 0.5), spread_ms: quantile(times, 0.75) - quantile(times, 0.25), n: rounds * perRound };
+  } finally {
+    await session.release();
+  }
+}
+
+// manifest: see ofa_dash/hardware/browser.py (make_manifest); modelBase: URL prefix of its files;
+// onProgress(done, total, what) after each model. Resolves to the answer the server checks.
+export async function profile(manifest, modelBase, onProgress = () => {}) {
+  const build = BUILDS[manifest.backend];
+  if (!build) throw new Error(`unknown backend ${manifest.backend}`);
+  const gpu = manifest.backend === "webgpu" ? await gpuDescription() : null;
+  const ort = await import(ORT_DIST + build.file);
+  const time = (bytes, shape, policy) => timeModel(ort, build.provider, bytes, shape, policy);
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmPaths = ORT_DIST;
+  const base = modelBase.endsWith("/") ? modelBase : modelBase + "/";
+  const started = performance.now();
+  const total = 1 + manifest.layers.length + manifest.subnets.length;
+  let done = 0;
+  const step = (what) => onProgress(++done, total, what);
+  const layerPolicy = manifest.policy.layers;
+  const subnetPolicy = manifest.policy.subnets;
+
+  const phase = {};
+  let mark = performance.now();
+  const lap = (name) => {
+    const now = performance.now();
+    phase[name] = (now - mark) / 1000;
+    mark = now;
+  };
+  const overhead = await time(await fetchModel(base + manifest.overhead.file), manifest.overhead.shape, layerPolicy);
+  step("call overhead");
+  lap("overhead");
+  const layers = {};
+  for (const [i, layer] of manifest.layers.entries()) {
+    layers[layer.key] = await time(await fetchModel(base + layer.file), layer.shape, layerPolicy);
+    step(`layer ${i + 1} of ${manifest.layers.length}`);
+  }
+  lap("layers");
+  const subnets = [];
+  for (const [i, subnet] of manifest.subnets.entries()) {
+    const t = await time(await fetchModel(base + subnet.file), subnet.shape, subnetPolicy);
+    subnets.push({ arch: subnet.arch, ...t });
+    step(`subnet ${i + 1} of ${manifest.subnets.length} (${subnet.split})`);
+  }
+  lap("subnets");
+  const agentData = navigator.userAgentData;
+  return {
+    plan_id: manifest.plan_id,
+    backend: manifest.backend,
+    gpu,
+    runtime_version: (ort.env.versions && ort.env.versions.web) || "unknown",
+    user_agent: navigator.userAgent,
+    platform: (agentData && agentData.platform) || navigator.platform || "",
+    hardware_concurrency: navigator.hardwareConcurrency || null,
+    cross_origin_isolated: Boolean(self.crossOriginIsolated),
+    seconds: (performance.now() - started) / 1000,
+    phase_seconds: phase,
+    overhead,
+    layers,
+    subnets,
+  };
+}
