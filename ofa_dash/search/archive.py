@@ -60,13 +60,16 @@ class Archive:
         """Merge queued batches and keep the non-dominated, distinct networks."""
         if not self._pending:
             return
-        X = np.concatenate([self.X, *(self.space.canonical(g) for g, _ in self._pending)])
+        X = np.concatenate([self.X, *(np.asarray(g, dtype=np.int64) for g, _ in self._pending)])
         F = np.concatenate([self.F, *(f for _, f in self._pending)])
         self._pending.clear()
+        # non-dominated first (cheap on objectives), then canonical spelling and distinct networks
+        # among those few: a local search feeds batches of thousands, nearly all dominated
+        nd = np.sort(nondominated(F))
+        X, F = self.space.canonical(X[nd]), F[nd]
         keep = unique_rows(X)
         X, F = X[keep], F[keep]
-        nd = nondominated(F)
-        order = nd[np.lexsort(F[nd].T[::-1])]  # sorted by the first objective, then the next: stable output
+        order = np.lexsort(F.T[::-1])  # sorted by the first objective, then the next: stable output
         self.X, self.F = X[order], F[order]
 
     def __len__(self) -> int:
