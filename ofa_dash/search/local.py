@@ -69,9 +69,9 @@ def hill_climb(
     active = np.arange(len(X))
     while len(active):
         N = _all_moves(space, X[active])
-        n, m, g = N.shape
+        n, m, _ = N.shape
         # a change to a switched-off slot is the climber itself (a fifth of the moves on average): not evaluated
-        real = np.any(N != X[active][:, None, :], axis=2)
+        real = np.any(X[active][:, None, :] != N, axis=2)
         ri = np.nonzero(real)[0]
         FN = np.zeros((n, m, F.shape[1]))
         FN[real] = np.asarray(evaluate(N[real]), dtype=float)
