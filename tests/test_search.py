@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -286,7 +287,8 @@ def test_progress_and_cancel(toy):
         if gen == 3:
             stop.set()
 
-    r = run_search(_spec(toy, "nsga2", gens=50), objectives=toy, progress=progress, cancel=stop)
+    spec = replace(_spec(toy, "nsga2", gens=50), params={"ga_share": 0.1})  # 5 genetic generations, then idle steps
+    r = run_search(spec, objectives=toy, progress=progress, cancel=stop)
     assert r.cancelled and len(r.history["gen"]) == 3
     assert [s[0] for s in seen] == [1, 2, 3] and seen[-1][1] == r.n_evals
 

@@ -10,7 +10,7 @@ from ofa_dash.search import RunSpec, run_search
 from ofa_dash.search.algorithms import OFA2_PROTOCOL
 from ofa_dash.search.archive import Hypervolume, nondominated
 from ofa_dash.search.engine import ArrayNSGA2
-from ofa_dash.search.local import LocalSearchSchedule, hill_climb, iterated_climb, one_gene_neighbours, pareto_local_search
+from ofa_dash.search.local import LocalSearchSchedule, climb_weights, hill_climb, iterated_climb, one_gene_neighbours, pareto_local_search
 
 SMALL = {"climbs": 4, "ls_evals": 3_000, "kick_rounds": 1}
 
@@ -83,6 +83,36 @@ def test_hill_climb_improves_each_climber_and_stops_at_a_local_optimum(toy):
     assert np.all(F[:, 1] <= F0[:, 1]) and n > len(starts)
     N = one_gene_neighbours(space, X[:1])
     assert toy(N)[:, 1].min() >= F[0, 1]  # no single-gene move improves the first climber
+
+
+def test_hill_climb_never_evaluates_a_climber_itself_and_counts_what_it_evaluates(toy):
+    """Moves of switched-off slots spell the climber itself: they are skipped, and the count is exact."""
+    space = toy.space
+    starts = space.canonical(space.sample_genomes(5, seed=4))
+    seen: list[np.ndarray] = []
+
+    def recording(X):
+        seen.append(np.array(X))
+        return toy(X)
+
+    X, F, n = hill_climb(space, recording, starts, np.tile([0.3, 0.7], (5, 1)))
+    assert n == sum(len(b) for b in seen)
+    first_moves = seen[1]  # the first round: every real one-gene move of every start
+    assert not (first_moves[:, None, :] == starts[None, :, :]).all(axis=2).any()
+    assert len(first_moves) < 5 * int((space.genome_upper - 1).sum())  # some moves were no-ops
+    np.testing.assert_allclose(toy(X), F, rtol=1e-9, atol=1e-4)
+    w = np.array([0.3, 0.7]) / np.ptp(toy(starts), axis=0)
+    for x, f in zip(X, F, strict=True):  # still a local optimum of its weighting
+        assert np.all(toy(one_gene_neighbours(space, x[None])) @ w >= f @ w - 1e-4)
+
+
+def test_accurate_climb_weights_put_half_on_the_error(toy):
+    rs = np.random.default_rng(0)
+    W = climb_weights(2, 10, "accurate", rs, error=0)
+    np.testing.assert_array_equal(W[:5], np.tile([1.0, 0.0], (5, 1)))
+    assert np.allclose(W.sum(axis=1), 1.0) and np.all(W[5:, 1] > 0)
+    spread = climb_weights(2, 10, "spread", np.random.default_rng(0))
+    np.testing.assert_array_equal(climb_weights(2, 10, "accurate", np.random.default_rng(0), error=None), spread)
 
 
 def test_iterated_climb_is_deterministic_given_a_seed(toy):

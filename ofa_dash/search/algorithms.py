@@ -14,8 +14,8 @@ parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
 ("uniform" | "stage"), ``duplicates`` and ``init`` override them.
 
 ``nsga2`` adds local search by default (issue 21, :mod:`ofa_dash.search.local`):
-iterated hill climbs seed the first population, the genetic search runs 5 %
-of the requested generations, and a Pareto local search polishes the
+iterated hill climbs (half on the error alone, half on random weightings)
+seed the first population, the genetic search runs 2 % of the requested generations, and a Pareto local search polishes the
 archive; together they take about the time of the plain run
 (``DEFAULT_LOCAL_SEARCH``; ``local_search="none"`` turns it off, as
 ``OFA2_PROTOCOL`` does).
@@ -69,7 +69,7 @@ DEFAULT_INIT = "random+extremes"
 OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTATION_PROB_VAR, "local_search": "none"}
 # NSGA-II's default local search (issue 21; measured in docs/notes/search.md), as set for a
 # run of 100 x 1,000; other budgets scale the climbs and the pass (LocalSearchSchedule.scaled)
-DEFAULT_LOCAL_SEARCH = LocalSearchSchedule("pareto", max_evals=50_000, climbs=64, climb_weights="spread", kick_rounds=2, ga_share=0.05)
+DEFAULT_LOCAL_SEARCH = LocalSearchSchedule("pareto", max_evals=80_000, climbs=64, climb_weights="accurate", kick_rounds=1, ga_share=0.02)
 # SPEA2 keeps OFA²'s operators but mutates each gene with probability 0.02 (about one gene
 # per child of the 46-gene genome), not 0.1. OFA² reproduction, 1,000 generations x 100, mean
 # final-population HV, 0.02 vs 0.1: seeds 1-3 766.9 vs 756.5, seeds 4-6 760.4 vs 762.7,
@@ -144,6 +144,7 @@ class ArrayDriver:
     def __init__(self, ctx: SearchContext) -> None:
         self.schedule = _local_search(ctx)
         self.space = ctx.space
+        self.objective_names = tuple(ctx.objectives.names)
         self._evaluate = ctx.evaluate
         self.seen = Archive(ctx.space, ctx.objectives.n_obj)
         evaluate = self._evaluate_and_keep if self.schedule.mode != "none" else ctx.evaluate
@@ -170,7 +171,8 @@ class ArrayDriver:
         """Iterated hill climbs from random starts (drawn from the run's own generator)."""
         rs, k = self.engine.random_state, self.schedule.climbs
         starts = rs.integers(0, self.space.genome_upper, size=(k, self.space.genome_upper.size))
-        weights = climb_weights(self.seen.F.shape[1], k, self.schedule.climb_weights, rs)
+        error = self.objective_names.index("error") if "error" in self.objective_names else None
+        weights = climb_weights(self.seen.F.shape[1], k, self.schedule.climb_weights, rs, error)
         rounds, strength = self.schedule.kick_rounds, self.schedule.kick_genes
         X, F, _ = iterated_climb(self.space, self._evaluate_and_keep, starts, weights, rounds, strength, rs)
         return X, F

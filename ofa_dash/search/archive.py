@@ -60,13 +60,22 @@ class Archive:
         """Merge queued batches and keep the non-dominated, distinct networks."""
         if not self._pending:
             return
-        X = np.concatenate([self.X, *(self.space.canonical(g) for g, _ in self._pending)])
+        parts = [self.X, *(np.asarray(g, dtype=np.int64) for g, _ in self._pending)]
         F = np.concatenate([self.F, *(f for _, f in self._pending)])
         self._pending.clear()
+        # non-dominated first (cheap on objectives), then canonical spelling and distinct networks
+        # among those few: a local search feeds batches of thousands, nearly all dominated, so only
+        # the surviving genome rows are gathered
+        nd = np.sort(nondominated(F))
+        starts = np.cumsum([0] + [len(x) for x in parts])
+        part = np.searchsorted(starts, nd, side="right") - 1
+        X = np.zeros((0, self.X.shape[1]), dtype=np.int64)
+        if len(nd):
+            X = np.concatenate([parts[k][nd[part == k] - starts[k]] for k in np.unique(part)])
+        X, F = self.space.canonical(X), F[nd]
         keep = unique_rows(X)
         X, F = X[keep], F[keep]
-        nd = nondominated(F)
-        order = nd[np.lexsort(F[nd].T[::-1])]  # sorted by the first objective, then the next: stable output
+        order = np.lexsort(F.T[::-1])  # sorted by the first objective, then the next: stable output
         self.X, self.F = X[order], F[order]
 
     def __len__(self) -> int:

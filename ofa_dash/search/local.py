@@ -69,10 +69,15 @@ def hill_climb(
     active = np.arange(len(X))
     while len(active):
         N = _all_moves(space, X[active])
-        n, m, g = N.shape
-        FN = np.asarray(evaluate(N.reshape(n * m, g)), dtype=float).reshape(n, m, -1)
-        n_evals += n * m
-        SN = np.einsum("ijk,ik->ij", FN, W[active])
+        n, m, _ = N.shape
+        # a change to a switched-off slot is the climber itself (a fifth of the moves on average): not evaluated
+        real = np.any(X[active][:, None, :] != N, axis=2)
+        ri = np.nonzero(real)[0]
+        FN = np.zeros((n, m, F.shape[1]))
+        FN[real] = np.asarray(evaluate(N[real]), dtype=float)
+        n_evals += len(ri)
+        SN = np.full((n, m), np.inf)
+        SN[real] = np.einsum("ij,ij->i", FN[real], W[active][ri])
         j = SN.argmin(axis=1)
         rows = np.arange(n)
         better = SN[rows, j] < score[active]
@@ -119,12 +124,17 @@ def iterated_climb(
     return X, F, n_evals
 
 
-def climb_weights(n_obj: int, n: int, mode: str, rs: np.random.Generator) -> np.ndarray:
+def climb_weights(n_obj: int, n: int, mode: str, rs: np.random.Generator, error: int | None = None) -> np.ndarray:
     """``n`` weight vectors: ``corners`` splits them evenly over the single objectives (the
-    objectives' corners), ``spread`` puts half on the corners and half on random mixtures."""
+    objectives' corners), ``spread`` puts half on the corners and half on random mixtures,
+    ``accurate`` puts half on the error alone (objective ``error``; ``spread`` without one) and
+    half on random mixtures: the other corners of a subnet front are the smallest subnet,
+    which the first population holds anyway, and the most accurate one is the hard one."""
     corners = np.eye(n_obj)[np.arange(n) % n_obj]
     if mode == "corners":
         return corners
+    if mode == "accurate" and error is not None:
+        corners = np.eye(n_obj)[np.full(n, error)]
     mixed = rs.dirichlet(np.ones(n_obj), size=n - n // 2)
     return np.concatenate([corners[: n // 2], mixed])
 
@@ -203,7 +213,7 @@ def _ends_first(F: np.ndarray) -> np.ndarray:
 LOCAL_SEARCH_MODES = ("none", "pareto")
 
 
-CLIMB_WEIGHTS = ("corners", "spread")
+CLIMB_WEIGHTS = ("corners", "spread", "accurate")
 
 
 @dataclass(frozen=True)
