@@ -198,6 +198,18 @@ def print_table(summary: dict) -> None:
         )
 
 
+def hv_so_far(grid: np.ndarray, n_evals, hv) -> np.ndarray:
+    """The archive's hypervolume as recorded at or before each grid point (NaN before the first record).
+
+    A step, not a line: the default NSGA-II records nothing during its final
+    local search pass (tens of thousands of evaluations between two records),
+    and a straight line across it would draw progress nobody measured.
+    """
+    n_evals, hv = np.asarray(n_evals), np.asarray(hv, dtype=float)
+    idx = np.searchsorted(n_evals, grid, side="right") - 1
+    return np.where(idx >= 0, hv[np.clip(idx, 0, None)], np.nan)
+
+
 def plot(curves: dict, path: str) -> None:
     import matplotlib
 
@@ -211,8 +223,8 @@ def plot(curves: dict, path: str) -> None:
             color = colors.get(algorithm)
             if algorithm == "ofa-evolution":  # 9 budgets x 500 generations: another budget; its final figure is in the table
                 continue
-            grid = np.linspace(0, min(n[-1] for n, _ in runs), 400)
-            ys = np.array([np.interp(grid, n, h, left=np.nan) for n, h in runs])
+            grid = np.linspace(0, max(n[-1] for n, _ in runs), 400)  # a finished run keeps its final archive
+            ys = np.array([hv_so_far(grid, n, h) for n, h in runs])
             ax.plot(grid, np.nanmean(ys, axis=0), color=color, lw=1.6, label=f"{LABELS.get(algorithm, algorithm)} (mean of {len(runs)} seeds)")
             ax.fill_between(grid, np.nanmin(ys, axis=0), np.nanmax(ys, axis=0), color=color, alpha=0.15, lw=0)
             if algorithm in PUBLISHED_SEED1:
