@@ -16,6 +16,18 @@ OFFICIAL = SHARED / "ofa-official"
 
 torch.set_num_threads(1)
 
+# Modules that go first, longest first (measured module by module). ``bash scripts/test.sh`` runs the suite on two
+# pytest-xdist workers that take whole modules in collection order (``--dist loadfile --no-loadscope-reorder``, so a
+# module's fixtures and its tests' order stay as in a serial run, and each worker meets the others in serial order).
+# test_train.py alone takes about a quarter of the suite: started last, one worker would run it while the other idles.
+SLOW_MODULES = ("test_train.py",)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Move the modules named in ``SLOW_MODULES`` to the front, in that order; every module stays in one piece and in its own order."""
+    rank = {name: i for i, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their collection order
+
 
 def make_image_folder(root: Path, per_class_train: int = 6, per_class_test: int = 2, size: int = 32, classes=CIFAR10_CLASSES) -> Path:
     """A small image-folder dataset of random PNGs with CIFAR-10's class names (class-dependent colour so it is learnable)."""
