@@ -299,7 +299,7 @@ def browser_meta(name: str, manifest: dict, result: dict) -> dict:
 CLOCKS = {
     "wall": "performance.now() in the browser, around rounds of session.run",
     "cpu": "CPU time of the browser renderer's main thread (Linux /proc schedstat, read by the server) around rounds of session.run, "
-    "less the cost of reading it; rounds are still at least round_ms of wall time (performance.now())",
+    "less the cost of reading it; rounds last at least max(round_ms, 20 ms) of wall time (performance.now())",
 }
 
 
