@@ -173,3 +173,46 @@ def test_webgpu_is_a_separate_device_with_its_gpu_recorded(plan):
         timings_from_result(manifest, {**answer, "backend": "wasm"})
     with pytest.raises(ValueError, match="unknown browser backend"):
         BrowserSettings("x", backend="webgl")
+
+
+def test_the_clock_the_browser_timed_on_is_recorded(plan):
+    manifest = _manifest(plan)
+    wall = profile_from_result(CIFAR, "b", manifest, _answer(manifest))
+    assert wall.meta["clock"].startswith("performance.now()")
+    cpu = profile_from_result(CIFAR, "b", manifest, {**_answer(manifest), "clock": "cpu"})
+    assert "CPU time of the browser renderer's main thread" in cpu.meta["clock"]
+    # anything else a visitor posts reads as the wall clock
+    assert profile_from_result(CIFAR, "b", manifest, {**_answer(manifest), "clock": "sundial"}).meta["clock"] == wall.meta["clock"]
+
+
+def _fake_process(proc, pid: int, parent: int, cmdline: bytes, resident_pages: int, cpu_ns: int) -> None:
+    d = proc / str(pid)
+    (d / "task" / str(pid)).mkdir(parents=True, exist_ok=True)
+    (d / "stat").write_text(f"{pid} (chromium) S {parent} 1 1 0 -1")
+    (d / "cmdline").write_bytes(cmdline)
+    (d / "statm").write_text(f"100000 {resident_pages} 10 1 0 5 0")
+    (d / "task" / str(pid) / "schedstat").write_text(f"{cpu_ns} 0 1")
+
+
+def test_the_cpu_clock_follows_the_renderer_whose_memory_grew(tmp_path):
+    import os
+
+    from ofa_dash.hardware.browser_headless import RendererCpuClock
+
+    me = os.getpid()
+    proc = tmp_path
+    _fake_process(proc, me, 1, b"python", 10, 0)
+    _fake_process(proc, 500, me, b"node\0driver", 10, 0)
+    _fake_process(proc, 501, 500, b"/usr/lib/chromium/chromium\0--headless", 10, 0)
+    _fake_process(proc, 502, 501, b"/usr/lib/chromium/chromium --type=renderer --busy-one", 1000, 7_000_000)
+    _fake_process(proc, 503, 501, b"/usr/lib/chromium/chromium --type=renderer --the-page", 1000, 3_000_000)
+    _fake_process(proc, 900, 1, b"/usr/lib/chromium/chromium --type=renderer --someone-elses", 1000, 9_000_000)
+    clock = RendererCpuClock(proc)
+    assert RendererCpuClock.available(proc) and clock.renderers() == [502, 503]  # not another browser's renderer
+    assert clock() == 0  # the first read only notes the renderers
+    pages = 256 * 1024 * 1024 // os.sysconf("SC_PAGE_SIZE")
+    _fake_process(proc, 503, 501, b"/usr/lib/chromium/chromium --type=renderer --the-page", 1000 + pages, 3_500_000)
+    _fake_process(proc, 502, 501, b"/usr/lib/chromium/chromium --type=renderer --busy-one", 1200, 9_000_000)
+    assert clock() == 3_500_000 and clock.pid == 503
+    (proc / "503" / "task" / "503" / "schedstat").write_text("4500000 0 2")
+    assert clock() == 4_500_000

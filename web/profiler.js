@@ -6,11 +6,18 @@
 // node_modules next to it, the ONNX models from `modelBase`. The browser's clock is coarse, so a
 // model is timed in rounds of back-to-back runs (each round at least policy.round_ms long) and
 // the median per-run time over rounds is reported (see ofa_dash/hardware/browser.py).
+// Where the page is given a CPU clock (the headless command on the dashboard's machine: the renderer's
+// main-thread CPU time, read by the server), rounds are timed on it instead: on a shared machine the
+// wall clock mostly measures how long the browser waited for a core, not how long the model ran.
 const ORT_DIST = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
 // onnxruntime-web build and execution provider per backend (the names of ofa_dash.hardware.browser.BACKENDS)
 const BUILDS = { wasm: { file: "ort.wasm.min.mjs", provider: "wasm" }, webgpu: { file: "ort.webgpu.min.mjs", provider: "webgpu" } };
 const MAX_ESTIMATE_RUNS = 2000;
 const MAX_RUNS_PER_ROUND = 20000;
+// Reading the CPU clock is a round trip to the server that costs the renderer some CPU itself (~0.2 ms
+// measured here): rounds timed on it last at least this long, so that what is left of that cost after
+// subtracting its median stays a small part of a round.
+const CPU_ROUND_MS = 20;
 
 function quantile(sorted, q) {
   // linear interpolation between closest ranks (numpy's default percentile)
@@ -51,7 +58,28 @@ async function gpuDescription() {
   return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "unnamed WebGPU adapter";
 }
 
-export async function timeModel(ort, provider, bytes, shape, policy) {
+// The server's clock has to find this page's renderer among the browser's processes: it keeps the one whose
+// resident memory grew by this buffer between two reads (RendererCpuClock in browser_headless.py).
+async function lockCpuClock(cpuClock) {
+  await cpuClock();
+  const buffer = new Uint8Array(256 * 1024 * 1024).fill(1);
+  await cpuClock();
+  return buffer.length;
+}
+
+// The CPU cost of reading the CPU clock itself (median of 9 back-to-back reads, ns), subtracted from every round.
+export async function cpuProbeCost(cpuClock) {
+  const costs = [];
+  for (let i = 0; i < 9; i++) {
+    const a = await cpuClock();
+    costs.push((await cpuClock()) - a);
+  }
+  costs.sort((a, b) => a - b);
+  return costs[4];
+}
+
+// cpu: null (wall clock only) or { clock: async () => ns of CPU time, probe: cpuProbeCost(clock) }
+export async function timeModel(ort, provider, bytes, shape, policy, cpu = null) {
   const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all" });
   try {
     const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", randomInput(shape, 7), shape) };
@@ -65,32 +93,42 @@ export async function timeModel(ort, provider, bytes, shape, policy) {
       runs++;
     }
     const perRun = Math.max((performance.now() - t0) / runs, 1e-4);
-    const perRound = Math.min(MAX_RUNS_PER_ROUND, Math.max(1, Math.ceil(policy.round_ms / perRun)));
+    const roundMs = cpu ? Math.max(policy.round_ms, CPU_ROUND_MS) : policy.round_ms;
+    const perRound = Math.min(MAX_RUNS_PER_ROUND, Math.max(1, Math.ceil(roundMs / perRun)));
     const rounds = Math.min(policy.max_rounds, Math.max(policy.min_rounds, Math.floor(policy.budget_ms / (perRun * perRound))));
     const times = [];
+    const cpuTimes = [];
     for (let r = 0; r < rounds; r++) {
+      const cpu0 = cpu ? await cpu.clock() : 0;
       const start = performance.now();
       for (let j = 0; j < perRound; j++) await session.run(feeds);
       times.push((performance.now() - start) / perRound);
+      if (cpu) cpuTimes.push(Math.max((await cpu.clock()) - cpu0 - cpu.probe, 0) / 1e6 / perRound);
     }
     times.sort((a, b) => a - b);
-    return { median_ms: quantile(times, 0.5), spread_ms: quantile(times, 0.75) - quantile(times, 0.25), n: rounds * perRound };
+    const wall = { median_ms: quantile(times, 0.5), spread_ms: quantile(times, 0.75) - quantile(times, 0.25), n: rounds * perRound };
+    if (!cpu) return wall;
+    cpuTimes.sort((a, b) => a - b);
+    return { median_ms: quantile(cpuTimes, 0.5), spread_ms: quantile(cpuTimes, 0.75) - quantile(cpuTimes, 0.25), n: wall.n, wall_median_ms: wall.median_ms };
   } finally {
     await session.release();
   }
 }
 
 // manifest: see ofa_dash/hardware/browser.py (make_manifest); modelBase: URL prefix of its files;
-// onProgress(done, total, what) after each model. Resolves to the answer the server checks.
-export async function profile(manifest, modelBase, onProgress = () => {}) {
+// onProgress(done, total, what) after each model; cpuClock: optional async () => CPU time in ns of the
+// thread that runs the models (see timeModel). Resolves to the answer the server checks.
+export async function profile(manifest, modelBase, onProgress = () => {}, cpuClock = null) {
   const build = BUILDS[manifest.backend];
   if (!build) throw new Error(`unknown backend ${manifest.backend}`);
   const gpu = manifest.backend === "webgpu" ? await gpuDescription() : null;
   const ort = await import(ORT_DIST + build.file);
-  const time = (bytes, shape, policy) => timeModel(ort, build.provider, bytes, shape, policy);
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = ORT_DIST;
+  if (cpuClock) await lockCpuClock(cpuClock);
+  const cpu = cpuClock ? { clock: cpuClock, probe: await cpuProbeCost(cpuClock) } : null;
+  const time = (bytes, shape, policy) => timeModel(ort, build.provider, bytes, shape, policy, cpu);
   const base = modelBase.endsWith("/") ? modelBase : modelBase + "/";
   const started = performance.now();
   const total = 1 + manifest.layers.length + manifest.subnets.length;
@@ -132,6 +170,8 @@ export async function profile(manifest, modelBase, onProgress = () => {}) {
     platform: (agentData && agentData.platform) || navigator.platform || "",
     hardware_concurrency: navigator.hardwareConcurrency || null,
     cross_origin_isolated: Boolean(self.crossOriginIsolated),
+    clock: cpu ? "cpu" : "wall",
+    cpu_probe_ms: cpu ? cpu.probe / 1e6 : null,
     seconds: (performance.now() - started) / 1000,
     phase_seconds: phase,
     overhead,
