@@ -16,6 +16,24 @@ def emit(obj: dict, as_json: bool) -> None:
             print(f"{k}: {v}")
 
 
+def profile_summary(profile, runtime: str, out: Path) -> dict:
+    """What ``profile`` and ``profile-browser`` print about a saved device profile (one contract: name, quality, correction, range)."""
+    q = profile.quality
+    return {
+        "name": profile.name,
+        "space": profile.space,
+        "runtime": runtime,
+        "path": str(out),
+        "kendall_tau": q["kendall_tau"],
+        "mape": q["mape"],
+        "n_validation": q["n_validation"],
+        "correction": {"scale": profile.correction.scale, "offset_ms": profile.correction.offset_ms},
+        "range_ms": profile.range_ms(),
+        "n_layers": profile.meta["n_layers_timed"],
+        "hardware": profile.meta["hardware"],
+    }
+
+
 def add_subnet_arguments(parser) -> None:
     """--space, --arch, --supernet and --official: which subnet of which weights (validate and export share them)."""
     parser.add_argument("--space", default="cifar10")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ofa_dash.commands.common import emit
+from ofa_dash.commands.common import emit, profile_summary
 from ofa_dash.space import get_space
 from ofa_dash.workspace import Workspace
 
@@ -41,21 +41,7 @@ def run(args: argparse.Namespace) -> int:
     profile = profile_device(space, config, runtime=runtime, show_progress=not args.quiet)
     save_profile(profile, out)
     q = profile.quality
-    result = {
-        "name": profile.name,
-        "space": space.name,
-        "runtime": args.runtime,
-        "path": str(out),
-        "kendall_tau": q["kendall_tau"],
-        "mape": q["mape"],
-        "n_validation": q["n_validation"],
-        "correction": {"scale": profile.correction.scale, "offset_ms": profile.correction.offset_ms},
-        "range_ms": profile.range_ms(),
-        "n_layers": profile.meta["n_layers_timed"],
-        "hardware": profile.meta["hardware"],
-        "machine": profile.meta["machine"],
-        "minutes": profile.meta["minutes"],
-    }
+    result = {**profile_summary(profile, args.runtime, out), "machine": profile.meta["machine"], "minutes": profile.meta["minutes"]}
     if q["n_validation"] < QUALITY_MIN_VALIDATION:
         result["note"] = f"only {q['n_validation']} validation subnets; the quality bar is judged on >= {QUALITY_MIN_VALIDATION}"
     emit(result, args.json)

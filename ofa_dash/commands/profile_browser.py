@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from ofa_dash.commands.common import emit
+from ofa_dash.commands.common import emit, profile_summary
 from ofa_dash.space import get_space
 from ofa_dash.workspace import Workspace
 
@@ -70,25 +70,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     profile = bp.profile_from_result(space, name, manifest, result)
     save_profile(profile, out)
-    q = profile.quality
-    emit(
-        {
-            "name": profile.name,
-            "space": space.name,
-            "runtime": args.backend,
-            "path": str(out),
-            "kendall_tau": q["kendall_tau"],
-            "mape": q["mape"],
-            "n_validation": q["n_validation"],
-            "correction": {"scale": profile.correction.scale, "offset_ms": profile.correction.offset_ms},
-            "range_ms": profile.range_ms(),
-            "n_layers": profile.meta["n_layers_timed"],
-            "hardware": profile.meta["hardware"],
-            "browser_minutes": result["seconds"] / 60,
-            "minutes": total / 60,
-        },
-        args.json,
-    )
+    emit({**profile_summary(profile, args.backend, out), "browser_minutes": result["seconds"] / 60, "minutes": total / 60}, args.json)
     return 0
 
 
