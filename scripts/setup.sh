@@ -17,6 +17,12 @@ fi
 # onnxruntime-web, served by the dashboard itself to visitors' browsers: reinstalled when package-lock.json changed
 lock_want=$(sha256sum web/package-lock.json | cut -d' ' -f1)
 if [ "$(cat web/node_modules/.lock.sha 2>/dev/null)" != "$lock_want" ]; then
+  if ! command -v npm >/dev/null && [ "${1:-}" = "--browser" ]; then
+    # the test command (--browser) needs it: the browser-profile tests serve onnxruntime-web
+    if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+  fi
   if ! command -v npm >/dev/null; then
     echo "setup: npm is missing, so 'Profile a browser' cannot serve onnxruntime-web (apt-get install npm, then rerun)" >&2
   else
