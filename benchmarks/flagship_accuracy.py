@@ -50,10 +50,12 @@ def main() -> int:
     named = [("largest", space.largest()), ("smallest", space.smallest())]
     named += [(f"random-{i + 1}", a) for i, a in enumerate(space.sample(args.n_random, seed=args.seed))]
     rows = []
+    versions = set()
     start = time.perf_counter()
     for label, arch in named:
         t0 = time.perf_counter()
         res = validate_subnet(space, arch, args.supernet, data, threads=args.threads, measure_latency=False, record=False)
+        versions.add(res.supernet_version)
         c = count(space, space.encode([arch]))
         rows.append(
             {
@@ -84,6 +86,7 @@ def main() -> int:
     }
     out = {
         "supernet": os.path.relpath(args.supernet, ROOT),
+        "supernet_version": versions.pop() if len(versions) == 1 else sorted(versions),
         "n_random": args.n_random,
         "seed": args.seed,
         "seconds": round(time.perf_counter() - start, 1),

@@ -100,6 +100,37 @@ def load_weights(path: str | os.PathLike, space: SearchSpace) -> tuple[Supernet,
     return net.eval(), json.loads(blob.get("meta", "{}"))
 
 
+def promote_weights(src: str | os.PathLike, dst: str | os.PathLike, space: SearchSpace, overwrite: bool = False) -> str:
+    """Publish a draft space's weights under the name of the space that takes them over; returns the new supernet version.
+
+    A flagship is trained under a draft name (``cifar10-v2``) while the shipped
+    name keeps serving the old set, then takes that name over in one change.
+    The copy is checked (checksum, tensor shapes against ``space``) before it is
+    written, and its version becomes ``<space>-<content hash>``: measurements,
+    exports and predictors keyed by the old name's version can never be mixed
+    with it. Nothing is written when a check fails or ``dst`` exists (unless
+    ``overwrite``).
+    """
+    src, dst = Path(src), Path(dst)
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{dst} exists; remove it first or pass overwrite=True")
+    blob = load_tagged(src, "ofa-dash supernet checkpoint")
+    if not isinstance(blob, dict) or blob.get("format") != WEIGHTS_FORMAT:
+        raise ValueError(f"{src} is not an ofa-dash supernet checkpoint (missing format tag)")
+    verify_state(blob["state_dict"], blob.get("state_sha256"), src)
+    expected = _expected_shapes(space)
+    shapes = {k: tuple(v.shape) for k, v in blob["state_dict"].items()}
+    if shapes != expected:
+        wrong = sorted(set(shapes.items()) ^ set(expected.items()))[:3]
+        raise ValueError(f"{src} (space {blob.get('space')!r}) does not fit space {space.name!r}: {wrong}")
+    meta = json.loads(blob.get("meta", "{}"))
+    sha = blob.get("state_sha256") or state_sha256(blob["state_dict"])
+    version = f"{space.name}-{sha[:12]}"
+    meta.update({"space": space.name, "supernet_version": version, "promoted_from": {"space": blob.get("space"), "version": meta.get("supernet_version")}})
+    atomic_torch_save({**blob, "space": space.name, "meta": json.dumps(meta), "state_sha256": sha}, dst)
+    return version
+
+
 def save_subnet_weights(net: StaticNet, path: str | os.PathLike, space: SearchSpace, arch: Arch, meta: dict) -> None:
     """A static subnet's weights (fp32: fine-tuned weights are small and kept exactly), their checksum and JSON metadata."""
     state = {k: v.detach().float().cpu().contiguous() if v.is_floating_point() else v.detach().cpu() for k, v in net.state_dict().items()}

@@ -1,0 +1,68 @@
+"""Promoting a draft space's weights to the name that takes them over (the flagship switch)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from ofa_dash.checkpoints import load_weights, promote_weights, save_weights, state_sha256
+from ofa_dash.nn import Supernet
+from ofa_dash.space import get_space
+
+DRAFT = get_space("cifar10-v2")
+TAKER = replace(DRAFT, name="cifar10-promoted")  # same layers under another name, as the switch makes it
+
+
+@pytest.fixture(scope="module")
+def draft_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("draft") / "supernet.pt"
+    save_weights(Supernet(DRAFT), path, {"supernet_version": "cifar10-v2-full+kernel", "phases_done": ["full", "kernel"]})
+    return path
+
+
+def test_promoted_weights_load_under_the_new_name_with_a_content_hash_version(draft_weights, tmp_path):
+    dst = tmp_path / "supernet.pt"
+    version = promote_weights(draft_weights, dst, TAKER)
+    net, meta = load_weights(dst, TAKER)
+    original, _ = load_weights(draft_weights, DRAFT)
+    blob = torch.load(dst, weights_only=True)
+    assert version == meta["supernet_version"] == f"cifar10-promoted-{blob['state_sha256'][:12]}"
+    assert blob["state_sha256"] == state_sha256(blob["state_dict"])
+    assert meta["promoted_from"] == {"space": "cifar10-v2", "version": "cifar10-v2-full+kernel"}
+    assert meta["phases_done"] == ["full", "kernel"]
+    for key, tensor in original.state_dict().items():
+        assert torch.equal(net.state_dict()[key], tensor), key
+    with pytest.raises(ValueError, match="space 'cifar10-promoted'"):
+        load_weights(dst, DRAFT)  # the old name no longer reads it
+
+
+def test_promotion_refuses_a_space_whose_layers_differ_and_writes_nothing(draft_weights, tmp_path):
+    dst = tmp_path / "supernet.pt"
+    with pytest.raises(ValueError, match="does not fit space 'cifar10'"):
+        promote_weights(draft_weights, dst, get_space("cifar10"))
+    assert not dst.exists()
+
+
+def test_promotion_keeps_an_existing_file_unless_told(draft_weights, tmp_path):
+    dst = tmp_path / "supernet.pt"
+    dst.write_bytes(b"shipped")
+    with pytest.raises(FileExistsError):
+        promote_weights(draft_weights, dst, TAKER)
+    assert dst.read_bytes() == b"shipped"
+    promote_weights(draft_weights, dst, TAKER, overwrite=True)
+    assert json.loads(torch.load(dst, weights_only=True)["meta"])["space"] == "cifar10-promoted"
+
+
+def test_promotion_refuses_damaged_weights(draft_weights, tmp_path):
+    blob = torch.load(draft_weights, weights_only=True)
+    key = next(k for k, v in blob["state_dict"].items() if v.is_floating_point())
+    blob["state_dict"][key] = blob["state_dict"][key] + 1
+    damaged = tmp_path / "damaged.pt"
+    torch.save(blob, damaged)
+    with pytest.raises(ValueError, match="damaged"):
+        promote_weights(damaged, tmp_path / "out.pt", TAKER)
+    assert not (tmp_path / "out.pt").exists()
