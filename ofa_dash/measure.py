@@ -32,6 +32,7 @@ import torch.distributed as dist
 
 from ofa_dash import evaluate
 from ofa_dash.checkpoints import load_weights, weights_version
+from ofa_dash.data import check_classes
 from ofa_dash.datasets import load_for_space
 from ofa_dash.files import file_sha256
 from ofa_dash.hardware import count
@@ -64,6 +65,7 @@ class MeasureConfig:
     workers: int = 1  # processes measuring at once (each with ``threads`` threads); small subnets use one core better than two
     device: str = "cpu"  # "cuda": PyTorch on the GPU (engine "torch", one process)
     archs: tuple[Arch, ...] | None = None  # measure exactly these (a shortlist for the predictor) instead of the seeded plan
+    dataset: object | None = None  # the dataset at ``data_dir`` already loaded (the dashboard's shared copy); read from disk when None
 
 
 @dataclass
@@ -208,7 +210,9 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
             f"{cfg.out_path} holds subnets measured with supernet version(s) {old_versions}, but {cfg.supernet_path} is {version!r}; "
             f"measure into a new --out (or move the old file away) so accuracies of different weights never mix"
         )
-    data = load_for_space(space, cfg.data_dir, cache_dir=cfg.cache_dir)
+    data = load_for_space(space, cfg.data_dir, cache_dir=cfg.cache_dir) if cfg.dataset is None else cfg.dataset
+    if cfg.dataset is not None:
+        check_classes(data, space)
     calib, holdout = data.split_holdout()
 
     done = set(existing["id"])

@@ -141,3 +141,42 @@ def test_a_pasted_link_with_parallel_ranges_restores_the_selected_table(env):
     new = at.query_params["pcbrush"]
     assert (new[0] if isinstance(new, list) else new) == "macs=0~1e+09"
     assert any(s.value == f"Selected subnets ({len(lines)})" for s in at.subheader)
+
+
+def _validated_twice(env) -> list[str]:
+    ids = [a.id for a in CIFAR.sample(2, seed=11)]
+    for sid in ids:
+        RunStore(env).record_measurement("cifar10", {"arch": sid, "supernet_version": DEMO_VERSION, "top1": 55.0, "n_images": 50})
+    return ids
+
+
+def test_a_shared_server_shows_the_refit_commands_not_a_button(env):
+    ids = _validated_twice(env)
+    at = _page("fronts").run()
+    _ok(at)
+    assert any("2 validated subnet(s) are not in the predictor's data" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == "fr_rescore_refit_go"]
+    assert any(f"--arch {','.join(ids)}" in c.value and "fit-predictor --space cifar10 --rescore" in c.value for c in at.code)
+
+
+def test_local_mode_refits_from_the_page_and_the_fronts_are_rescored(env, monkeypatch):
+    from ofa_dash.predictors.fit import FitConfig
+    from ofa_dash.predictors.measured import read_measured
+    from ofa_dash.ui import jobs
+
+    monkeypatch.setenv("OFA_DASH_LOCAL", "1")
+    monkeypatch.setattr("ofa_dash.refit.default_fit_config", lambda: FitConfig(candidates=("ridge",), folds=2))  # the fit's speed is not under test here
+    ids = _validated_twice(env)
+    at = _page("fronts").run()
+    _ok(at)
+    at.button(key="fr_rescore_refit_go").click().run()
+    _ok(at)
+    job = jobs.get_job(at.session_state["fr_rescore_refit_job"])
+    job.thread.join(timeout=240)
+    assert job.error is None and job.result is not None
+    assert set(ids) <= set(read_measured(env / "cifar10" / "measured.parquet", CIFAR)["id"])
+    at.run()
+    _ok(at)
+    assert any(s.value.startswith("Added 2 subnet(s)") and "re-scored" in s.value for s in at.success), [s.value for s in at.success]
+    assert at.button(key="fr_rescore").disabled  # every run now scored by the refitted predictor
+    assert not any("validated subnet(s) are not in the predictor's data" in c.value for c in at.caption)
