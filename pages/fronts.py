@@ -52,13 +52,18 @@ if not ctx.view.devices:
 side = ctx.controls
 side.markdown("**Front**")
 # runs of three or more objectives open on the parallel coordinates: no scatter shows all their objectives
-MODES = ["2D front", "3D front", "Parallel"]
-# ... and so does a link that carries parallel-coordinates ranges but no 2D box
-first_mode = "Parallel" if parcoords.many_objectives(ctx.chosen_runs) or (ctx.view.pc_brush and not ctx.view.brush) else "2D front"
+MODES = {"2D front": "2d", "3D front": "3d", "Parallel": "parallel"}  # label -> the link's ``view=``
+# ... and so does a link that carries parallel-coordinates ranges but no 2D box; a link's ``view=`` wins
+usual_mode = "Parallel" if parcoords.many_objectives(ctx.chosen_runs) or (ctx.view.pc_brush and not ctx.view.brush) else "2D front"
+first_mode = next((label for label, slug in MODES.items() if slug == ctx.view.mode), usual_mode)
 mode = (
-    side.segmented_control("view", MODES, default=first_mode, key="fr_mode", help="Parallel: every objective on its own axis; drag along an axis to brush.")
+    side.segmented_control(
+        "view", list(MODES), default=first_mode, key="fr_mode", help="Parallel: every objective on its own axis; drag along an axis to brush."
+    )
     or first_mode
 )
+if mode != "3D front":  # the 3D view writes its axes too, below
+    state.set_front_mode("" if mode == usual_mode else MODES[mode])
 axis_slot = side.container()  # the axis pickers, filled once the catalogue says which axes exist
 prefer_measured = side.toggle("measured top-1 where available", key="fr_measured", help="Live validations replace the prediction for subnets that have one.")
 sets = side.multiselect(
@@ -258,12 +263,15 @@ else:
     axes = [*other, "macs", "params"]
     # default: the two cost axes that agree least (two CPU latencies would draw a thin sliver); keyed per space and axis set
     first, second = default_3d_axes(points, axes)
+    if len(ctx.view.axes3d) == 2 and set(ctx.view.axes3d) <= set(axes):  # a link's axes=a,b
+        first, second = ctx.view.axes3d
     with axis_slot:
         ya = st.selectbox("axis 2", axes, index=axes.index(first), format_func=column_label, key=f"fr_3d_a_{space.name}_{'+'.join(axes)}")
         rest = [a for a in axes if a != ya]
         zb = st.selectbox(
             "axis 3", rest, index=rest.index(second) if second in rest else 0, format_func=column_label, key=f"fr_3d_b_{space.name}_{'+'.join(axes)}"
         )
+    state.set_front_mode("3d", [ya, zb])
     weights = [w_acc, (1 - w_acc) / 2, (1 - w_acc) / 2] if use_w else None
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
     fig = for_audience(figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks), ctx.view.present)

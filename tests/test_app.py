@@ -156,6 +156,22 @@ def test_3d_front_lists_its_pareto_set(env):
 
 
 # --------------------------------------------------------------------------- deep links
+def test_a_link_reopens_the_3d_view_on_its_axes_and_switching_views_updates_the_link(env):
+    at = _app()
+    at.query_params["view"] = "3d"
+    at.query_params["axes"] = "params,macs"
+    at.run()
+    _ok(at)
+    assert any(s.value.startswith("3D Pareto set") for s in at.subheader)
+    assert [b.value for b in at.selectbox if b.label in ("axis 2", "axis 3")] == ["params", "macs"]
+    at.sidebar.get("button_group")[0].set_value("Parallel").run()
+    _ok(at)
+    assert at.query_params["view"] in ("parallel", ["parallel"]) and "axes" not in at.query_params
+    at.sidebar.get("button_group")[0].set_value("2D front").run()  # the page's usual view: the link names none
+    _ok(at)
+    assert "view" not in at.query_params
+
+
 def test_a_pasted_link_reproduces_the_view(env):
     runs, _ = RunStore(env).list_runs("cifar10")
     run_id = runs[1]["run_id"]

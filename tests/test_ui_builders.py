@@ -299,6 +299,16 @@ def test_query_params_round_trip():
     assert view_from_query({"space": "no-such-space"}).space == "cifar10"
 
 
+def test_the_fronts_view_and_its_3d_axes_round_trip_and_bad_values_drop():
+    view = View("cifar10", mode="3d", axes3d=["latency:cpu-ort", "macs"])
+    q = view_to_query(view)
+    assert (q["view"], q["axes"]) == ("3d", "latency:cpu-ort,macs") and view_from_query(q) == view
+    assert view_from_query({"view": "PARALLEL"}).mode == "parallel"
+    assert view_from_query({"view": "4d", "axes": "macs"}) == View("cifar10")  # unknown view, one axis: both dropped
+    assert view_from_query({"axes": "macs,macs"}).axes3d == []  # two axes must differ
+    assert "view" not in view_to_query(View("cifar10"))
+
+
 def test_constraints_travel_in_the_link_and_nothing_else_does():
     from ofa_dash.ui.catalogue import Constraints
 

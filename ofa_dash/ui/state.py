@@ -27,7 +27,8 @@ DEFAULT_SPACE = "cifar10"
 MAX_COMPARED = 4  # subnets side by side on the Compare page
 MAX_LINKED = 50  # shortlisted subnet ids a link may carry
 
-QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare", "shortlist", "limit", "brush", "pcbrush")
+QUERY_KEYS = ("space", "device", "run", "subnet", "present", "compare", "shortlist", "limit", "brush", "pcbrush", "view", "axes")
+FRONT_MODES = ("2d", "3d", "parallel")  # the Fronts page's views as a link names them (``view=3d``)
 PAGES = {
     "fronts": "pages/fronts.py",
     "subnet": "pages/subnet.py",
@@ -52,6 +53,8 @@ class View:
     limits: str = ""  # the Fronts page's constraints as a link carries them (``catalogue.Constraints.to_query``)
     brush: str = ""  # the 2D front's box / lasso in data coordinates (``brush.Brush.to_query``)
     pc_brush: str = ""  # the parallel coordinates' brushed ranges per axis (``brush.ranges_to_query``)
+    mode: str = ""  # the Fronts page's view (one of FRONT_MODES); empty: the page's own default
+    axes3d: list[str] = field(default_factory=list)  # the 3D front's two cost axes (column names); empty: the page's default
 
 
 def _split(value) -> list[str]:
@@ -79,6 +82,8 @@ def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View
     limits = Constraints.from_query(params.get("limit")).to_query()  # only well-formed limits survive
     brush = Brush.from_query(params.get("brush"))  # only a well-formed region survives
     pc_brush = ranges_to_query(ranges_from_query(params.get("pcbrush")))  # only well-formed ranges survive
+    mode = str(params.get("view") or "").strip().lower()
+    axes3d = list(dict.fromkeys(_split(params.get("axes"))))  # the page checks the names against the axes it has
     return View(
         space=space,
         devices=_split(params.get("device")),
@@ -90,6 +95,8 @@ def view_from_query(params: Mapping, default_space: str = DEFAULT_SPACE) -> View
         limits=limits,
         brush=brush.to_query() if brush else "",
         pc_brush=pc_brush,
+        mode=mode if mode in FRONT_MODES else "",
+        axes3d=axes3d[:2] if len(axes3d) >= 2 else [],
     )
 
 
@@ -114,6 +121,10 @@ def view_to_query(view: View) -> dict[str, str]:
         out["brush"] = view.brush
     if view.pc_brush:
         out["pcbrush"] = view.pc_brush
+    if view.mode:
+        out["view"] = view.mode
+    if view.axes3d:
+        out["axes"] = ",".join(view.axes3d)
     return out
 
 
@@ -154,7 +165,7 @@ def reconcile(view: View, devices: list[str], runs: list[str], space: SearchSpac
             shortlist.append(space.arch_from_id(sid).id if space is not None else sid)
         except ValueError as exc:
             notes.append(f"shortlisted subnet in the link: {exc}")
-    return View(view.space, keep_devices, keep_runs, subnet, view.present, compare, shortlist, view.limits, view.brush, view.pc_brush), notes
+    return replace(view, devices=keep_devices, runs=keep_runs, subnet=subnet, compare=compare, shortlist=shortlist), notes
 
 
 def default_devices(devices: list[str]) -> list[str]:
@@ -452,6 +463,11 @@ def current_pc_brush() -> str:
 def set_brush(brush: str) -> None:
     """The 2D front's box / lasso (``brush=...``, see :mod:`ofa_dash.ui.brush`) in the view and the URL, so a link restores the selection."""
     update_view(brush=brush)
+
+
+def set_front_mode(mode: str, axes3d: list[str] | None = None) -> None:
+    """The Fronts page's view (``view=2d|3d|parallel``) and, for 3D, its two cost axes (``axes=a,b``), so a link reopens that view."""
+    update_view(mode=mode if mode in FRONT_MODES else "", axes3d=list(axes3d or [])[:2] if mode == "3d" else [])
 
 
 def set_shortlist(ids: list[str]) -> None:
