@@ -36,6 +36,13 @@ sys.path.insert(0, str(ROOT))
 
 PY = sys.executable
 INT8_PAIRS = 10  # int8 / fp32 pairs measured along the int8 front: what the int8 drop model is fitted on
+QUICK_ARGS = {
+    "profile": ("--n-calibration", "16", "--n-validation", "8", "--repeats", "5"),
+    "profile-browser": ("--quick", "--n-calibration", "16", "--n-validation", "8"),
+    "runs": ("--seeds", "1", "--gens", "50", "--many-gens", "50"),
+    "int8": ("--limit", "200"),
+    "accuracy": ("--n-random", "2"),
+}
 RETIRED = ("measured.parquet", "measurements.jsonl", "predictor.pt", "devices", "runs", "finetuned", "exports")
 
 
@@ -48,6 +55,15 @@ class Switch:
     data: str
     cache: str | None
     n_subnets: int
+    quick: bool = False  # a rehearsal: every step on a small budget, to find what breaks before the real switch
+
+    def extra(self, step: str) -> list[str]:
+        """The small budgets of a rehearsal (``--quick``); nothing for the real switch."""
+        return list(QUICK_ARGS.get(step, ())) if self.quick else []
+
+    @property
+    def int8_pairs(self) -> int:
+        return 2 if self.quick else INT8_PAIRS
 
     @property
     def target(self) -> Path:
@@ -129,7 +145,22 @@ def _profile(runtime: str, name: str) -> Step:
         f"profile-{name}",
         f"{name}: per-layer latency table of the new layers ({runtime})",
         lambda sw: (sw.target / "devices" / f"{name}.json").is_file(),
-        lambda sw: [PY, "-m", "ofa_dash", "profile", "--space", sw.space, "--runtime", runtime, "--name", name, "--threads", "1", "--json"],
+        lambda sw: [
+            PY,
+            "-m",
+            "ofa_dash",
+            "profile",
+            "--space",
+            sw.space,
+            "--runtime",
+            runtime,
+            "--name",
+            name,
+            "--threads",
+            "1",
+            "--json",
+            *sw.extra("profile"),
+        ],
     )
 
 
@@ -172,13 +203,29 @@ def _int8_front_archs(sw: Switch) -> list[str]:
     run = store.load(wanted[0]["run_id"], sw.space)
     F, genomes = run.F("archive"), run.genomes("archive")
     order = np.argsort(F[:, 1])
-    picks = order[np.unique(np.linspace(0, len(order) - 1, INT8_PAIRS).round().astype(int))]
+    picks = order[np.unique(np.linspace(0, len(order) - 1, sw.int8_pairs).round().astype(int))]
     return [a.id for a in get_space(sw.space).decode(genomes[picks])]
 
 
 def _measure_int8_pairs(sw: Switch) -> None:
     for arch in _int8_front_archs(sw):
-        cmd = [PY, "-m", "ofa_dash", "validate", "--space", sw.space, "--arch", arch, "--int8", "--limit", "2000", "--no-latency", *_data_args(sw), "--json"]
+        cmd = [
+            PY,
+            "-m",
+            "ofa_dash",
+            "validate",
+            "--space",
+            sw.space,
+            "--arch",
+            arch,
+            "--int8",
+            "--limit",
+            "2000",
+            "--no-latency",
+            *_data_args(sw),
+            "--json",
+            *sw.extra("int8"),
+        ]
         _run(cmd)
 
 
@@ -203,25 +250,25 @@ STEPS: tuple[Step, ...] = (
         "profile-chromium-wasm",
         "chromium-wasm: the browser profile, timed in headless Chromium",
         lambda sw: (sw.target / "devices" / "chromium-wasm.json").is_file(),
-        lambda sw: [PY, "-m", "ofa_dash", "profile-browser", "--space", sw.space, "--name", "chromium-wasm", "--json"],
+        lambda sw: [PY, "-m", "ofa_dash", "profile-browser", "--space", sw.space, "--name", "chromium-wasm", "--json", *sw.extra("profile-browser")],
     ),
     Step(
         "runs",
         "the shipped searches: per device NSGA-II / SMS-EMOA / SPEA2 x seeds 1-3, the all-devices run",
         _runs_done,
-        lambda sw: [PY, "scripts/precompute_runs.py", "--space", sw.space],
+        lambda sw: [PY, "scripts/precompute_runs.py", "--space", sw.space, *sw.extra("runs")],
     ),
     Step(
         "int8-pairs",
         f"{INT8_PAIRS} int8 / fp32 pairs along the int8 front: the int8 drop model's data",
-        lambda sw: _int8_pairs(sw) >= INT8_PAIRS,
+        lambda sw: _int8_pairs(sw) >= sw.int8_pairs,
         lambda sw: None,
     ),
     Step(
         "accuracy",
         "test top-1 of largest, smallest and 20 random subnets: benchmarks/results/flagship_accuracy.json",
         lambda sw: sw.version() is not None and _json(ROOT / "benchmarks/results/flagship_accuracy.json").get("supernet_version") == sw.version(),
-        lambda sw: [PY, "benchmarks/flagship_accuracy.py", "--space", sw.space, *_data_args(sw)],
+        lambda sw: [PY, "benchmarks/flagship_accuracy.py", "--space", sw.space, *_data_args(sw), *sw.extra("accuracy")],
     ),
 )
 ACTIONS: dict[str, Callable[[Switch], None]] = {"promote": _promote, "int8-pairs": _measure_int8_pairs}
@@ -241,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--subnets", type=int, default=2000, help="subnets to measure for the predictor")
     p.add_argument("--run", action="store_true", help="run the missing steps (without it: print the plan)")
     p.add_argument("--only", choices=[s.name for s in STEPS], help="run this step only")
+    p.add_argument("--quick", action="store_true", help="a rehearsal on small budgets (with a small --subnets): finds what breaks; never ship its output")
     args = p.parse_args(argv)
-    sw = Switch(ROOT / args.draft, args.space, args.data, args.cache, args.subnets)
+    sw = Switch(ROOT / args.draft, args.space, args.data, args.cache, args.subnets, args.quick)
     if not (sw.draft / "supernet.pt").is_file():
         p.error(f"{sw.draft}/supernet.pt not found: the draft has not published weights yet")
     for step in STEPS:
