@@ -165,3 +165,28 @@ def test_error_weights_fall_back_to_corners_without_an_error_objective():
     rs = np.random.default_rng(0)
     np.testing.assert_array_equal(climb_weights(2, 4, "error", rs, error=1), np.tile([0.0, 1.0], (4, 1)))
     np.testing.assert_array_equal(climb_weights(2, 4, "error", rs, error=None), np.eye(2)[[0, 1, 0, 1]])
+
+
+def _many(algorithm: str, params: dict):
+    toy = toy_objectives(("error", "latency:toy-cpu", "latency:toy-gpu"))
+    spec = RunSpec(SPACE.name, algorithm, toy.names, pop_size=12, n_gen=5, seed=3, params=params)
+    return toy, run_search(spec, objectives=toy)
+
+
+def test_agemoea_ends_with_the_local_search_by_default():
+    toy, plain = _many("agemoea", {"local_search": "none"})
+    _, polished = _many("agemoea", {})
+    assert "local_search" not in plain.algorithm_params
+    assert polished.algorithm_params["local_search"] == "pareto" and polished.algorithm_params["ls_schedule"] == "memetic"
+    assert polished.n_evals > plain.n_evals
+    assert len(nondominated(polished.final_F)) == len(polished.final_F)
+    np.testing.assert_allclose(toy(polished.final_X), polished.final_F, rtol=1e-9, atol=1e-4)
+    # the generations are the algorithm's own: the polish only adds to them
+    assert polished.hv >= plain.hv and polished.hv_final >= plain.hv_final
+
+
+def test_other_pymoo_algorithms_polish_only_when_asked():
+    _, smsemoa = _many("smsemoa", {})
+    _, asked = _many("smsemoa", {"local_search": "pareto"})
+    assert "local_search" not in smsemoa.algorithm_params
+    assert asked.algorithm_params["local_search"] == "pareto" and asked.n_evals > smsemoa.n_evals

@@ -13,6 +13,10 @@ random start, mutation 0.1). Run
 parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
 ("uniform" | "stage"), ``duplicates`` and ``init`` override them.
 
+``agemoea`` (the all-devices run's algorithm) ends with the same schedule's climbs and
+Pareto local search by default (:class:`PolishedDriver`); the other pymoo algorithms do
+when given ``local_search="pareto"``.
+
 ``nsga2`` adds local search by default (issue 21, :mod:`ofa_dash.search.local`):
 hill climbs on the error alone, bred with each other (a memetic search for the most
 accurate subnets), seed the first population, the genetic search runs 5 % of the
@@ -42,7 +46,7 @@ from ofa_dash.search import operators as ops
 from ofa_dash.search.archive import Archive, nondominated
 from ofa_dash.search.context import SearchContext
 from ofa_dash.search.engine import ArrayNSGA2
-from ofa_dash.search.local import LocalSearchSchedule, climb_weights, iterated_climb, memetic_climb, pareto_local_search
+from ofa_dash.search.local import LocalSearchSchedule, climb_and_breed, pareto_local_search
 
 
 class Driver(Protocol):
@@ -184,18 +188,10 @@ class ArrayDriver:
         return F
 
     def _climb(self) -> tuple[np.ndarray, np.ndarray]:
-        """Iterated hill climbs from random starts (drawn from the run's own generator), then
-        their breeding per weighting (:func:`memetic_climb`)."""
-        sched, rs = self.schedule, self.engine.random_state
-        starts = rs.integers(0, self.space.genome_upper, size=(sched.climbs, self.space.genome_upper.size))
+        """Climbs from random starts drawn from the run's own generator, then their breeding."""
         error = self.objective_names.index("error") if "error" in self.objective_names else None
-        weights = climb_weights(self.seen.F.shape[1], sched.climbs, sched.climb_weights, rs, error)
-        X, F, _ = iterated_climb(self.space, self._evaluate_and_keep, starts, weights, sched.kick_rounds, sched.kick_genes, rs)
-        if sched.memetic_evals > 0:
-            F0 = self._evaluate(self.space.canonical(starts))  # the scale the climbs used
-            scale = F0.max(axis=0) - F0.min(axis=0)
-            X, F, _ = memetic_climb(self.space, self._evaluate_and_keep, X, F, weights, scale, sched.memetic_evals, rs, diverse=sched.memetic_diverse)
-        return X, F
+        n_obj = self.seen.F.shape[1]
+        return climb_and_breed(self.space, self._evaluate_and_keep, self._evaluate, n_obj, error, self.schedule, self.engine.random_state)
 
     def step(self) -> None:
         self.t += 1
@@ -218,6 +214,60 @@ class ArrayDriver:
 
     def final(self):
         return self._final if self._final is not None else self.engine.front()
+
+
+class PolishedDriver:
+    """A pymoo driver whose last step ends with the default schedule's local search (issue 21).
+
+    The many-objective run over every device (AGE-MOEA) reached 0.96 of the dedicated
+    NSGA-II runs per device: its population never reaches the most accurate corner, which
+    no device's latency moves. After the last generation, the schedule's error climbs
+    and their breeding (:func:`~ofa_dash.search.local.climb_and_breed`) join the
+    algorithm's final set, and a batched Pareto local search in all objectives finishes
+    it; that is the run's answer. The generations themselves are the algorithm's own.
+    """
+
+    def __init__(self, inner: PymooDriver, ctx: SearchContext, schedule: LocalSearchSchedule) -> None:
+        self.inner, self.schedule, self.space = inner, schedule, ctx.space
+        self._evaluate = ctx.evaluate
+        self.names = tuple(ctx.objectives.names)
+        self.rs = np.random.default_rng([ctx.seed, 21])  # its own stream: the algorithm's draws stay as they were
+        self.n_steps = inner.n_steps
+        self.t = 0
+        self._final: tuple[np.ndarray, np.ndarray] | None = None
+        self.params = {
+            **inner.params,
+            "local_search": schedule.mode,
+            "ls_schedule": str(ctx.params.get("ls_schedule", DEFAULT_SCHEDULE)),
+            **{k: getattr(schedule, f) for k, f in LOCAL_SEARCH_PARAMS.items() if k not in ("local_search", "ga_share", "ls_every")},
+        }
+
+    def step(self) -> None:
+        self.inner.step()
+        self.t += 1
+        if self.t == self.n_steps:
+            X, F = self.inner.final()
+            error = self.names.index("error") if "error" in self.names else None
+            if self.schedule.climbs > 0:
+                CX, CF = climb_and_breed(self.space, self._evaluate, self._evaluate, len(self.names), error, self.schedule, self.rs)
+                X, F = np.concatenate([X, CX]), np.concatenate([F, CF])
+            res = pareto_local_search(self.space, self._evaluate, X, F, self.schedule.max_evals, batch=self.schedule.ls_batch)
+            self._final = (res.X, res.F)
+
+    def population(self):
+        return self.inner.population()
+
+    def final(self):
+        return self._final if self._final is not None else self.inner.final()
+
+
+def _polished(ctx: SearchContext, driver: PymooDriver, by_default: bool) -> Driver:
+    """``driver`` with the final local search when asked (``local_search`` other than "none"),
+    or by default where ``by_default``; the OFA² comparisons' algorithms keep it off by default."""
+    asked = ctx.params.get("local_search")
+    if asked == "none" or (asked is None and not by_default):
+        return driver
+    return PolishedDriver(driver, ctx, _local_search(ctx))
 
 
 class PymooDriver:
@@ -280,13 +330,13 @@ def _nsga_tournament() -> TournamentSelection:
 def _nsga2_pymoo(ctx: SearchContext) -> Driver:
     from pymoo.algorithms.moo.nsga2 import NSGA2
 
-    return PymooDriver(ctx, NSGA2(**_genetic_kwargs(ctx, _nsga_tournament())), {})
+    return _polished(ctx, PymooDriver(ctx, NSGA2(**_genetic_kwargs(ctx, _nsga_tournament())), {}), by_default=False)
 
 
 def _smsemoa(ctx: SearchContext) -> Driver:
     from pymoo.algorithms.moo.sms import SMSEMOA
 
-    return PymooDriver(ctx, SMSEMOA(**_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.dominance_tournament))), {})
+    return _polished(ctx, PymooDriver(ctx, SMSEMOA(**_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.dominance_tournament))), {}), by_default=False)
 
 
 def _spea2(ctx: SearchContext) -> Driver:
@@ -296,13 +346,14 @@ def _spea2(ctx: SearchContext) -> Driver:
     # a fresh survival per run: pymoo's default SPEA2Survival is one shared instance whose
     # normalisation (ideal / extreme points) would carry over from the previous run in the process
     survival = SPEA2Survival(normalize=True)
-    return PymooDriver(ctx, SPEA2(survival=survival, **_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.spea_tournament))), {})
+    driver = PymooDriver(ctx, SPEA2(survival=survival, **_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.spea_tournament))), {})
+    return _polished(ctx, driver, by_default=False)
 
 
 def _agemoea(ctx: SearchContext) -> Driver:
     from pymoo.algorithms.moo.age import AGEMOEA
 
-    return PymooDriver(ctx, AGEMOEA(**_genetic_kwargs(ctx, _nsga_tournament())), {})
+    return _polished(ctx, PymooDriver(ctx, AGEMOEA(**_genetic_kwargs(ctx, _nsga_tournament())), {}), by_default=True)
 
 
 def _nsga3(ctx: SearchContext) -> Driver:
@@ -310,7 +361,7 @@ def _nsga3(ctx: SearchContext) -> Driver:
 
     ref_dirs = _ref_dirs(ctx.objectives.n_obj, ctx.pop_size)
     kw = _genetic_kwargs(ctx, TournamentSelection(func_comp=comp_by_cv_then_random))
-    return PymooDriver(ctx, NSGA3(ref_dirs=ref_dirs, **kw), {"n_ref_dirs": len(ref_dirs), "ref_dirs": "das-dennis"})
+    return _polished(ctx, PymooDriver(ctx, NSGA3(ref_dirs=ref_dirs, **kw), {"n_ref_dirs": len(ref_dirs), "ref_dirs": "das-dennis"}), by_default=False)
 
 
 def _moead(ctx: SearchContext) -> Driver:
@@ -334,7 +385,7 @@ def _moead(ctx: SearchContext) -> Driver:
         "pop_size": len(ref_dirs),
         "duplicates": "none (MOEA/D)",
     }
-    return PymooDriver(ctx, alg, params)
+    return _polished(ctx, PymooDriver(ctx, alg, params), by_default=False)
 
 
 def _rnsga2(ctx: SearchContext) -> Driver:
@@ -349,7 +400,7 @@ def _rnsga2(ctx: SearchContext) -> Driver:
     epsilon = float(ctx.params.get("epsilon", 0.001))
     # pymoo's RNSGA2 mates through NSGA-II's tournament (on its modified crowding), as here
     alg = RNSGA2(ref_points=ref_points, epsilon=epsilon, **_genetic_kwargs(ctx, _nsga_tournament()))
-    return PymooDriver(ctx, alg, {"ref_points": ref_points.tolist(), "epsilon": epsilon})
+    return _polished(ctx, PymooDriver(ctx, alg, {"ref_points": ref_points.tolist(), "epsilon": epsilon}), by_default=False)
 
 
 # --------------------------------------------------------------------------- registry

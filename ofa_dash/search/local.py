@@ -389,3 +389,26 @@ class LocalSearchSchedule:
         if self.mode == "none" or self.max_evals == 0:
             return False
         return gen == last or (self.every > 0 and gen % self.every == 0)
+
+
+def climb_and_breed(
+    space: SearchSpace,
+    evaluate: Callable[[np.ndarray], np.ndarray],
+    score_starts: Callable[[np.ndarray], np.ndarray],
+    n_obj: int,
+    error: int | None,
+    schedule: LocalSearchSchedule,
+    rs: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The climbing half of a schedule: ``schedule.climbs`` iterated climbs from random starts,
+    then ``schedule.memetic_evals`` of breeding (:func:`memetic_climb`). ``score_starts``
+    scores the starts once more for the objectives' scale (an evaluator that keeps nothing:
+    random starts are not results)."""
+    starts = rs.integers(0, space.genome_upper, size=(schedule.climbs, space.genome_upper.size))
+    weights = climb_weights(n_obj, schedule.climbs, schedule.climb_weights, rs, error)
+    X, F, _ = iterated_climb(space, evaluate, starts, weights, schedule.kick_rounds, schedule.kick_genes, rs)
+    if schedule.memetic_evals > 0:
+        F0 = np.asarray(score_starts(space.canonical(starts)), dtype=float)  # the scale the climbs used
+        scale = F0.max(axis=0) - F0.min(axis=0)
+        X, F, _ = memetic_climb(space, evaluate, X, F, weights, scale, schedule.memetic_evals, rs, diverse=schedule.memetic_diverse)
+    return X, F
