@@ -13,16 +13,16 @@ random start, mutation 0.1). Run
 parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
 ("uniform" | "stage"), ``duplicates`` and ``init`` override them.
 
-``agemoea`` (the all-devices run's algorithm) ends with the same schedule's climbs and
-Pareto local search by default (:class:`PolishedDriver`); the other pymoo algorithms do
-when given ``local_search="pareto"``.
-
 ``nsga2`` adds local search by default (issue 21, :mod:`ofa_dash.search.local`):
 hill climbs on the error alone, bred with each other (a memetic search for the most
 accurate subnets), seed the first population, the genetic search runs 5 % of the
 requested generations, and a Pareto local search polishes the archive; together they
 take less than the time of the plain run (``DEFAULT_LOCAL_SEARCH``; ``ls_schedule="climbs-v1"``
 gives the schedule it replaced; ``local_search="none"`` turns it off, as ``OFA2_PROTOCOL`` does).
+
+``agemoea`` (the all-devices run's algorithm) ends with the same schedule's climbs and
+Pareto local search by default (:class:`PolishedDriver`); the other pymoo algorithms do
+when given ``local_search="pareto"``.
 
 - ``nsga2``: NSGA-II as pymoo runs it, on arrays (:mod:`ofa_dash.search.engine`);
 - ``nsga2-pymoo``: pymoo's own ``NSGA2`` class with the same operators (a cross-check);
