@@ -4,13 +4,10 @@ Usage: python benchmarks/search_quality.py [--space ofa-mbv3-w1.2|cifar10] [--se
        [--official ../shared/ofa-official] [--gens 1000] [--pop 100] [--reference FILE] [--out FILE]
 
 For each seed, runs NSGA-II with the project's default (local search, see
-docs/notes/search.md), with its climbs on the objectives' corners and
-random weightings instead of the error and random weightings (``spread``,
-5 % genetic generations, an 80,000-evaluation pass), with the first
-local-search default (``spread``, 2 kick rounds, a 50,000-evaluation pass)
-and with the plain protocol (``local_search="none"``:
-1,000 generations of plain NSGA-II, the time budget) one right after the
-other in this process, and prints per seed: hypervolume of each run's final
+docs/notes/search.md: the ``memetic`` schedule), with the schedule it
+replaced (``ls_schedule="climbs-v1"``) and with the plain protocol
+(``local_search="none"``: 1,000 generations of plain NSGA-II, the time
+budget) one right after the other in this process, and prints per seed: hypervolume of each run's final
 set, its percentage of the best known front, wall and CPU seconds, and the
 ratio of each run's time to the plain run's. The best known hypervolume is
 that of the 100x-budget reference (``benchmarks/search_reference.py``, a
@@ -41,8 +38,7 @@ OBJECTIVES = {"ofa-mbv3-w1.2": ("latency:note10", "error"), "cifar10": ("error",
 PLAIN = "plain (time budget)"
 CONFIGS = {
     "default": {},
-    "spread climbs": {"climb_weights": "spread", "ga_share": 0.05, "ls_evals": 80_000},
-    "first LS default": {"climb_weights": "spread", "ga_share": 0.05, "kick_rounds": 2, "ls_evals": 50_000},
+    "climbs-v1": {"ls_schedule": "climbs-v1"},
     PLAIN: {"local_search": "none"},
 }
 

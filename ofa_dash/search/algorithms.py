@@ -14,11 +14,15 @@ parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
 ("uniform" | "stage"), ``duplicates`` and ``init`` override them.
 
 ``nsga2`` adds local search by default (issue 21, :mod:`ofa_dash.search.local`):
-iterated hill climbs (half on the error alone, half on random weightings)
-seed the first population, the genetic search runs 2 % of the requested generations, and a Pareto local search polishes the
-archive; together they take about the time of the plain run
-(``DEFAULT_LOCAL_SEARCH``; ``local_search="none"`` turns it off, as
-``OFA2_PROTOCOL`` does).
+hill climbs on the error alone, bred with each other (a memetic search for the most
+accurate subnets), seed the first population, the genetic search runs 5 % of the
+requested generations, and a Pareto local search polishes the archive; together they
+take less than the time of the plain run (``DEFAULT_LOCAL_SEARCH``; ``ls_schedule="climbs-v1"``
+gives the schedule it replaced; ``local_search="none"`` turns it off, as ``OFA2_PROTOCOL`` does).
+
+``agemoea`` (the all-devices run's algorithm) ends with the same schedule's climbs and
+Pareto local search by default (:class:`PolishedDriver`); the other pymoo algorithms do
+when given ``local_search="pareto"``.
 
 - ``nsga2``: NSGA-II as pymoo runs it, on arrays (:mod:`ofa_dash.search.engine`);
 - ``nsga2-pymoo``: pymoo's own ``NSGA2`` class with the same operators (a cross-check);
@@ -42,7 +46,7 @@ from ofa_dash.search import operators as ops
 from ofa_dash.search.archive import Archive, nondominated
 from ofa_dash.search.context import SearchContext
 from ofa_dash.search.engine import ArrayNSGA2
-from ofa_dash.search.local import LocalSearchSchedule, climb_weights, iterated_climb, pareto_local_search
+from ofa_dash.search.local import LocalSearchSchedule, climb_and_breed, pareto_local_search
 
 
 class Driver(Protocol):
@@ -67,9 +71,19 @@ DEFAULT_DUPLICATES = "canonical"
 DEFAULT_INIT = "random+extremes"
 # The OFA² protocol exactly: pass these as params (measured defaults above: docs/notes/search.md)
 OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTATION_PROB_VAR, "local_search": "none"}
-# NSGA-II's default local search (issue 21; measured in docs/notes/search.md), as set for a
-# run of 100 x 1,000; other budgets scale the climbs and the pass (LocalSearchSchedule.scaled)
-DEFAULT_LOCAL_SEARCH = LocalSearchSchedule("pareto", max_evals=80_000, climbs=64, climb_weights="accurate", kick_rounds=1, ga_share=0.02)
+# NSGA-II's local search schedules by name (issue 21; measured in docs/notes/search.md), as set
+# for a run of 100 x 1,000; other budgets scale the climbs, the breeding and the pass
+# (LocalSearchSchedule.scaled). "memetic" is the default: 16 climbs on the error alone, bred for
+# 100k evaluations keeping non-dominated optima first, 5 % genetic generations, a 100k Pareto
+# local search expanding 15 members a round. "climbs-v1" is the schedule it replaced.
+LOCAL_SEARCH_SCHEDULES = {
+    "memetic": LocalSearchSchedule(
+        "pareto", max_evals=100_000, climbs=16, climb_weights="error", ga_share=0.05, memetic_evals=100_000, memetic_diverse=True, ls_batch=15
+    ),
+    "climbs-v1": LocalSearchSchedule("pareto", max_evals=80_000, climbs=64, climb_weights="accurate", kick_rounds=1, ga_share=0.02),
+}
+DEFAULT_SCHEDULE = "memetic"
+DEFAULT_LOCAL_SEARCH = LOCAL_SEARCH_SCHEDULES[DEFAULT_SCHEDULE]
 # SPEA2 keeps OFA²'s operators but mutates each gene with probability 0.02 (about one gene
 # per child of the 46-gene genome), not 0.1. OFA² reproduction, 1,000 generations x 100, mean
 # final-population HV, 0.02 vs 0.1: seeds 1-3 766.9 vs 756.5, seeds 4-6 760.4 vs 762.7,
@@ -117,15 +131,20 @@ def _operator_params(ctx: SearchContext) -> dict:
 LOCAL_SEARCH_PARAMS = {
     "local_search": "mode", "ls_every": "every", "ls_evals": "max_evals", "climbs": "climbs",
     "climb_weights": "climb_weights", "kick_rounds": "kick_rounds", "kick_genes": "kick_genes", "ga_share": "ga_share",
+    "memetic_evals": "memetic_evals", "ls_batch": "ls_batch", "memetic_diverse": "memetic_diverse",
 }  # fmt: skip
 
 
 def _local_search(ctx: SearchContext) -> LocalSearchSchedule:
-    """The run's schedule: the default with the given parameters; ``local_search="none"`` turns all of it off."""
+    """The run's schedule: the named one (``ls_schedule``, default ``DEFAULT_SCHEDULE``) with the
+    given parameters; ``local_search="none"`` turns all of it off."""
     given = {field: ctx.params[name] for name, field in LOCAL_SEARCH_PARAMS.items() if name in ctx.params}
     if given.get("mode") == "none":
         return LocalSearchSchedule()
-    return LocalSearchSchedule.from_values(DEFAULT_LOCAL_SEARCH.scaled(ctx.pop_size * ctx.n_gen), given)
+    name = str(ctx.params.get("ls_schedule", DEFAULT_SCHEDULE))
+    if name not in LOCAL_SEARCH_SCHEDULES:
+        raise ValueError(f"ls_schedule must be one of {sorted(LOCAL_SEARCH_SCHEDULES)}, got {name!r}")
+    return LocalSearchSchedule.from_values(LOCAL_SEARCH_SCHEDULES[name].scaled(ctx.pop_size * ctx.n_gen), given)
 
 
 class ArrayDriver:
@@ -157,6 +176,7 @@ class ArrayDriver:
         if self.schedule.mode != "none":
             self.params |= {
                 "local_search": self.schedule.mode,
+                "ls_schedule": str(ctx.params.get("ls_schedule", DEFAULT_SCHEDULE)),
                 "generations_run": self.n_genetic,
                 **{k: getattr(self.schedule, f) for k, f in LOCAL_SEARCH_PARAMS.items() if k != "local_search"},
             }
@@ -168,14 +188,10 @@ class ArrayDriver:
         return F
 
     def _climb(self) -> tuple[np.ndarray, np.ndarray]:
-        """Iterated hill climbs from random starts (drawn from the run's own generator)."""
-        rs, k = self.engine.random_state, self.schedule.climbs
-        starts = rs.integers(0, self.space.genome_upper, size=(k, self.space.genome_upper.size))
+        """Climbs from random starts drawn from the run's own generator, then their breeding."""
         error = self.objective_names.index("error") if "error" in self.objective_names else None
-        weights = climb_weights(self.seen.F.shape[1], k, self.schedule.climb_weights, rs, error)
-        rounds, strength = self.schedule.kick_rounds, self.schedule.kick_genes
-        X, F, _ = iterated_climb(self.space, self._evaluate_and_keep, starts, weights, rounds, strength, rs)
-        return X, F
+        n_obj = self.seen.F.shape[1]
+        return climb_and_breed(self.space, self._evaluate_and_keep, self._evaluate, n_obj, error, self.schedule, self.engine.random_state)
 
     def step(self) -> None:
         self.t += 1
@@ -188,7 +204,7 @@ class ArrayDriver:
                 self.engine.inject(*climbed)
         if self.schedule.due(self.t, self.n_steps) and (last or self.t <= self.n_genetic):
             self.seen.update()
-            res = pareto_local_search(self.space, self._evaluate_and_keep, self.seen.X, self.seen.F, self.schedule.max_evals)
+            res = pareto_local_search(self.space, self._evaluate_and_keep, self.seen.X, self.seen.F, self.schedule.max_evals, batch=self.schedule.ls_batch)
             self.engine.inject(res.X, res.F)
             if last:
                 self._final = (res.X, res.F)
@@ -198,6 +214,60 @@ class ArrayDriver:
 
     def final(self):
         return self._final if self._final is not None else self.engine.front()
+
+
+class PolishedDriver:
+    """A pymoo driver whose last step ends with the default schedule's local search (issue 21).
+
+    The many-objective run over every device (AGE-MOEA) reached 0.96 of the dedicated
+    NSGA-II runs per device: its population never reaches the most accurate corner, which
+    no device's latency moves. After the last generation, the schedule's error climbs
+    and their breeding (:func:`~ofa_dash.search.local.climb_and_breed`) join the
+    algorithm's final set, and a batched Pareto local search in all objectives finishes
+    it; that is the run's answer. The generations themselves are the algorithm's own.
+    """
+
+    def __init__(self, inner: PymooDriver, ctx: SearchContext, schedule: LocalSearchSchedule) -> None:
+        self.inner, self.schedule, self.space = inner, schedule, ctx.space
+        self._evaluate = ctx.evaluate
+        self.names = tuple(ctx.objectives.names)
+        self.rs = np.random.default_rng([ctx.seed, 21])  # its own stream: the algorithm's draws stay as they were
+        self.n_steps = inner.n_steps
+        self.t = 0
+        self._final: tuple[np.ndarray, np.ndarray] | None = None
+        self.params = {
+            **inner.params,
+            "local_search": schedule.mode,
+            "ls_schedule": str(ctx.params.get("ls_schedule", DEFAULT_SCHEDULE)),
+            **{k: getattr(schedule, f) for k, f in LOCAL_SEARCH_PARAMS.items() if k not in ("local_search", "ga_share", "ls_every")},
+        }
+
+    def step(self) -> None:
+        self.inner.step()
+        self.t += 1
+        if self.t == self.n_steps:
+            X, F = self.inner.final()
+            error = self.names.index("error") if "error" in self.names else None
+            if self.schedule.climbs > 0:
+                CX, CF = climb_and_breed(self.space, self._evaluate, self._evaluate, len(self.names), error, self.schedule, self.rs)
+                X, F = np.concatenate([X, CX]), np.concatenate([F, CF])
+            res = pareto_local_search(self.space, self._evaluate, X, F, self.schedule.max_evals, batch=self.schedule.ls_batch)
+            self._final = (res.X, res.F)
+
+    def population(self):
+        return self.inner.population()
+
+    def final(self):
+        return self._final if self._final is not None else self.inner.final()
+
+
+def _polished(ctx: SearchContext, driver: PymooDriver, by_default: bool) -> Driver:
+    """``driver`` with the final local search when asked (``local_search`` other than "none"),
+    or by default where ``by_default``; the OFA² comparisons' algorithms keep it off by default."""
+    asked = ctx.params.get("local_search")
+    if asked == "none" or (asked is None and not by_default):
+        return driver
+    return PolishedDriver(driver, ctx, _local_search(ctx))
 
 
 class PymooDriver:
@@ -260,13 +330,13 @@ def _nsga_tournament() -> TournamentSelection:
 def _nsga2_pymoo(ctx: SearchContext) -> Driver:
     from pymoo.algorithms.moo.nsga2 import NSGA2
 
-    return PymooDriver(ctx, NSGA2(**_genetic_kwargs(ctx, _nsga_tournament())), {})
+    return _polished(ctx, PymooDriver(ctx, NSGA2(**_genetic_kwargs(ctx, _nsga_tournament())), {}), by_default=False)
 
 
 def _smsemoa(ctx: SearchContext) -> Driver:
     from pymoo.algorithms.moo.sms import SMSEMOA
 
-    return PymooDriver(ctx, SMSEMOA(**_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.dominance_tournament))), {})
+    return _polished(ctx, PymooDriver(ctx, SMSEMOA(**_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.dominance_tournament))), {}), by_default=False)
 
 
 def _spea2(ctx: SearchContext) -> Driver:
@@ -276,13 +346,14 @@ def _spea2(ctx: SearchContext) -> Driver:
     # a fresh survival per run: pymoo's default SPEA2Survival is one shared instance whose
     # normalisation (ideal / extreme points) would carry over from the previous run in the process
     survival = SPEA2Survival(normalize=True)
-    return PymooDriver(ctx, SPEA2(survival=survival, **_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.spea_tournament))), {})
+    driver = PymooDriver(ctx, SPEA2(survival=survival, **_genetic_kwargs(ctx, TournamentSelection(func_comp=ops.spea_tournament))), {})
+    return _polished(ctx, driver, by_default=False)
 
 
 def _agemoea(ctx: SearchContext) -> Driver:
     from pymoo.algorithms.moo.age import AGEMOEA
 
-    return PymooDriver(ctx, AGEMOEA(**_genetic_kwargs(ctx, _nsga_tournament())), {})
+    return _polished(ctx, PymooDriver(ctx, AGEMOEA(**_genetic_kwargs(ctx, _nsga_tournament())), {}), by_default=True)
 
 
 def _nsga3(ctx: SearchContext) -> Driver:
@@ -290,7 +361,7 @@ def _nsga3(ctx: SearchContext) -> Driver:
 
     ref_dirs = _ref_dirs(ctx.objectives.n_obj, ctx.pop_size)
     kw = _genetic_kwargs(ctx, TournamentSelection(func_comp=comp_by_cv_then_random))
-    return PymooDriver(ctx, NSGA3(ref_dirs=ref_dirs, **kw), {"n_ref_dirs": len(ref_dirs), "ref_dirs": "das-dennis"})
+    return _polished(ctx, PymooDriver(ctx, NSGA3(ref_dirs=ref_dirs, **kw), {"n_ref_dirs": len(ref_dirs), "ref_dirs": "das-dennis"}), by_default=False)
 
 
 def _moead(ctx: SearchContext) -> Driver:
@@ -314,7 +385,7 @@ def _moead(ctx: SearchContext) -> Driver:
         "pop_size": len(ref_dirs),
         "duplicates": "none (MOEA/D)",
     }
-    return PymooDriver(ctx, alg, params)
+    return _polished(ctx, PymooDriver(ctx, alg, params), by_default=False)
 
 
 def _rnsga2(ctx: SearchContext) -> Driver:
@@ -329,7 +400,7 @@ def _rnsga2(ctx: SearchContext) -> Driver:
     epsilon = float(ctx.params.get("epsilon", 0.001))
     # pymoo's RNSGA2 mates through NSGA-II's tournament (on its modified crowding), as here
     alg = RNSGA2(ref_points=ref_points, epsilon=epsilon, **_genetic_kwargs(ctx, _nsga_tournament()))
-    return PymooDriver(ctx, alg, {"ref_points": ref_points.tolist(), "epsilon": epsilon})
+    return _polished(ctx, PymooDriver(ctx, alg, {"ref_points": ref_points.tolist(), "epsilon": epsilon}), by_default=False)
 
 
 # --------------------------------------------------------------------------- registry
@@ -367,7 +438,7 @@ def get_algorithm(name: str) -> AlgorithmInfo:
 
 KNOWN_PARAMS = {
     "prob_var", "mutation", "crossover", "duplicates", "init",  # every genetic algorithm
-    *LOCAL_SEARCH_PARAMS,  # nsga2
+    *LOCAL_SEARCH_PARAMS, "ls_schedule",  # nsga2
     "ref_points", "epsilon",  # rnsga2
     "n_neighbors", "prob_neighbor_mating",  # moead
     "budgets", "parent_ratio", "mutation_ratio", "mutate_prob",  # ofa-evolution
