@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,8 +20,9 @@ from ofa_dash.export import FORMATS, ExportError, export, page_formats
 from ofa_dash.export.openvino import openvino_paths, verify_ir
 from ofa_dash.export.parity import PARITY_ATOL
 from ofa_dash.hardware.latency import keys_at
+from ofa_dash.hardware.layers import layer_specs
 from ofa_dash.hardware.profile_format import RUNTIMES, load_profile
-from ofa_dash.hardware.runtimes import RUNTIME_FACTORIES, make_runtime
+from ofa_dash.hardware.runtimes import RUNTIME_FACTORIES, export_onnx, make_runtime
 from ofa_dash.nn import Supernet
 from ofa_dash.nn.static import StaticNet
 from ofa_dash.runtime import ov
@@ -29,6 +31,8 @@ from ofa_dash.space import StageSpec, get_space
 from ofa_dash.subnets import LoadedSupernet, prepare
 
 pytest.importorskip("openvino")
+
+AVX512 = "avx512f" in Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else False
 
 CIFAR = get_space("cifar10")
 W10 = get_space("ofa-mbv3-w1.0")
@@ -154,6 +158,51 @@ def test_openvino_runtime_times_a_whole_subnet_and_describes_itself():
     assert d["runtime"].startswith("OpenVINO") and d["runtime_version"] == ov.openvino_version() and "INFERENCE_NUM_THREADS=1" in d["session"]
 
 
+def _executed_reorders(model) -> list[str]:
+    """Names of the Reorder nodes the CPU plugin ran in one inference of ``model`` (its per-node performance counters)."""
+    openvino = ov.import_openvino()
+    compiled = openvino.Core().compile_model(model, ov.DEVICE, {**ov.compile_config(1), "PERF_COUNT": True})
+    request = compiled.create_infer_request()
+    request.infer({0: np.random.default_rng(0).standard_normal(tuple(compiled.input(0).shape), dtype=np.float32)})
+    return [p.node_name for p in request.get_profiling_info() if p.node_type == "Reorder" and p.status == p.Status.EXECUTED]
+
+
+def _layer_model(spec):
+    torch.manual_seed(0)
+    return ov.read_onnx(export_onnx(spec.build(), (1, *spec.input_shape)))
+
+
+@pytest.mark.parametrize("kind", ["stem", "first_block", "block", "head"])
+def test_channels_last_boundaries_compute_the_same_layer(kind):
+    spec = next(s for s in layer_specs(CIFAR, 32) if s.kind == kind)
+    plain = ov.compile_model(_layer_model(spec))
+    inner = ov.compile_model(ov.channels_last_boundaries(_layer_model(spec), input_inside=kind != "stem"))
+    x = np.random.default_rng(1).standard_normal((1, *spec.input_shape)).astype(np.float32)
+    x_inner = x if kind == "stem" else x.transpose(0, 2, 3, 1)
+    assert tuple(inner.input(0).shape) == x_inner.shape
+    y, y_inner = ov.logits(plain, x), ov.logits(inner, x_inner)
+    np.testing.assert_allclose(y_inner, y.transpose(0, 2, 3, 1), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not AVX512, reason="the CPU plugin runs channels-last (acdb) only where it picks its AVX-512 kernels; elsewhere its blocked layout differs")
+def test_layers_with_channels_last_boundaries_run_no_reorder():
+    """The cause of the misranked OpenVINO tables, and its fix: a layer alone pays reorders into and out of the plugin's layout; with NHWC boundaries it pays none."""
+    for spec in [s for s in layer_specs(CIFAR, 32) if s.kind in ("first_block", "block")][:4]:
+        assert _executed_reorders(_layer_model(spec)), spec.key
+        assert _executed_reorders(ov.channels_last_boundaries(_layer_model(spec))) == [], spec.key
+
+
+def test_openvino_layers_are_timed_with_channels_last_boundaries_on_cpu_time():
+    rt = make_runtime("openvino")
+    spec = next(s for s in layer_specs(TINY, 24) if s.kind == "block")
+    with rt.active():
+        run = rt.prepare_layer(spec, (1, *spec.input_shape))
+        t = measure(run, TimingPolicy(warmup=1, repeats=3, min_repeats=3, budget_s=0.001), rt.clock)
+    assert t.n == 3 and t.median_ms > 0
+    assert rt.rounds > 1 and rt.clock_name.startswith("process CPU time")
+    assert make_runtime("openvino", threads=2).clock_name.startswith("wall")  # CPU time would add up the threads
+
+
 def test_profile_cli_with_openvino_writes_a_loadable_profile(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(space_module.SPACES, TINY.name, TINY)  # the CLI resolves --space by name
     root = tmp_path / "precomputed"
@@ -170,6 +219,9 @@ def test_profile_cli_with_openvino_writes_a_loadable_profile(tmp_path, capsys, m
     machine = profile.meta["machine"]
     assert machine["runtime"].startswith("OpenVINO") and machine["runtime_version"] == ov.openvino_version() and machine["threads"] == 1
     assert machine["logical_cores"] >= 1 and machine["cpu_model"]
+    assert profile.meta["clock"].startswith("process CPU time") and profile.meta["rounds"] == make_runtime("openvino").rounds
+    assert "NHWC" in profile.meta["layer_boundaries"] and "L2 evicted" in profile.meta["layer_caches"]
+    assert profile.meta["anchor"]["arch"] == TINY.smallest().id and profile.meta["anchor"]["reference_ms"] > 0 and profile.meta["anchor"]["runs"] > 0
     # report --json lists the device with its quality figures and machine
     assert main(["report", "--space", TINY.name, "--precomputed", str(root), "--json"]) == 0
     device = json.loads(capsys.readouterr().out)["devices"]["cpu-openvino"]

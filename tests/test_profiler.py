@@ -16,11 +16,12 @@ import torch
 
 from ofa_dash import space as space_module
 from ofa_dash.cli import main
+from ofa_dash.hardware.anchored import Anchor
 from ofa_dash.hardware.latency import keys_at
 from ofa_dash.hardware.layers import block_module, distinct_layer_specs, layer_specs
 from ofa_dash.hardware.profile_format import load_profile
-from ofa_dash.hardware.profiler import ProfileConfig, _call_overhead, profile_device
-from ofa_dash.hardware.runtimes import export_onnx, make_runtime, ort_runner, quantize_int8
+from ofa_dash.hardware.profiler import ProfileConfig, _call_overhead, pooled_timing, profile_device, time_models
+from ofa_dash.hardware.runtimes import Runtime, export_onnx, make_runtime, ort_runner, quantize_int8
 from ofa_dash.nn.static import StaticNet
 from ofa_dash.runtime.ort import TimingPolicy, measure, ort_session_options
 from ofa_dash.space import StageSpec, get_space
@@ -103,6 +104,69 @@ def test_measure_respects_the_policy():
     assert t.n == 4
     with pytest.raises(ValueError, match="timing policy"):
         TimingPolicy(repeats=0)
+
+
+class _FakeClockRuntime(Runtime):
+    """A runtime whose clock only advances when a model runs, by that model's cost: timings are exact, nothing depends on load."""
+
+    name = "fake"
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self.rounds = rounds
+        self.now = 0.0
+        self.ran: list[int] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def model(self, index: int, cost_s: float):
+        def run() -> None:
+            self.now += cost_s
+            self.ran.append(index)
+
+        return run
+
+
+@pytest.mark.parametrize("rounds", [1, 4])
+def test_time_models_pools_interleaved_rounds_on_the_runtime_clock(rounds):
+    rt = _FakeClockRuntime(rounds)
+    built = []
+    costs = [0.001, 0.003, 0.002]
+
+    def builder(i):
+        return lambda: built.append(i) or rt.model(i, costs[i])
+
+    done = []
+    policy = TimingPolicy(warmup=2, repeats=40, min_repeats=8, budget_s=10.0)
+    timings = time_models([builder(i) for i in range(3)], rt, policy, lambda: done.append(1))
+    assert built == [0, 1, 2] and len(done) == 3  # each model prepared once, progress once per model
+    assert [t.median_ms for t in timings] == pytest.approx([1.0, 3.0, 2.0]) and all(t.spread_ms == pytest.approx(0) for t in timings)
+    assert all(t.n == 40 for t in timings)  # the repeats are split over the rounds, not multiplied
+    # the first model's runs come in `rounds` separate stretches, alternating forward and reverse order
+    stretches = [i for j, i in enumerate(rt.ran) if j == 0 or rt.ran[j - 1] != i]
+    assert stretches == ([0, 1, 2] if rounds == 1 else [0, 1, 2, 1, 0, 1, 2, 1, 0])
+
+
+def test_time_models_with_an_anchor_gives_each_model_in_anchor_runs():
+    rt = _FakeClockRuntime(3)
+    anchor = Anchor(rt.model(-1, 0.004), rt.clock)
+    costs = [0.001, 0.008]
+    timings = time_models(
+        [lambda c=c, i=i: rt.model(i, c) for i, c in enumerate(costs)], rt, TimingPolicy(warmup=1, repeats=30, min_repeats=3, budget_s=10.0), anchor=anchor
+    )
+    assert [t.median_ms for t in timings] == pytest.approx([0.25, 2.0])
+    assert anchor.reference_ms() == pytest.approx(4.0) and -1 in rt.ran  # the anchor ran between the models' bursts
+
+
+def test_pooled_timing_is_the_median_and_iqr_of_every_run():
+    t = pooled_timing([4.0, 1.0, 2.0, 3.0, 5.0])
+    assert (t.median_ms, t.spread_ms, t.n) == (3.0, 2.0, 5)
+
+
+def test_wall_clock_runtimes_say_so_in_the_profile():
+    rt = make_runtime("torch")
+    assert rt.rounds == 1 and rt.clock_name.startswith("wall")
 
 
 def test_onnx_export_matches_torch():

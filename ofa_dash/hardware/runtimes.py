@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ofa_dash.hardware.layers import LayerSpec
 from ofa_dash.hardware.profile_format import RUNTIMES
 from ofa_dash.runtime import ov
 from ofa_dash.runtime.onnx import OPSET, export_module
@@ -96,10 +98,24 @@ def ort_runner(model: bytes, input_shape: tuple[int, ...], threads: int = 1, see
 
 
 # --------------------------------------------------------------------------- runtime objects
+WALL_CLOCK = "wall (time.perf_counter)"
+
+
 class Runtime:
-    """Base: ``prepare(module, shape)`` gives a run-once callable; ``active()`` sets process state while timing."""
+    """Base: ``prepare(module, shape)`` gives a run-once callable; ``active()`` sets process state while timing.
+
+    How the profiler times it is the runtime's to say: ``clock`` (seconds;
+    wall time unless a runtime knows better), its description ``clock_name``
+    (stored as the profile's ``meta.clock``), and ``rounds``: 1 times each
+    model once, in turn; more prepares every model first and times them in
+    that many interleaved rounds, so load that comes and goes over minutes
+    falls on every model alike.
+    """
 
     name = ""
+    rounds = 1
+    anchored = False  # time every model relative to a fixed anchor model (ofa_dash.hardware.anchored)
+    cold_layers = False  # anchored runtimes only: evict L2 before every timed layer run (ofa_dash.hardware.cold_cache)
 
     def __init__(self, threads: int = 1, batch_size: int = 1) -> None:
         if threads < 1 or batch_size < 1:
@@ -109,6 +125,18 @@ class Runtime:
 
     def prepare(self, module: nn.Module, input_shape: tuple[int, ...]) -> Callable[[], object]:
         raise NotImplementedError
+
+    def prepare_layer(self, spec: LayerSpec, input_shape: tuple[int, ...]) -> Callable[[], object]:
+        """A run-once callable of one table layer; a runtime that treats a layer differently from a whole network overrides this."""
+        return self.prepare(spec.build(), input_shape)
+
+    def clock(self) -> float:
+        """The timing clock in seconds (wall time here)."""
+        return time.perf_counter()
+
+    @property
+    def clock_name(self) -> str:
+        return WALL_CLOCK
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
@@ -210,16 +238,49 @@ class TorchRuntime(Runtime):
 
 
 class OpenVinoRuntime(Runtime):
-    """OpenVINO's CPU plugin on the ONNX graph the ``ort`` runtime times (so the two devices differ only in the runtime)."""
+    """OpenVINO's CPU plugin on the ONNX graph the ``ort`` runtime times (so the two devices differ only in the runtime).
+
+    Two things differ from ``ort``, both measured (docs/notes/devices.md):
+
+    - a table layer is compiled with channels-last tensors where it borders
+      other layers (:func:`ofa_dash.runtime.ov.channels_last_boundaries`),
+      so it does not pay the layout reorders that a whole subnet never runs;
+    - with one thread, models are timed on the process's CPU time
+      (``time.process_time``; inference runs on the calling thread), in
+      interleaved rounds, each run relative to a fixed anchor subnet run
+      next to it (:mod:`ofa_dash.hardware.anchored`): on this shared machine
+      the wall clock mostly measured the wait for a core, and even CPU time
+      drifted with the other work by more than subnets differ;
+    - each timed layer run starts with the core's L2 evicted
+      (:mod:`ofa_dash.hardware.cold_cache`), as inside a subnet, where a
+      layer's weights were last touched a whole run ago.
+    """
 
     name = "openvino"
+    rounds = 10
+    anchored = True
+    cold_layers = True
 
     def __init__(self, threads: int = 1, batch_size: int = 1) -> None:
         super().__init__(threads, batch_size)
         self.version = ov.openvino_version()  # fails now, with the package to install, when OpenVINO is absent
 
     def prepare(self, module: nn.Module, input_shape: tuple[int, ...]) -> Callable[[], object]:
-        return ov.runner(export_onnx(module, input_shape), input_shape, self.threads)
+        return ov.runner(export_onnx(module, input_shape), self.threads)
+
+    def prepare_layer(self, spec: LayerSpec, input_shape: tuple[int, ...]) -> Callable[[], object]:
+        model = ov.read_onnx(export_onnx(spec.build(), input_shape))
+        return ov.runner(ov.channels_last_boundaries(model, input_inside=spec.kind != "stem"), self.threads)
+
+    def clock(self) -> float:
+        # CPU time only measures latency when one thread does all the work
+        return time.process_time() if self.threads == 1 else time.perf_counter()
+
+    @property
+    def clock_name(self) -> str:
+        if self.threads == 1:
+            return "process CPU time (time.process_time; 1 inference thread, run on the calling thread)"
+        return WALL_CLOCK
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
@@ -238,6 +299,7 @@ class OpenVinoRuntime(Runtime):
             "precision": "fp32",
             "onnx_opset": OPSET,
             "session": f"{ov.describe_config(self.threads)}, one infer request, input set once",
+            "layer_boundaries": "table layers take and give NHWC tensors where they border other layers (the stem reads NCHW), so the plugin inserts no layout reorder there",
         }
 
 
