@@ -38,7 +38,7 @@ def validated_not_in_predictor_data(root: str | os.PathLike | None, space: Searc
 
 def default_fit_config():
     """What ``fit-predictor`` fits with by default (every candidate model, cross-validated): the page's refit is the same fit."""
-    from ofa_dash.predictors.fit import FitConfig
+    from ofa_dash.predictors.fit import FitConfig  # deferred: scikit-learn loads only when asked
 
     return FitConfig()
 
@@ -72,7 +72,8 @@ def refit_with(
     ``measure`` and ``fit-predictor`` use. A cancel before the refit keeps the new measurements (they are valid data) and leaves the
     predictor and the runs as they were; the refit and re-score themselves take seconds.
     """
-    from ofa_dash.measure import MeasureConfig, run_measurement  # deferred: torch loads only when asked
+    # deferred: torch, scikit-learn and pyarrow load only when a refit runs
+    from ofa_dash.measure import MeasureConfig, run_measurement
     from ofa_dash.predictors import save_predictor
     from ofa_dash.predictors.fit import fit_predictor
     from ofa_dash.predictors.measured import read_measured

@@ -41,6 +41,7 @@ LAYERS: list[list[str]] = [
         "ofa_dash.search.*",
         "ofa_dash.decision",
         "ofa_dash.rescore",
+        "ofa_dash.refit",
     ],
     ["ofa_dash.export", "ofa_dash.export.*", "ofa_dash.validation", "ofa_dash.ladder", "ofa_dash.ladder.*"],
     ["ofa_dash.ui", "ofa_dash.ui.*"],
