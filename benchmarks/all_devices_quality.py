@@ -26,9 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ofa_dash.search import RunSpec, build_objectives, run_search  # noqa: E402
-from ofa_dash.search.archive import Hypervolume, nondominated  # noqa: E402
 from ofa_dash.search.objectives import device_names_for  # noqa: E402
-from ofa_dash.search.run import reference_point  # noqa: E402
+from ofa_dash.search.run import pair_subset_hv  # noqa: E402
 from ofa_dash.space import get_space  # noqa: E402
 
 MANY = {"default (final local search)": {}, "local_search=none": {"local_search": "none"}}
@@ -58,10 +57,7 @@ def main() -> int:
         r = run_search(RunSpec(space.name, "agemoea", names, pop_size=200, n_gen=1000, seed=args.seed, params=params), objectives=objectives)
         per = {}
         for j, d in enumerate(devices, start=1):
-            F2 = r.archive_F[:, [0, j]]
-            F2 = F2[nondominated(F2)]
-            ref, _ = reference_point(objectives.subset(("error", f"latency:{d}")))
-            hv = Hypervolume(ref)(F2)
+            hv, _, _ = pair_subset_hv(r.archive_F, objectives, j)
             per[d] = {"hv": hv, "ratio": hv / out["dedicated"][d]["hv"]}
         out["all_devices"][label] = {"per_device": per, "seconds": r.seconds, "cpu_seconds": r.cpu_seconds, "n_evals": r.n_evals}
         cells = ", ".join(f"{d} {v['hv']:.4f} ({v['ratio']:.4f})" for d, v in per.items())

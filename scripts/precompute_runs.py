@@ -34,9 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ofa_dash.search import RunSpec, build_objectives, reference_point, run_search  # noqa: E402
-from ofa_dash.search.archive import Hypervolume, nondominated  # noqa: E402
+from ofa_dash.search import RunSpec, build_objectives, run_search  # noqa: E402
 from ofa_dash.search.objectives import device_names_for  # noqa: E402
+from ofa_dash.search.run import pair_subset_hv  # noqa: E402
 from ofa_dash.space import get_space  # noqa: E402
 from ofa_dash.store import RunStore  # noqa: E402
 
@@ -115,10 +115,7 @@ def main() -> int:
         r = run(spec, objectives)
         per_device = {}
         for j, d in enumerate(devices, start=1):
-            F2 = r.archive_F[:, [0, j]]
-            F2 = F2[nondominated(F2)]
-            ref, _ = reference_point(objectives.subset(("error", f"latency:{d}")))
-            hv = Hypervolume(ref)(F2)
+            hv, ref, F2 = pair_subset_hv(r.archive_F, objectives, j)
             ratios = [hv / row["hv"] for row in dedicated[d] if row["hv"] > 0]
             per_device[d] = {
                 "hv": hv,

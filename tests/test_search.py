@@ -345,3 +345,17 @@ def test_a_run_larger_than_the_hard_bounds_is_refused_before_any_allocation(pop,
 
     with pytest.raises(ValueError, match=r"population size|generations"):
         RunSpec(space="cifar10", algorithm="nsga2", objectives=("error", "macs"), pop_size=pop, n_gen=gens)
+
+
+def test_pair_subset_hv_is_the_hv_of_the_pairs_own_front(official):
+    from ofa_dash.search.archive import Hypervolume, nondominated
+    from ofa_dash.search.run import pair_subset_hv, reference_point
+
+    space = official.space
+    both = build_objectives(space, "error,latency:note10", official_dir=OFFICIAL)
+    F = both(space.encode(space.sample(300, seed=3)))
+    F3 = np.column_stack([F, F[:, 1] * 2.0])  # a third column, as an all-devices archive has
+    hv, ref, front = pair_subset_hv(F3, both, 1)
+    expected_front = F[nondominated(F)]
+    assert sorted(map(tuple, front)) == sorted(map(tuple, expected_front)) and 0 < len(front) < len(F)
+    assert ref.tolist() == reference_point(both)[0].tolist() and hv == pytest.approx(Hypervolume(ref)(expected_front)) and hv > 0

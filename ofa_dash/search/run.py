@@ -66,6 +66,18 @@ def reference_point(objectives: Objectives) -> tuple[np.ndarray, str]:
     return np.array(ref, dtype=float), f"derived: worse of largest/smallest subnet + {REF_MARGIN:.0%} of their spread, rounded up"
 
 
+def pair_subset_hv(archive_F: np.ndarray, objectives: Objectives, column: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """(HV, reference point, front) of a many-objective archive's non-dominated (error, ``column``) subset, at that pair's own reference point.
+
+    "Search once for every device" is judged by this: an all-devices run's subset for one
+    device against the HV of a run dedicated to (error, that device's latency).
+    """
+    front = archive_F[:, [0, column]]
+    front = front[nondominated(front)]
+    ref, _ = reference_point(objectives.subset(("error", objectives.names[column])))
+    return float(Hypervolume(ref)(front)), ref, front
+
+
 # Hard bounds on one run, whatever asks for it (memory grows with the population, time with both);
 # the dashboard applies a smaller, configurable budget on top (``ui.jobs``).
 MAX_POP_SIZE = 20_000
