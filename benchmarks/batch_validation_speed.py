@@ -28,18 +28,16 @@ sys.path.insert(0, str(ROOT))
 
 
 def front_subnets(root: Path, space_name: str, n: int) -> list[str]:
-    """``n`` subnet ids spread along the latency axis of the space's first stored NSGA-II run."""
-    import numpy as np
-
+    """``n`` subnet ids spread along the latency axis of the space's first stored two-objective NSGA-II run."""
+    from ofa_dash.ladder.rungs import spread_along_front
     from ofa_dash.space import get_space
     from ofa_dash.store import RunStore
 
     store = RunStore(root)
     runs, _ = store.list_runs(space_name)
     run = store.load(next(r["run_id"] for r in runs if r.get("algorithm") == "nsga2" and len(r["objectives"]) == 2), space_name)
-    order = np.argsort(run.F("archive")[:, 1])
-    picks = order[np.unique(np.linspace(0, len(order) - 1, n).round().astype(int))]
-    return [a.id for a in get_space(space_name).decode(run.genomes("archive")[picks])]
+    latency = next(o for o in run.objectives if o != "error")
+    return spread_along_front(run, get_space(space_name), latency, n)
 
 
 def main() -> int:

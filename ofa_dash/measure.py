@@ -210,9 +210,11 @@ def run_measurement(cfg: MeasureConfig) -> MeasureSummary:
             f"{cfg.out_path} holds subnets measured with supernet version(s) {old_versions}, but {cfg.supernet_path} is {version!r}; "
             f"measure into a new --out (or move the old file away) so accuracies of different weights never mix"
         )
-    data = load_for_space(space, cfg.data_dir, cache_dir=cfg.cache_dir) if cfg.dataset is None else cfg.dataset
-    if cfg.dataset is not None:
-        check_classes(data, space)
+    if cfg.dataset is None:
+        data = load_for_space(space, cfg.data_dir, cache_dir=cfg.cache_dir)
+    else:
+        data = cfg.dataset
+        check_classes(data, space)  # what load_for_space checks on a dataset it reads itself
     calib, holdout = data.split_holdout()
 
     done = set(existing["id"])

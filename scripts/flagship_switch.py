@@ -22,6 +22,7 @@ measuring 2,000 subnets ~3 h, each CPU profile 10-20 min, the browser profile
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import shutil
@@ -85,18 +86,28 @@ class Step:
     command: Callable[[Switch], list[str] | None]  # None: the step runs in this process (see ACTIONS)
 
 
-def _weights_meta(path: Path) -> dict:
+@functools.lru_cache(maxsize=8)
+def _weights_header(path: Path, stamp: tuple) -> tuple[str | None, dict]:
+    """(space, metadata) of a weights file, read once per file state (``stamp``: its size and mtime)."""
     from ofa_dash.checkpoints import load_tagged
 
-    blob = load_tagged(path, "ofa-dash supernet checkpoint") if path.is_file() else {}
-    return json.loads(blob.get("meta", "{}")) if isinstance(blob, dict) else {}
+    blob = load_tagged(path, "ofa-dash supernet checkpoint")
+    return (blob.get("space"), json.loads(blob.get("meta", "{}"))) if isinstance(blob, dict) else (None, {})
+
+
+def _header(path: Path) -> tuple[str | None, dict]:
+    if not path.is_file():
+        return None, {}
+    st = path.stat()
+    return _weights_header(path, (st.st_size, st.st_mtime_ns))
+
+
+def _weights_meta(path: Path) -> dict:
+    return _header(path)[1]
 
 
 def _weights_space(path: Path) -> str | None:
-    from ofa_dash.checkpoints import load_tagged
-
-    blob = load_tagged(path, "ofa-dash supernet checkpoint") if path.is_file() else {}
-    return blob.get("space") if isinstance(blob, dict) else None
+    return _header(path)[0]
 
 
 def _data_args(sw: Switch) -> list[str]:
@@ -190,8 +201,7 @@ def _promote(sw: Switch) -> None:
 
 def _int8_front_archs(sw: Switch) -> list[str]:
     """Subnets spread along the stored NSGA-II front on the int8 device: where the int8 drop matters to users."""
-    import numpy as np
-
+    from ofa_dash.ladder.rungs import spread_along_front
     from ofa_dash.space import get_space
     from ofa_dash.store import RunStore
 
@@ -201,10 +211,7 @@ def _int8_front_archs(sw: Switch) -> list[str]:
     if not wanted:
         raise SystemExit("no NSGA-II run on (error, latency:cpu-ort-int8): run the 'runs' step first")
     run = store.load(wanted[0]["run_id"], sw.space)
-    F, genomes = run.F("archive"), run.genomes("archive")
-    order = np.argsort(F[:, 1])
-    picks = order[np.unique(np.linspace(0, len(order) - 1, sw.int8_pairs).round().astype(int))]
-    return [a.id for a in get_space(sw.space).decode(genomes[picks])]
+    return spread_along_front(run, get_space(sw.space), "latency:cpu-ort-int8", sw.int8_pairs)
 
 
 def _measure_int8_pairs(sw: Switch) -> None:

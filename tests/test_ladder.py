@@ -212,3 +212,19 @@ def test_cli_never_writes_inside_the_precomputed_root(demo, capsys):
     assert code == 2
     assert "inside the precomputed root" in capsys.readouterr().err
     assert not (root / "ladder").exists()
+
+
+def test_spread_along_front_picks_select_rungs_choice_from_a_stored_run(demo):
+    from ofa_dash.ladder.rungs import spread_along_front
+    from ofa_dash.space import get_space
+    from ofa_dash.store import RunStore
+
+    store = RunStore(demo[0])
+    entry = next(e for e in store.list_runs("cifar10")[0] if "error" in e["objectives"] and len(e["objectives"]) == 2)
+    run = store.load(entry["run_id"], "cifar10")
+    latency = next(o for o in run.objectives if o != "error")
+    ids = spread_along_front(run, get_space("cifar10"), latency, 3)
+    F = run.F("archive")
+    lat = dict(zip([a.id for a in get_space("cifar10").decode(run.genomes("archive"))], F[:, run.objectives.index(latency)], strict=True))
+    assert len(set(ids)) == 3 and [lat[i] for i in ids] == sorted(lat[i] for i in ids)
+    assert lat[ids[0]] == min(lat.values()) and lat[ids[-1]] == max(lat.values())  # the ends of the front are rungs

@@ -43,3 +43,20 @@ def select_rungs(front: pd.DataFrame, columns: LadderColumns, k: int) -> pd.Data
         chosen.append(best)
     rungs = members.iloc[sorted(chosen, key=lambda i: (latency[i], -accuracy[i]))]
     return rungs.reset_index(drop=True)
+
+
+def spread_along_front(run, space, latency: str, k: int) -> list[str]:
+    """Ids of ``k`` subnets of a stored run's archive spread over its ``latency`` objective (:func:`select_rungs`'s choice).
+
+    ``run``: a :class:`~ofa_dash.store.StoredRun` with ``error`` and ``latency`` among its objectives;
+    ``space`` decodes its genomes. What benchmarks and the flagship switch measure along a front.
+    """
+    F = run.F("archive")
+    front = pd.DataFrame(
+        {
+            "id": [a.id for a in space.decode(run.genomes("archive"))],
+            latency: F[:, run.objectives.index(latency)],
+            "top1": 100.0 - F[:, run.objectives.index("error")],
+        }
+    )
+    return select_rungs(front, LadderColumns(latency), k)["id"].tolist()
