@@ -193,7 +193,7 @@ if mode == "2D front":
             )
         )
         st.caption(uncertainty_sources(cat.accuracy_interval, cat.devices.get(x_dev)))
-        if int8_line := int8_sources(cat.int8_drop, ["top1", x]):
+        if int8_line := int8_sources(cat.int8_drop, ["top1", x], cat.int8_interval):
             st.caption(int8_line)
 
     @st.fragment
@@ -276,7 +276,7 @@ else:
     view = front_view(points, ["top1", ya, zb], constraints, prefer_measured, knees, weights)
     fig = for_audience(figures.front_3d(view.df, ya, zb, "top1", devices, pareto="pareto", marks=view.marks), ctx.view.present)
     st.caption(f"{view.counts.phrase('3D Pareto front')}. Click a marker or a row below to open it.")
-    if int8_line := int8_sources(cat.int8_drop, ["top1", ya, zb]):
+    if int8_line := int8_sources(cat.int8_drop, ["top1", ya, zb], cat.int8_interval):
         st.caption(int8_line)
     picks = point_click.plotly_chart(fig, key="front3d", width="stretch")
     if picks.opened:

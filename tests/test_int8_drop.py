@@ -11,7 +11,17 @@ import pytest
 from ofa_dash.cli import main
 from ofa_dash.hardware.devices import profile_path
 from ofa_dash.hardware.profile_format import save_profile
-from ofa_dash.predictors.int8_drop import MIN_LINEAR_PAIRS, NO_MODEL, drop_model_from_measurements, fit_int8_drop, int8_pairs
+from ofa_dash.predictors.int8_drop import (
+    MIN_INTERVAL_PAIRS,
+    MIN_LINEAR_PAIRS,
+    NO_MODEL,
+    calibrate_int8_interval,
+    drop_model_from_measurements,
+    fit_int8_drop,
+    int8_pairs,
+    loo_int8_predictions,
+)
+from ofa_dash.predictors.intervals import conformal_half_width
 from ofa_dash.space import get_space
 from ofa_dash.store import RunStore
 from ofa_dash.testing.demo import DEMO_VERSION, demo_profile
@@ -83,6 +93,31 @@ def test_pairs_come_from_records_with_both_figures_on_the_most_images():
     assert int8_pairs(pd.DataFrame(columns=["arch", "top1"])).empty
 
 
+# --------------------------------------------------------------------------- the int8 interval
+def test_int8_interval_is_calibrated_end_to_end_leaving_each_pair_out():
+    rng = np.random.default_rng(1)
+    n = 14
+    fp32 = rng.uniform(70, 85, n)
+    int8 = fp32 - rng.uniform(0.0, 1.0, n)
+    predicted = fp32 + rng.normal(0, 0.8, n)  # the accuracy predictor's own error on these subnets
+    loo = loo_int8_predictions(predicted, fp32, int8)
+    # by hand for one pair: its prediction minus the median drop of the other pairs
+    others = np.arange(n) != 4
+    assert loo[4] == pytest.approx(predicted[4] - np.median((fp32 - int8)[others]))
+    interval, why = calibrate_int8_interval(predicted, fp32, int8, level=80)
+    assert why is None and interval["n_calibration"] == n and interval["level"] == 80
+    assert interval["half_width"] == pytest.approx(conformal_half_width(np.abs(int8 - loo), 80))
+    assert 0.0 <= interval["coverage"] <= 100.0 and "leave-one-out" in interval["method"]
+    # the stacked error is at least the predictor's: wider than the drop model's spread alone
+    assert interval["half_width"] > conformal_half_width(np.abs(loo_int8_predictions(fp32, fp32, int8) - int8), 80)
+
+
+def test_too_few_pairs_give_no_int8_interval_and_say_how_many_are_needed():
+    interval, why = calibrate_int8_interval([80.0] * 9, [80.0] * 9, [79.5] * 9)
+    assert interval is None and f"needs {MIN_INTERVAL_PAIRS}" in why and "9 measured int8 pairs" in why
+    assert calibrate_int8_interval([np.nan] * 12, [80.0] * 12, [79.0] * 12)[0] is None  # pairs without a prediction do not count
+
+
 # --------------------------------------------------------------------------- the front on an int8 axis
 @pytest.fixture
 def int8_env(env):
@@ -143,6 +178,31 @@ def test_the_int8_front_uses_int8_accuracy_predicted_and_measured(int8_env):
     assert by["top-1 int8 (measured)"] == pytest.approx(59.0) and by["top-1 int8 (predicted)"] == pytest.approx(round(by["top-1 (predicted)"] - 1.1, 3))
 
 
+def test_enough_pairs_give_the_predicted_int8_figures_their_calibrated_interval(int8_env, capsys):
+    ids = build_catalogue(int8_env, "cifar10", sets=("archive",)).points["id"].drop_duplicates().tolist()[:12]
+    _record_pairs(int8_env, ids, [0.5, 0.7, 0.9, 0.4, 1.2, 0.6, 0.8, 0.3, 1.0, 0.5, 0.7, 2.5])
+    cat = build_catalogue(int8_env, "cifar10", sets=("archive",))
+    assert cat.int8_interval is not None and cat.int8_interval["n_calibration"] == 12
+    view = front_view(cat.points, ["top1", INT8]).df
+    predicted = ~view["id"].isin(ids) & view["top1_int8_pred_pm"].notna()
+    assert predicted.any()
+    assert np.allclose(view.loc[predicted, "top1_pm"], cat.int8_interval["half_width"])
+    assert (view.loc[predicted, "top1_level"] == 80).all()
+    assert view.loc[view["id"].isin(ids), "top1_pm"].isna().all()  # measured int8 models: no interval
+    # the fp32 axis keeps the fp32 predictor's interval, not the int8 one
+    fp32 = front_view(cat.points, ["top1", "latency:demo-cpu"]).df
+    assert not np.allclose(fp32["top1_pm"].fillna(-1), cat.int8_interval["half_width"])
+    assert main(["report", "--space", "cifar10", "--precomputed", str(int8_env), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["predictor"]["int8_drop"]["interval"]["half_width"] == pytest.approx(cat.int8_interval["half_width"])
+    line = int8_sources(cat.int8_drop, ["top1", INT8], cat.int8_interval)
+    assert f"± is {cat.int8_interval['half_width']:.2f} points at 80 %" in line and "12 measured pairs" in line
+    assert "needs 10 measured pairs" in int8_sources(cat.int8_drop, ["top1", INT8])
+    other = cat.points[~cat.points["id"].isin(ids) & cat.points["top1_int8_pred_pm"].notna()].iloc[:1]
+    rows = objectives_table(CIFAR, CIFAR.arch_from_id(other["id"].iloc[0]), None, None, other, cat.devices)
+    assert "calibrated on measured int8 pairs" in rows.loc[rows["quantity"] == "top-1 int8 (predicted)", "source"].iloc[0]
+
+
 def test_with_accuracy_int8_without_int8_columns_says_unknown():
     points = pd.DataFrame({"id": ["a"], "top1_pred": [80.0], "top1_pred_source": ["predicted: x"]})
     df = with_accuracy(points, int8=True)
@@ -157,6 +217,7 @@ def test_report_json_has_the_int8_drop_model(int8_env, capsys):
     drop = report["predictor"]["int8_drop"]
     assert drop["n_pairs"] == 3 and drop["kind"] == "median" and drop["median_drop"] == pytest.approx(0.7) and drop["loo_mae"] is not None
     assert report["predictor"]["interval"] is None or "level" in report["predictor"]["interval"]  # existing keys unchanged
+    assert drop["interval"] is None and any(n.startswith("predictor.int8_drop.interval: 3 measured int8 pairs") for n in report["notes"])
 
 
 # --------------------------------------------------------------------------- measuring a pair

@@ -35,14 +35,30 @@ def predictor_section(space, precomputed_dir: Path, official_dir, notes: list[st
     return section
 
 
-def int8_drop_section(space, precomputed_dir: Path) -> dict:
-    """``predictor.int8_drop``: the int8 drop model fitted on the current supernet's measured (fp32, int8) pairs (``n_pairs`` 0: none yet)."""
-    from ofa_dash.predictors.int8_drop import drop_model_from_measurements  # deferred: pandas; building the CLI parser should not
+def int8_drop_section(space, precomputed_dir: Path, official_dir, notes: list[str]) -> dict:
+    """``predictor.int8_drop``: the int8 drop model fitted on the current supernet's measured (fp32, int8) pairs (``n_pairs`` 0: none yet).
+
+    ``interval`` is the predicted int8 top-1's interval calibrated end to end on those pairs
+    (``{"level": 80, "half_width": ..., "coverage": <measured %>, ...}``) or null; why it is null goes to ``notes``.
+    """
+    from ofa_dash.predictors import load_predictor  # deferred: the predictors package imports torch; building the CLI parser should not
+    from ofa_dash.predictors.int8_drop import drop_model_from_measurements, int8_interval_from_records  # deferred: pandas, as above
     from ofa_dash.store import RunStore  # deferred: the store imports pandas
 
     version = Workspace(precomputed_dir).space(space).supernet_version()
     records = RunStore(precomputed_dir).measurements(space.name, version)
-    return {**drop_model_from_measurements(records).to_dict(), "supernet_version": version}
+    model = drop_model_from_measurements(records)
+    interval, why = None, "no measured int8 pairs"
+    if model.known:
+        try:
+            predictor = load_predictor(space, official_dir=official_dir, precomputed_dir=precomputed_dir)
+        except (OSError, ValueError) as exc:
+            predictor, why = None, str(exc)
+        if predictor is not None:
+            interval, why = int8_interval_from_records(space, predictor, records)
+    if interval is None:
+        notes.append(f"predictor.int8_drop.interval: {why}")
+    return {**model.to_dict(), "interval": interval, "supernet_version": version}
 
 
 def device_section(space, precomputed_dir: Path, official_dir, notes: list[str]) -> dict:
@@ -118,7 +134,7 @@ def build_report(space, official_dir: str | os.PathLike | None = None, precomput
     notes: list[str] = []
     predictor = predictor_section(space, precomputed_dir, official_dir, notes)
     if predictor is not None:
-        predictor["int8_drop"] = int8_drop_section(space, precomputed_dir)
+        predictor["int8_drop"] = int8_drop_section(space, precomputed_dir, official_dir, notes)
     return {
         "space": space.name,
         "predictor": predictor,

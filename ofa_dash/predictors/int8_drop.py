@@ -17,6 +17,15 @@ quantization can lose tens of points):
 
 Its error is measured, never assumed: the leave-one-out mean absolute error of
 the int8 accuracy it would have predicted for each pair (``loo_mae``, points).
+
+The int8 figure a page shows for an unmeasured subnet stacks two models (the
+accuracy predictor's fp32 figure, then this drop), so its interval is calibrated
+end to end on the pairs themselves (:func:`calibrate_int8_interval`): each pair's
+int8 top-1 is predicted as a page would predict it, from the predictor's fp32
+prediction minus the drop model refitted *without* that pair, and the conformal
+quantile of those residuals is the half-width (:mod:`ofa_dash.predictors.intervals`).
+Below :data:`MIN_INTERVAL_PAIRS` pairs there is no interval, and the reason says how
+many more pairs to measure.
 """
 
 from __future__ import annotations
@@ -26,7 +35,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from ofa_dash.predictors.intervals import DEFAULT_LEVEL, calibrate_interval
+
 MIN_LINEAR_PAIRS = 8  # below this a slope from pairwise differences is noise; the median drop is steadier
+MIN_INTERVAL_PAIRS = 10  # calibrate_interval's floor: fewer residuals cannot support an 80 % conformal quantile with folds to check it
+INT8_INTERVAL_METHOD = (
+    "leave-one-out conformal on the measured int8 pairs: |measured int8 top-1 - (the accuracy predictor's fp32 prediction "
+    "- the drop model refitted without that pair)| quantile; coverage by cross-conformal folds"
+)
 INT8_KEYS = ("top1_int8", "top5_int8")  # what a live validation with int8 adds to its measurement record
 
 
@@ -153,3 +169,54 @@ def drop_model_from_measurements(measurements: pd.DataFrame) -> Int8DropModel:
     """The drop model fitted on every measured pair of these records (see :func:`int8_pairs`)."""
     pairs = int8_pairs(measurements)
     return fit_int8_drop(pairs["top1"].to_numpy(dtype=float), pairs["top1_int8"].to_numpy(dtype=float))
+
+
+def _too_few(n: int) -> str:
+    return f"{n} measured int8 pair{'s' if n != 1 else ''}; a calibrated int8 interval needs {MIN_INTERVAL_PAIRS} (validate subnets with --int8)"
+
+
+def loo_int8_predictions(predicted_fp32, fp32, int8) -> np.ndarray:
+    """Each pair's int8 top-1 as a page would have predicted it without that pair: its fp32 prediction minus the drop model fitted on the others."""
+    p, x, y = (np.asarray(a, dtype=float).ravel() for a in (predicted_fp32, fp32, int8))
+    if not p.shape == x.shape == y.shape:
+        raise ValueError(f"{len(p)} predictions, {len(x)} fp32 and {len(y)} int8 accuracies: pairs must match")
+    out = np.empty(len(p))
+    for k in range(len(p)):
+        keep = np.arange(len(p)) != k
+        out[k] = fit_int8_drop(x[keep], y[keep]).predict([p[k]])[0]
+    return out
+
+
+def calibrate_int8_interval(predicted_fp32, fp32, int8, level: float = DEFAULT_LEVEL) -> tuple[dict | None, str | None]:
+    """(interval, why not): the end-to-end interval of the predicted int8 top-1, calibrated on measured pairs (module docstring).
+
+    ``predicted_fp32`` is the accuracy predictor's figure for each pair's subnet, ``fp32``
+    and ``int8`` the measured top-1 of its two models. The interval dict has the keys of the
+    fp32 predictor's (``level``, ``half_width``, ``coverage``, ``n_calibration``, ...).
+    """
+    p, x, y = (np.asarray(a, dtype=float).ravel() for a in (predicted_fp32, fp32, int8))
+    ok = np.isfinite(p) & np.isfinite(x) & np.isfinite(y)
+    n = int(ok.sum())
+    if n < MIN_INTERVAL_PAIRS:
+        return None, _too_few(n)
+    predicted = loo_int8_predictions(p[ok], x[ok], y[ok])
+    return {**calibrate_interval(predicted, y[ok], level), "method": INT8_INTERVAL_METHOD}, None
+
+
+def int8_interval_from_records(space, predictor, measurements: pd.DataFrame, level: float = DEFAULT_LEVEL) -> tuple[dict | None, str | None]:
+    """:func:`calibrate_int8_interval` on every measured pair of these records, with ``predictor``'s fp32 prediction of each pair's subnet."""
+    if predictor is None:
+        return None, "no accuracy predictor, so no predicted int8 figure to put an interval on"
+    pairs = int8_pairs(measurements)
+    genomes, keep = [], []
+    for i, sid in enumerate(pairs["id"]):
+        try:
+            genomes.append(space.encode(space.arch_from_id(sid))[0])
+            keep.append(i)
+        except ValueError:  # a record of another space's id or a damaged line: not a pair of this space
+            continue
+    if len(keep) < MIN_INTERVAL_PAIRS:
+        return None, _too_few(len(keep))
+    pairs = pairs.iloc[keep]
+    predicted = np.asarray(predictor.predict(np.stack(genomes)), dtype=float)
+    return calibrate_int8_interval(predicted, pairs["top1"].to_numpy(dtype=float), pairs["top1_int8"].to_numpy(dtype=float), level)

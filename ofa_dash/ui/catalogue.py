@@ -21,7 +21,8 @@ table on another always agree. One row per (run, subnet) with:
   ``measured_at`` where live validation has measured the subnet (on this supernet);
 - ``top1_int8_pred`` / ``top1_int8_pred_source``: the predicted top-1 minus the int8 drop
   model (:mod:`ofa_dash.predictors.int8_drop`, fitted on this supernet's measured pairs;
-  NaN without pairs), and ``top1_int8_measured`` / ``measured_int8_images`` where a live
+  NaN without pairs), ``top1_int8_pred_pm`` / ``top1_int8_pred_level``: its interval,
+  calibrated end to end on those pairs (NaN below 10 pairs), and ``top1_int8_measured`` / ``measured_int8_images`` where a live
   validation with ``--int8`` scored the subnet's int8 model.
 
 On an int8 device axis (a profile named ``X-int8``, see :func:`int8_axes`) the views use
@@ -45,7 +46,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from ofa_dash.hardware import count, load_devices
 from ofa_dash.predictors import load_predictor
-from ofa_dash.predictors.int8_drop import NO_MODEL, Int8DropModel, drop_model_from_measurements, int8_pairs
+from ofa_dash.predictors.int8_drop import NO_MODEL, Int8DropModel, drop_model_from_measurements, int8_interval_from_records, int8_pairs
 from ofa_dash.predictors.intervals import interval_of
 from ofa_dash.space import GENOME_LENGTH, SearchSpace, get_space
 from ofa_dash.store import GENE_COLUMNS, HISTORY, MANIFEST, RESCORED_JSON, RUN_JSON, SOLUTIONS, RunStore, StoreError
@@ -85,6 +86,7 @@ class Catalogue:
     notes: list[str] = field(default_factory=list)
     accuracy_interval: dict | None = None  # the current predictor's calibrated interval (level, half_width, coverage), if any
     int8_drop: Int8DropModel = NO_MODEL  # fitted on this supernet's measured (fp32, int8) pairs; kind "none" without pairs
+    int8_interval: dict | None = None  # the predicted int8 top-1's interval, calibrated end to end on those pairs (10 or more)
 
     @property
     def device_names(self) -> list[str]:
@@ -308,9 +310,10 @@ def build_catalogue(
     interval = interval_of(getattr(predictor, "meta", None))
     points["top1_pred_pm"] = np.nan
     points["top1_pred_level"] = np.nan
+    current = (getattr(predictor, "name", None), getattr(predictor, "version", None))
+    # rows whose fp32 figure is the current predictor's: only they carry its calibrated intervals
+    same = missing | points["run_id"].map(lambda r: pred_versions.get(r) == current).to_numpy(dtype=bool)
     if interval is not None:
-        current = (getattr(predictor, "name", None), getattr(predictor, "version", None))
-        same = missing | points["run_id"].map(lambda r: pred_versions.get(r) == current).to_numpy(dtype=bool)
         points.loc[same, "top1_pred_pm"] = float(interval["half_width"])
         points.loc[same, "top1_pred_level"] = float(interval["level"])
 
@@ -345,9 +348,15 @@ def build_catalogue(
     drop = drop_model_from_measurements(records)
     points["top1_int8_pred"] = drop.predict(points["top1_pred"].to_numpy(dtype=float))
     points["top1_int8_pred_source"] = f"predicted int8: the top-1 prediction minus the {drop.label()}" if drop.known else None
+    int8_interval = int8_interval_from_records(sp, predictor, records)[0] if drop.known else None
+    points["top1_int8_pred_pm"] = np.nan
+    points["top1_int8_pred_level"] = np.nan
+    if int8_interval is not None:
+        points.loc[same, "top1_int8_pred_pm"] = float(int8_interval["half_width"])
+        points.loc[same, "top1_int8_pred_level"] = float(int8_interval["level"])
     int8_measured = pairs[["id", "top1_int8", "n_images"]].rename(columns={"top1_int8": "top1_int8_measured", "n_images": "measured_int8_images"})
     points = points.merge(int8_measured, on="id", how="left")
-    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes, interval, drop)
+    return Catalogue(sp.name, points, infos, loaded_entries, accuracy_source or "none", supernet_version, problems, notes, interval, drop, int8_interval)
 
 
 def _rescored(store: RunStore, space: str, run, rows, problems: list[str]) -> tuple[np.ndarray, np.ndarray, dict] | None:
@@ -392,8 +401,8 @@ def with_accuracy(points: pd.DataFrame, prefer_measured: bool = False, int8: boo
     ``int8``: the int8 model's accuracy instead (an int8 latency axis): the measured int8 top-1
     wherever a live validation scored the int8 model (``prefer_measured`` or not: the drop model
     is a coarse correction, a measurement of the int8 model is what it approximates), else the
-    fp32 prediction minus the int8 drop model (no interval: the drop model's own error is in
-    its source sentence); without a drop model the fp32 prediction stays, tagged
+    fp32 prediction minus the int8 drop model, with the int8 interval calibrated on measured
+    pairs where there are enough (never the fp32 predictor's interval); without a drop model the fp32 prediction stays, tagged
     "fp32, int8 drop unknown" (never an invented number).
     """
     if int8:
@@ -420,7 +429,10 @@ def _with_int8_accuracy(points: pd.DataFrame) -> pd.DataFrame:
     pm, level = df["top1_pm"].to_numpy(dtype=float, copy=True), df["top1_level"].to_numpy(dtype=float, copy=True)
     pred = df["top1_int8_pred"].to_numpy(dtype=float) if "top1_int8_pred" in df else np.full(n, np.nan)
     has = ~np.isnan(pred)
-    top1[has], pm[has], level[has] = pred[has], np.nan, np.nan  # the fp32 interval is not calibrated for the int8 figure
+    # the fp32 interval is not calibrated for the int8 figure; the int8 one (from measured pairs) is, where there is one
+    top1[has] = pred[has]
+    pm[has] = df["top1_int8_pred_pm"].to_numpy(dtype=float)[has] if "top1_int8_pred_pm" in df else np.nan
+    level[has] = df["top1_int8_pred_level"].to_numpy(dtype=float)[has] if "top1_int8_pred_level" in df else np.nan
     if has.any():
         source[has] = df["top1_int8_pred_source"].to_numpy(dtype=object)[has]
     source[~has & df["top1_pred"].notna().to_numpy()] = INT8_UNKNOWN

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ofa_dash import decision as decision_aids
+from ofa_dash.predictors.int8_drop import MIN_INTERVAL_PAIRS
 from ofa_dash.predictors.intervals import overlaps_neighbours, separable_steps
 from ofa_dash.ui.catalogue import LATENCY_PREFIX, Constraints, apply_constraints, int8_axes, joined_per_id, objective_matrix, pareto_mask, with_accuracy
 from ofa_dash.ui.counts import SubnetCounts, count_subnets
@@ -179,8 +180,11 @@ def uncertainty_sources(interval: dict | None, device=None) -> str:
     )
 
 
-def int8_sources(drop, columns: list[str]) -> str:
-    """The Sources sentence of a front on an int8 latency axis ("" on other fronts): which accuracy it shows and how far to trust it."""
+def int8_sources(drop, columns: list[str], interval: dict | None = None) -> str:
+    """The Sources sentence of a front on an int8 latency axis ("" on other fronts): which accuracy it shows and how far to trust it.
+
+    ``interval``: the int8 interval calibrated on measured pairs (``Catalogue.int8_interval``), or None.
+    """
     if not int8_axes(columns):
         return ""
     if not drop.known:
@@ -188,9 +192,16 @@ def int8_sources(drop, columns: list[str]) -> str:
             "int8 axis: no subnet's int8 model has been measured on this supernet, so the int8 accuracy drop is unknown and the "
             "accuracy shown is the fp32 figure (tagged so). Validate a few subnets with --int8 to fit the drop model."
         )
+    if interval is not None:
+        trust = (
+            f" Its ± is {interval['half_width']:.2f} points at {interval['level']} %, calibrated end to end on the "
+            f"{interval['n_calibration']} measured pairs (measured coverage {interval['coverage']:.0f} %)."
+        )
+    else:
+        trust = f" No calibrated ± yet: it needs {MIN_INTERVAL_PAIRS} measured pairs."
     return (
         f"int8 axis: accuracy is the int8 model's: the prediction minus the {drop.label()}; "
-        "where a live validation measured the int8 model (validate --int8), that measurement is shown instead."
+        "where a live validation measured the int8 model (validate --int8), that measurement is shown instead." + trust
     )
 
 

@@ -105,7 +105,10 @@ def _int8_accuracy_rows(row0, device_names: list[str]) -> list[dict]:
         return []
     rows = []
     if pd.notna(row0.get("top1_int8_pred")):
-        rows.append({"quantity": "top-1 int8 (predicted)", "value": float(row0["top1_int8_pred"]), "unit": "%", "source": str(row0["top1_int8_pred_source"])})
+        source = str(row0["top1_int8_pred_source"])
+        if pd.notna(row0.get("top1_int8_pred_pm")):
+            source += f"; ± {float(row0['top1_int8_pred_pm']):.2f} points at {float(row0['top1_int8_pred_level']):.0f} % (calibrated on measured int8 pairs)"
+        rows.append({"quantity": "top-1 int8 (predicted)", "value": float(row0["top1_int8_pred"]), "unit": "%", "source": source})
     else:
         rows.append({"quantity": "top-1 int8 (predicted)", "value": np.nan, "unit": "%", "source": INT8_UNKNOWN})
     if pd.notna(row0.get("top1_int8_measured")):
