@@ -8,6 +8,7 @@ from ofa_dash.ui.devices_view import (
     BROWSER_COMMAND,
     PROFILE_COMMAND,
     compare_catalogue_devices,
+    correction_line,
     device_reports,
     machines_table,
     meta_table,
@@ -42,9 +43,7 @@ for rep in reports:
             m[1].metric("MAPE", f"{q['mape']:.1f} %" if q.get("mape") is not None else "n/a")
             m[2].metric("validation subnets", q.get("n_validation", "n/a"))
             if rep.correction:
-                st.caption(
-                    f"correction: {rep.correction.get('formula', '')}, scale {rep.correction.get('scale', 1):.3f}, offset {rep.correction.get('offset_ms', 0):.3f} ms"
-                )
+                st.caption(correction_line(rep.correction))
             st.dataframe(meta_table(rep.meta), hide_index=True, width="stretch")
             if rep.path:
                 st.caption(f"file: `{shown_path(rep.path)}`")
@@ -124,7 +123,8 @@ st.markdown(
 {PROFILE_COMMAND.format(space=space.name)}
 ```
 
-It times every distinct layer and about 100 whole subnets, fits the affine correction on some of them and reports
+It times every distinct layer and about 100 whole subnets, fits the correction on some of them (affine, or per stage
+where enough calibration subnets show that it predicts better) and reports
 Kendall tau and MAPE on the rest. The table is written to `{shown_path(settings.folder(space).devices / "my-cpu.json")}`
 (`--runtime` is `ort`, `ort-int8`, `torch`, `cuda` or `openvino`). Copy that file into the same folder of the dashboard's
 precomputed root and it joins everywhere by itself: as a device in the sidebar, a latency column on the fronts, and an

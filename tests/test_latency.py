@@ -10,16 +10,15 @@ from conftest import OFFICIAL
 from ofa_dash.cli import main
 from ofa_dash.hardware import MissingLayerError, get_device, load_devices
 from ofa_dash.hardware import devices as registry
+from ofa_dash.hardware.correction import Correction, fit_affine
 from ofa_dash.hardware.devices import device_names, profile_path
 from ofa_dash.hardware.latency import LatencyTable, first_block_key, head_keys, keys_at, load_note10, slot_key, stem_key
 from ofa_dash.hardware.profile_format import (
     SCHEMA_VERSION,
-    Correction,
     DeviceProfile,
     LayerTiming,
     SubnetMeasurement,
     check_device_name,
-    fit_correction,
     load_profile,
     save_profile,
 )
@@ -60,11 +59,9 @@ def synthetic_profile(space=CIFAR, name="test-cpu", n_cal=8, n_val=12, seed=0) -
         "warmup": 5,
         "spread": {},
     }
-    from ofa_dash.hardware.profile_format import Correction
-
     profile = DeviceProfile(space.name, name, meta, entries, measurements, Correction())
     cal = profile.split("calibration")
-    profile.correction = fit_correction(table.layer_sum(np.array([m.genome for m in cal])), [m.measured_ms for m in cal])
+    profile.correction = fit_affine(table.layer_sum(np.array([m.genome for m in cal])), [m.measured_ms for m in cal])
     profile.quality = profile.evaluate(space)
     return profile
 
@@ -135,17 +132,17 @@ def test_note10_sanity_values():
 # ------------------------------------------------------------------ profile format
 def test_fit_correction_recovers_an_affine_map():
     x = np.linspace(1, 5, 20)
-    c = fit_correction(x, 1.25 * x + 0.4)
+    c = fit_affine(x, 1.25 * x + 0.4)
     assert c.scale == pytest.approx(1.25) and c.offset_ms == pytest.approx(0.4)
     with pytest.raises(ValueError, match="at least 2"):
-        fit_correction([1.0], [2.0])
+        fit_affine([1.0], [2.0])
 
 
 def test_one_disturbed_timing_does_not_tilt_the_correction():
     x = np.linspace(0.2, 0.8, 40)
     y = 1.05 * x + 0.01
     y[5] *= 1.5  # another process ran during this subnet's timing
-    c = fit_correction(x, y)
+    c = fit_affine(x, y)
     assert c.scale == pytest.approx(1.05, rel=1e-3) and c.offset_ms == pytest.approx(0.01, abs=1e-3)
     assert "Theil-Sen" in c.fitted_on
 

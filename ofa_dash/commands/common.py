@@ -27,7 +27,7 @@ def profile_summary(profile, runtime: str, out: Path) -> dict:
         "kendall_tau": q["kendall_tau"],
         "mape": q["mape"],
         "n_validation": q["n_validation"],
-        "correction": {"scale": profile.correction.scale, "offset_ms": profile.correction.offset_ms},
+        "correction": profile.correction.to_dict(),  # kind, scale, offset_ms, and the per-stage terms where fitted
         "range_ms": profile.range_ms(),
         "n_layers": profile.meta["n_layers_timed"],
         "hardware": profile.meta["hardware"],

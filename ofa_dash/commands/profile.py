@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
     # deferred: every command module is imported to build the parser; torch and ONNX Runtime wait until this command runs
     from ofa_dash.hardware.profile_format import save_profile
     from ofa_dash.hardware.profiler import ProfileConfig, profile_device
-    from ofa_dash.hardware.runtimes import make_runtime
+    from ofa_dash.hardware.runtimes import default_calibration_subnets, make_runtime
 
     space = get_space(args.space)
     if args.refit:
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     config = ProfileConfig(
         runtime=args.runtime,
         name=args.name,
-        n_calibration=args.n_calibration,
+        n_calibration=args.n_calibration if args.n_calibration is not None else default_calibration_subnets(args.runtime),
         n_validation=args.n_validation,
         batch_size=args.batch_size,
         threads=args.threads,
@@ -61,8 +61,8 @@ def _refit(args: argparse.Namespace, space) -> int:
         {
             "name": after.name,
             "path": str(path),
-            "correction_before": {"scale": before.correction.scale, "offset_ms": before.correction.offset_ms, "fitted_on": before.correction.fitted_on},
-            "correction": {"scale": after.correction.scale, "offset_ms": after.correction.offset_ms, "fitted_on": after.correction.fitted_on},
+            "correction_before": before.correction.to_dict(),
+            "correction": after.correction.to_dict(),
             "mape_before": before.quality["mape"],
             "mape": after.quality["mape"],
             "kendall_tau": after.quality["kendall_tau"],
@@ -84,7 +84,12 @@ def register(sub) -> None:
         help="ort (ONNX Runtime fp32), ort-int8 (static int8), torch (eager CPU), cuda, openvino (OpenVINO CPU plugin, fp32; needs the openvino package)",
     )
     p.add_argument("--name", required=True, help="device name (a-z, 0-9, . _ -); becomes precomputed/SPACE/devices/NAME.json")
-    p.add_argument("--n-calibration", type=int, default=40, help="random subnets timed end to end to fit the correction")
+    p.add_argument(
+        "--n-calibration",
+        type=int,
+        default=None,
+        help="random subnets timed end to end to fit the correction (default 40; openvino 120, for its per-stage correction)",
+    )
     p.add_argument("--n-validation", type=int, default=60, help="further random subnets, used only to report Kendall tau and MAPE")
     p.add_argument("--repeats", type=int, help="cap on timed runs per layer and per subnet (default 400 / 2000, fewer for costly ones)")
     p.add_argument("--batch-size", type=int, default=1)

@@ -103,9 +103,14 @@ def estimate_label(table: str) -> str:
 class LatencyTable:
     """One device's table for one space, compiled for vectorised estimates.
 
-    ``calibration`` is an optional affine correction ``(scale, offset_ms)``
-    fitted on whole-subnet measurements (layer sums miss fusion and per-call
-    overheads); ``estimate`` applies it.
+    Two sets of per-layer numbers: the table entries as timed (``slot_ms``,
+    ``fixed_ms``: :meth:`layer_sum`), and the corrected costs an estimate adds
+    up (``cost_slot_ms``, ``cost_fixed_ms`` and ``offset_ms``: :meth:`estimate`).
+    Layer sums miss what running the whole graph changes (fusion, one call instead
+    of one per layer, caches), so a profile fits a correction on whole-subnet
+    measurements (:mod:`ofa_dash.hardware.correction`) and hands the table its
+    per-layer costs with :meth:`set_layer_costs`. ``calibration`` is the plain
+    affine case ``(scale, offset_ms)`` a table starts with (OFA's published tables: none).
     """
 
     space: SearchSpace
@@ -115,7 +120,11 @@ class LatencyTable:
     calibration: tuple[float, float] = (1.0, 0.0)
     slot_ms: np.ndarray = field(init=False, repr=False)
     fixed_ms: np.ndarray = field(init=False, repr=False)
+    cost_slot_ms: np.ndarray = field(init=False, repr=False)
+    cost_fixed_ms: np.ndarray = field(init=False, repr=False)
+    offset_ms: float = field(init=False, repr=False, default=0.0)
     _flat_ms: np.ndarray = field(init=False, repr=False)
+    _flat_cost: np.ndarray = field(init=False, repr=False)
     _slot_base: np.ndarray = field(init=False, repr=False)
     _depth_mask: np.ndarray = field(init=False, repr=False)
 
@@ -136,6 +145,18 @@ class LatencyTable:
         self._slot_base = (np.arange(R)[:, None] * N_SLOTS + np.arange(N_SLOTS)[None, :]) * (K * E)  # flat offset of (r, slot, 0, 0)
         depths = np.asarray(self.space.depth_choices)
         self._depth_mask = (np.arange(MAX_DEPTH)[None, :] < depths[:, None]).astype(np.float64)  # (D, 4)
+        scale, offset = self.calibration
+        self.set_layer_costs(self.slot_ms * scale, self.fixed_ms * scale, offset)
+
+    def set_layer_costs(self, slot_ms: np.ndarray, fixed_ms: np.ndarray, offset_ms: float) -> None:
+        """The corrected per-layer costs :meth:`estimate` adds up: slots (R, 20, K, E), fixed layers (R,), one offset."""
+        slot_ms, fixed_ms = np.asarray(slot_ms, dtype=np.float64), np.asarray(fixed_ms, dtype=np.float64)
+        if slot_ms.shape != self.slot_ms.shape or fixed_ms.shape != self.fixed_ms.shape:
+            raise ValueError(
+                f"layer costs of shapes {slot_ms.shape} and {fixed_ms.shape} do not fit table {self.name!r} ({self.slot_ms.shape}, {self.fixed_ms.shape})"
+            )
+        self.cost_slot_ms, self.cost_fixed_ms, self.offset_ms = slot_ms, fixed_ms, float(offset_ms)
+        self._flat_cost = np.ascontiguousarray(slot_ms).ravel()
 
     def ms(self, r: int, key: str) -> float:
         """One layer's table entry at resolution ``r`` (before the fitted correction); ``MissingLayerError`` naming it when absent."""
@@ -153,9 +174,19 @@ class LatencyTable:
         return self.meta.get("quality")
 
     def layer_sum(self, genomes: np.ndarray) -> np.ndarray:
-        """Sum of table entries (ms), before calibration.
+        """Sum of table entries (ms) as timed, before the correction."""
+        return self._sum(genomes, self._flat_ms, self.fixed_ms)
 
-        Per block of rows: one flat index (resolution, slot, kernel, expand),
+    def stage_sums(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(fixed layers' entries (n,), each stage's active entries summed (n, stages)): the parts a correction is fitted on."""
+        g = self.space.check_genome(genomes)
+        k, e, r = g[:, :N_SLOTS], g[:, N_SLOTS : 2 * N_SLOTS], g[:, -1]
+        per_slot = self.slot_ms[r[:, None], np.arange(N_SLOTS)[None, :], k, e]
+        per_slot *= self._depth_mask[g[:, 2 * N_SLOTS : 2 * N_SLOTS + N_STAGES]].reshape(len(g), N_SLOTS)
+        return self.fixed_ms[r], per_slot.reshape(len(g), N_STAGES, MAX_DEPTH).sum(axis=2)
+
+    def _sum(self, genomes: np.ndarray, flat: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        """Per block of rows: one flat index (resolution, slot, kernel, expand),
         one gather, one masked sum. Blocks of ``_CHUNK`` rows keep every
         temporary in cache and reuse its buffer, which halves the time for
         large populations (100,000 genomes: ~10 ms of CPU).
@@ -173,16 +204,15 @@ class LatencyTable:
             np.multiply(block[:, :N_SLOTS], E, out=i)
             i += block[:, N_SLOTS : 2 * N_SLOTS]
             i += self._slot_base[block[:, -1]]
-            np.take(self._flat_ms, i, out=ms[:m])
+            np.take(flat, i, out=ms[:m])
             np.take(self._depth_mask, block[:, 2 * N_SLOTS : 2 * N_SLOTS + N_STAGES], axis=0, out=active[:m])
             out[start : start + m] = np.einsum("ij,ij->i", ms[:m], active[:m].reshape(m, N_SLOTS))
-        out += self.fixed_ms[g[:, -1]]
+        out += fixed[g[:, -1]]
         return out
 
     def estimate(self, genomes: np.ndarray) -> np.ndarray:
-        """Estimated end-to-end latency in ms for every genome row."""
-        scale, offset = self.calibration
-        return self.layer_sum(genomes) * scale + offset
+        """Estimated end-to-end latency in ms for every genome row: the corrected layer costs summed, plus the offset."""
+        return self._sum(genomes, self._flat_cost, self.cost_fixed_ms) + self.offset_ms
 
 
 _CHUNK = 4096

@@ -12,8 +12,8 @@ this machine (:mod:`ofa_dash.hardware.profiler`) or from a visitor's browser
    module, and the whole subnets timed end to end);
 3. :func:`build_profile` subtracts the overhead from every layer entry (a sum
    of entries should not count one runtime call per layer), lays the entries
-   out per resolution, fits the Theil-Sen correction on the calibration
-   subnets and measures Kendall tau and MAPE on the validation subnets, which
+   out per resolution, fits the correction on the calibration subnets
+   (:mod:`ofa_dash.hardware.correction`: its form chosen by cross-validation) and measures Kendall tau and MAPE on the validation subnets, which
    the fit never saw (:func:`refit_correction`).
 """
 
@@ -23,8 +23,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ofa_dash.hardware.correction import Correction, fit_correction
 from ofa_dash.hardware.layers import LayerSpec, distinct_layer_specs, layer_specs
-from ofa_dash.hardware.profile_format import SCHEMA_VERSION, Correction, DeviceProfile, LayerTiming, SubnetMeasurement, fit_correction
+from ofa_dash.hardware.profile_format import SCHEMA_VERSION, DeviceProfile, LayerTiming, SubnetMeasurement
 from ofa_dash.runtime.ort import Timing
 from ofa_dash.space import SearchSpace
 
@@ -123,7 +124,7 @@ def refit_correction(profile: DeviceProfile, space: SearchSpace) -> DeviceProfil
     better fitting method reaches existing profiles without timing anything.
     """
     calib = profile.split("calibration")
-    layer_sums = profile.table(space).layer_sum(np.array([m.genome for m in calib]))
-    fitted = replace(profile, correction=fit_correction(layer_sums, [m.measured_ms for m in calib]))
+    genomes = np.array([m.genome for m in calib], dtype=np.int64)
+    fitted = replace(profile, correction=fit_correction(profile.table(space), genomes, [m.measured_ms for m in calib]))
     fitted.quality = fitted.evaluate(space)
     return fitted

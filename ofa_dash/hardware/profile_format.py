@@ -7,10 +7,11 @@ calibration set (used to fit the correction) and a validation set (used only
 to report quality), so every latency a user sees can be traced back to how
 well the table predicted real runs on that device.
 
-The correction is per-device affine, ``estimate = scale * layer_sum + offset_ms``,
-fitted (Theil-Sen) on the calibration subnets: layer sums miss what
-whole-network execution adds or saves (one runtime call instead of many,
-cache reuse between layers, fusion), and an affine map absorbs most of it.
+The correction maps layer sums to whole-subnet latency, fitted on the
+calibration subnets: layer sums miss what whole-network execution adds or saves
+(one runtime call instead of many, cache reuse between layers, fusion). Its
+forms (affine, per-stage, per-stage with a size term) and how one is chosen
+live in :mod:`ofa_dash.hardware.correction`.
 
 Loading validates everything (schema name and version, space, required
 metadata, every entry a finite non-negative number, genomes inside the space,
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ofa_dash.files import atomic_write_bytes
+from ofa_dash.hardware.correction import KINDS, Correction
 from ofa_dash.hardware.latency import LatencyTable, keys_at
 from ofa_dash.space import GENOME_LENGTH, SearchSpace
 
@@ -40,7 +42,6 @@ RUNTIMES = ("ort", "ort-int8", "torch", "cuda", "openvino")  # what the profiler
 REQUIRED_META = ("device", "runtime", "runtime_version", "hardware", "threads", "batch_size", "date", "repeats", "warmup", "spread")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
 RESERVED_NAMES = ("note10",)  # OFA's published tables, loaded from --official DIR
-CORRECTION_FORMULA = "estimate_ms = scale * layer_sum_ms + offset_ms"
 
 
 def check_device_name(name: str) -> str:
@@ -69,37 +70,6 @@ class SubnetMeasurement:
     n: int
     split: str  # calibration | validation | extreme (largest / smallest, for the range only)
     arch: str = ""
-
-
-@dataclass(frozen=True)
-class Correction:
-    """Per-device affine correction of the layer sum (see the module docstring)."""
-
-    scale: float = 1.0
-    offset_ms: float = 0.0
-    kind: str = "affine"
-    fitted_on: str = ""
-
-    def apply(self, layer_sum_ms: np.ndarray) -> np.ndarray:
-        return np.asarray(layer_sum_ms) * self.scale + self.offset_ms
-
-
-def fit_correction(layer_sum_ms: np.ndarray, measured_ms: np.ndarray) -> Correction:
-    """Robust (Theil-Sen) affine fit of measured end-to-end latency on the layer sum.
-
-    One timing disturbed by another process can make a subnet look 50 % slower;
-    least squares let such a point tilt the whole line (the shipped cifar10
-    cpu-ort profile: validation MAPE 5.0 % with least squares, 2.0 % with the
-    median of pairwise slopes).
-    """
-    from scipy.stats import theilslopes
-
-    x = np.asarray(layer_sum_ms, dtype=np.float64)
-    y = np.asarray(measured_ms, dtype=np.float64)
-    if len(x) < 2 or np.ptp(x) == 0:
-        raise ValueError(f"the affine correction needs at least 2 calibration subnets with different layer sums, got {len(x)}")
-    fit = theilslopes(y, x)
-    return Correction(scale=float(fit.slope), offset_ms=float(fit.intercept), fitted_on=f"Theil-Sen on {len(x)} calibration subnets")
 
 
 def estimate_quality(estimated_ms: np.ndarray, measured_ms: np.ndarray) -> dict:
@@ -145,7 +115,7 @@ class DeviceProfile:
         if self._table is None or self._table.space != space:  # compiling is the costly part; entries do not change
             self._table = LatencyTable(space, self.name, self.entries_ms())
         self._table.meta = {**self.meta, "quality": self.quality, "correction": _correction_dict(self.correction), "range_ms": self.range_ms()}
-        self._table.calibration = (self.correction.scale, self.correction.offset_ms)
+        self._table.set_layer_costs(*self.correction.layer_costs(self._table))
         return self._table
 
     def split(self, name: str) -> list[SubnetMeasurement]:
@@ -167,7 +137,7 @@ class DeviceProfile:
         genomes = np.array([m.genome for m in val], dtype=np.int64)
         measured = np.array([m.measured_ms for m in val])
         raw = table.layer_sum(genomes)
-        quality = estimate_quality(self.correction.apply(raw), measured)
+        quality = estimate_quality(table.estimate(genomes), measured)
         uncorrected = estimate_quality(raw, measured)
         quality["uncorrected"] = {k: uncorrected[k] for k in ("kendall_tau", "mape")}
         return quality
@@ -198,7 +168,7 @@ class DeviceProfile:
 
 
 def _correction_dict(c: Correction) -> dict:
-    return {"kind": c.kind, "formula": CORRECTION_FORMULA, "scale": c.scale, "offset_ms": c.offset_ms, "fitted_on": c.fitted_on}
+    return c.to_dict()
 
 
 # ----------------------------------------------------------------- save / load
@@ -320,14 +290,24 @@ def _parse_measurements(raw: list, space: SearchSpace, src: str) -> list[SubnetM
 
 
 def _parse_correction(raw: dict, src: str) -> Correction:
-    if raw.get("kind") != "affine":
-        raise ValueError(f"{src}: correction kind {raw.get('kind')!r} is not supported (this ofa-dash knows 'affine')")
-    scale = raw.get("scale")
-    offset = raw.get("offset_ms")
-    for what, v in (("scale", scale), ("offset_ms", offset)):
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        raise ValueError(f"{src}: correction kind {kind!r} is not supported (this ofa-dash knows {', '.join(map(repr, KINDS))})")
+    numbers = {"scale": raw.get("scale"), "offset_ms": raw.get("offset_ms")}
+    if kind == "per-stage+size":
+        numbers.update(ms_per_mparam=raw.get("ms_per_mparam"), ms_per_mmac=raw.get("ms_per_mmac"))
+    parts = raw.get("part_scales", []) if kind != "affine" else []
+    if not isinstance(parts, list):
+        raise ValueError(f"{src}: correction.part_scales must be a list of numbers, got {parts!r}")
+    for what, v in [*numbers.items(), *((f"part_scales[{i}]", p) for i, p in enumerate(parts))]:
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
             raise ValueError(f"{src}: correction.{what} must be a finite number, got {v!r}")
-    return Correction(scale=float(scale), offset_ms=float(offset), fitted_on=str(raw.get("fitted_on", "")))
+    try:
+        return Correction(
+            **{k: float(v) for k, v in numbers.items()}, kind=kind, part_scales=tuple(float(p) for p in parts), fitted_on=str(raw.get("fitted_on", ""))
+        )
+    except ValueError as exc:
+        raise ValueError(f"{src}: {exc}") from None
 
 
 def _check_quality(profile: DeviceProfile, space: SearchSpace, table: LatencyTable, src: str) -> None:

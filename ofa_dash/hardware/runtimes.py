@@ -312,6 +312,17 @@ RUNTIME_FACTORIES: dict[str, Callable[[int, int], Runtime]] = {
 }
 
 
+# Calibration subnets a profile times by default. OpenVINO's cold-layer table needs its
+# per-stage correction (hardware.correction), whose 11 numbers want 10 subnets each.
+CALIBRATION_SUBNETS = {"openvino": 120}
+DEFAULT_CALIBRATION_SUBNETS = 40
+
+
+def default_calibration_subnets(runtime: str) -> int:
+    """How many calibration subnets ``profile --runtime RUNTIME`` times when not told."""
+    return CALIBRATION_SUBNETS.get(runtime, DEFAULT_CALIBRATION_SUBNETS)
+
+
 def make_runtime(name: str, threads: int = 1, batch_size: int = 1) -> Runtime:
     """The runtime called ``name`` (one of ``RUNTIMES``); a clear error when it cannot run here."""
     if name not in RUNTIME_FACTORIES:

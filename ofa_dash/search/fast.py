@@ -103,21 +103,21 @@ class FastPredictor:
 
 
 class FastLatency:
-    """Estimated latency (ms) from a ``LatencyTable`` as one flat gather and a masked sum."""
+    """Estimated latency (ms) from a ``LatencyTable``'s corrected layer costs as one flat gather and a masked sum."""
 
     def __init__(self, space: SearchSpace, table) -> None:
         self.space = space
         self.table = table
         self.fast = False
-        slot_ms = getattr(table, "slot_ms", None)
-        fixed_ms = getattr(table, "fixed_ms", None)
+        slot_ms = getattr(table, "cost_slot_ms", None)  # corrected per-layer costs (hardware.correction)
+        fixed_ms = getattr(table, "cost_fixed_ms", None)
         g = check_genomes(space)
         ref = np.asarray(table.estimate(g), dtype=np.float64)
         if slot_ms is not None and fixed_ms is not None and np.shape(slot_ms)[:2] == (len(space.resolutions), N_SLOTS):
             self._flat = np.ascontiguousarray(slot_ms, dtype=np.float64).reshape(-1)
             self._fixed = np.asarray(fixed_ms, dtype=np.float64)
             _, _, self._k, self._e = np.shape(slot_ms)
-            self._scale, self._offset = (float(v) for v in getattr(table, "calibration", (1.0, 0.0)))
+            self._offset = float(getattr(table, "offset_ms", 0.0))
             self.fast = bool(np.allclose(self._fast(g), ref, rtol=1e-9, atol=1e-9))
         self.fingerprint = fingerprint(np.round(ref, 6))
 
@@ -126,7 +126,7 @@ class FastLatency:
         idx = ((r[:, None] * N_SLOTS + np.arange(N_SLOTS)[None, :]) * self._k + k) * self._e + e
         per_slot = self._flat[idx]
         per_slot[~active_mask(self.space, g)] = 0.0
-        return (per_slot.sum(1) + self._fixed[r]) * self._scale + self._offset
+        return per_slot.sum(1) + self._fixed[r] + self._offset
 
     def __call__(self, g: np.ndarray) -> np.ndarray:
         return self._fast(g) if self.fast else np.asarray(self.table.estimate(g), dtype=np.float64)

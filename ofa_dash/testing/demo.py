@@ -25,9 +25,10 @@ import torch
 
 from ofa_dash.checkpoints import save_weights
 from ofa_dash.hardware import load_devices
+from ofa_dash.hardware.correction import Correction, fit_affine
 from ofa_dash.hardware.devices import profile_path
 from ofa_dash.hardware.latency import LatencyTable, keys_at
-from ofa_dash.hardware.profile_format import Correction, DeviceProfile, LayerTiming, SubnetMeasurement, fit_correction, save_profile
+from ofa_dash.hardware.profile_format import DeviceProfile, LayerTiming, SubnetMeasurement, save_profile
 from ofa_dash.nn import Supernet
 from ofa_dash.predictors import FittedPredictor, build_mlp, feature_spec, n_onehot_features, predictor_path, save_predictor
 from ofa_dash.predictors.measured import write_measured
@@ -96,7 +97,7 @@ def demo_profile(space, name: str, speed: float, seed: int = 0):
     }
     profile = DeviceProfile(space.name, name, meta, entries, measurements, Correction())
     cal = profile.split("calibration")
-    profile.correction = fit_correction(table.layer_sum(np.array([m.genome for m in cal])), [m.measured_ms for m in cal])
+    profile.correction = fit_affine(table.layer_sum(np.array([m.genome for m in cal])), [m.measured_ms for m in cal])
     profile.quality = profile.evaluate(space)
     return profile
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ofa_dash.hardware.latency import LatencyTable, first_block_key, head_keys, slot_key, stem_key
+from ofa_dash.hardware.latency import LatencyTable
 from ofa_dash.space import MAX_DEPTH, Arch, SearchSpace
 from ofa_dash.ui.point_click import clicked_subnet
 from ofa_dash.ui.state import MAX_COMPARED
@@ -74,23 +74,24 @@ def objectives_side_by_side(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def latency_by_stage(table: LatencyTable, arch: Arch) -> pd.DataFrame:
-    """Where ``arch``'s estimated time goes on ``table``'s device: stem and first block, each stage's active blocks, the head.
+    """Where ``arch``'s estimated time goes on ``table``'s device: the fixed layers (stem, first block, head), each stage's active blocks.
 
-    The parts are lookup-table entries times the device's fitted scale; the fitted
-    offset (per-call overheads no single layer holds) is its own part, so the parts
-    add up to the estimate the front plots.
+    The parts are the device's corrected per-layer costs (:mod:`ofa_dash.hardware.correction`:
+    the lookup-table entries through the fitted correction, which may weigh stages
+    differently); the fitted offset (per-call overheads no single layer holds) is its own
+    part, so the parts add up to the estimate the front plots.
     """
     space = table.space
-    scale, offset = table.calibration
-    r = arch.r
-    parts = [("stem + first block", table.ms(r, stem_key(space, r)) + table.ms(r, first_block_key(space, r)))]
+    ri = space.resolutions.index(arch.r)
+    ki = [space.kernel_choices.index(k) for k in arch.ks]
+    ei = [space.expand_choices.index(e) for e in arch.e]
+    parts = [("stem, first block and head", float(table.cost_fixed_ms[ri]))]
     for s in range(len(space.stages)):
         active = range(s * MAX_DEPTH, s * MAX_DEPTH + arch.d[s])
-        parts.append((f"stage {s + 1}", sum(table.ms(r, slot_key(space, r, i, arch.ks[i], arch.e[i])) for i in active)))
-    parts.append(("head", sum(table.ms(r, k) for k in head_keys(space, r))))
-    out = pd.DataFrame([(name, ms * scale) for name, ms in parts], columns=["part", "ms"])
-    if offset:
-        out.loc[len(out)] = ("fitted overhead", offset)
+        parts.append((f"stage {s + 1}", float(sum(table.cost_slot_ms[ri, i, ki[i], ei[i]] for i in active))))
+    out = pd.DataFrame(parts, columns=["part", "ms"])
+    if table.offset_ms:
+        out.loc[len(out)] = ("fitted overhead", table.offset_ms)
     return out
 
 

@@ -1,7 +1,7 @@
 """How far to trust the latency tables and the accuracy predictor (the Devices & predictors page).
 
 For a device profile, the evidence is its own whole-subnet measurements:
-estimated (table sum through the affine correction) against measured, on the
+estimated (table sum through the fitted correction) against measured, on the
 validation subnets the correction never saw, with Kendall tau and MAPE. For
 the project's predictor, it is the measured subnets held out from the fit.
 OFA's published Note10 tables and predictor come without such evidence; the
@@ -27,6 +27,19 @@ from ofa_dash.hardware.machine import machine_rows
 from ofa_dash.hardware.profile_format import load_profile
 from ofa_dash.space import GENOME_LENGTH, SearchSpace
 from ofa_dash.ui.catalogue import Catalogue
+
+
+def correction_line(correction: dict) -> str:
+    """One caption line for a profile's correction (its ``to_dict``): the form and its fitted numbers."""
+    kind = correction.get("kind", "affine")
+    if kind == "affine":
+        return f"correction (affine): scale {correction.get('scale', 1):.3f}, offset {correction.get('offset_ms', 0):.3f} ms"
+    parts = correction.get("part_scales") or []
+    scales = ", ".join(f"{v:.2f}" for v in parts[1:])
+    line = f"correction ({kind}): fixed layers x {parts[0]:.2f}, stages x {scales}" if parts else f"correction ({kind})"
+    if kind == "per-stage+size":
+        line += f", {correction.get('ms_per_mparam', 0):.3f} ms per M params, {correction.get('ms_per_mmac', 0):.4f} ms per M MACs"
+    return line + f", offset {correction.get('offset_ms', 0):.3f} ms; {correction.get('fitted_on', '')}"
 
 
 @dataclass
