@@ -16,7 +16,8 @@ the first missing step; ``measure`` also resumes inside itself.
 
 Nothing runs without ``--run``. Hours on this 2-core CPU (2026-12 estimates):
 measuring 2,000 subnets ~3 h, each CPU profile 10-20 min, the browser profile
-~5 min, the runs ~10 min, the accuracy benchmark ~15 min.
+~5 min, the runs ~10 min, the accuracy benchmark ~15 min, fine-tuning three
+subnets for 3 epochs each about an hour.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ QUICK_ARGS = {
     "runs": ("--seeds", "1", "--gens", "50", "--many-gens", "50"),
     "int8": ("--limit", "200"),
     "accuracy": ("--n-random", "2"),
+    "finetune": ("--epochs", "1", "--max-steps-per-epoch", "3", "--subnets", "smallest"),
 }
 RETIRED = ("measured.parquet", "measurements.jsonl", "predictor.pt", "devices", "runs", "finetuned", "exports")
 
@@ -290,6 +292,12 @@ STEPS: tuple[Step, ...] = (
         "test top-1 of largest, smallest and 20 random subnets: benchmarks/results/flagship_accuracy.json",
         lambda sw: sw.version() is not None and _json(ROOT / "benchmarks/results/flagship_accuracy.json").get("supernet_version") == sw.version(),
         lambda sw: [PY, "benchmarks/flagship_accuracy.py", "--space", sw.space, *_data_args(sw), *sw.extra("accuracy")],
+    ),
+    Step(
+        "finetune",
+        "issue 19's figure: test top-1 before and after 3 CPU epochs of fine-tuning the smallest, a median and the largest subnet",
+        lambda sw: sw.version() is not None and _json(ROOT / f"benchmarks/results/finetune_gain_{sw.space}.json").get("supernet_version") == sw.version(),
+        lambda sw: [PY, "benchmarks/finetune_gain.py", "--space", sw.space, *_data_args(sw), "--resume", *sw.extra("finetune")],
     ),
 )
 ACTIONS: dict[str, Callable[[Switch], None]] = {"promote": _promote, "int8-pairs": _measure_int8_pairs}
