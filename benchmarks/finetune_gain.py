@@ -55,6 +55,7 @@ def main() -> int:
     ap.add_argument("--subnets", default="smallest,median,largest", help=f"comma-separated, of {', '.join(NAMED)}")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--recipe", default="cpu")
+    ap.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's last phase's)")
     ap.add_argument("--supernet", help="default: precomputed/SPACE/supernet.pt (training/cifar10-v2/supernet.pt for cifar10-v2)")
     ap.add_argument("--data", default=os.environ.get("OFA_DASH_DATA") or str(ROOT.parent / "shared/datasets/cifar10-jpeg"))
     ap.add_argument("--cache")
@@ -84,8 +85,10 @@ def main() -> int:
         arch = NAMED[name](space)
         record_path = finetuned_folder(loaded).finetune_record(arch.id)  # where finetune() writes its record
         t0 = time.perf_counter()
-        if args.resume and record_path.is_file() and json.loads(record_path.read_text()).get("epochs") == args.epochs:
-            result = json.loads(record_path.read_text())
+        earlier = json.loads(record_path.read_text()) if args.resume and record_path.is_file() else {}
+        same_lr = args.lr is None or earlier.get("hyperparameters", {}).get("lr") == args.lr
+        if earlier.get("epochs") == args.epochs and same_lr:
+            result = earlier
             print(f"{name}: finished earlier, read from {record_path}", flush=True)
         else:
             cfg = FinetuneConfig(
@@ -93,6 +96,7 @@ def main() -> int:
                 arch,
                 args.epochs,
                 recipe,
+                lr=args.lr,
                 supernet=loaded,
                 resume=args.resume,
                 time_limit_min=args.time_limit,
@@ -111,6 +115,7 @@ def main() -> int:
             "top1_after": result["top1_after"],
             "gain": round(result["top1_after"] - result["top1_before"], 2),
             "epochs": result["epochs"],
+            "lr": result.get("hyperparameters", {}).get("lr"),
             "curve": result.get("curve"),
             "train_minutes": result.get("train_minutes"),
             "wall_minutes_here": round((time.perf_counter() - t0) / 60, 2),
