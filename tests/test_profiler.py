@@ -8,6 +8,7 @@ profile carrying its quality figures.
 import dataclasses
 import json
 import re
+import time
 
 import numpy as np
 import onnx
@@ -167,6 +168,21 @@ def test_pooled_timing_is_the_median_and_iqr_of_every_run():
 def test_wall_clock_runtimes_say_so_in_the_profile():
     rt = make_runtime("torch")
     assert rt.rounds == 1 and rt.clock_name.startswith("wall")
+
+
+@pytest.mark.parametrize("name", ["ort", "ort-int8", "openvino"])
+def test_one_thread_cpu_runtimes_time_on_cpu_time_next_to_an_anchor(name):
+    if name == "openvino":
+        pytest.importorskip("openvino")
+    rt = make_runtime(name)
+    assert rt.anchored and rt.rounds > 1 and rt.clock_name.startswith("process CPU time")
+    busy = time.process_time()
+    while time.process_time() - busy < 0.02:  # the clock is the process's CPU time: it advances with work done here
+        pass
+    assert rt.clock() - busy >= 0.02
+    # with more threads CPU time would add them up: the wall clock then
+    assert make_runtime(name, threads=2).clock_name.startswith("wall")
+    assert not make_runtime("torch").anchored
 
 
 def test_onnx_export_matches_torch():
