@@ -16,6 +16,8 @@ import urllib.request
 from browser_helpers import BROWSER
 
 from ofa_dash.cli import main
+from ofa_dash.hardware.profile_format import load_profile
+from ofa_dash.space import get_space
 from ofa_dash.testing import browser as bh
 from tests.conftest import ROOT
 
@@ -50,6 +52,10 @@ def test_the_browser_profile_is_built_saved_and_reported(browser, demo_app, monk
     assert device["mape"] > 0
     assert "onnxruntime-web" in device["runtime"]
     assert device["machine"]["logical_cores"] and "HeadlessChrome" in device["machine"]["user_agent"]
+    # every model was timed next to the anchor subnet (web/profiler.js), and the profile says so
+    saved = load_profile(demo_app.root / "cifar10" / "devices" / f"{NAME}.json", get_space("cifar10"))
+    assert saved.meta["anchor"]["arch"] == get_space("cifar10").smallest().id and saved.meta["anchor"]["reference_ms"] > 0
+    assert saved.meta["anchor"]["rounds"] > len(saved.measurements)  # at least one anchor round per model round
 
     # the Fronts page lists the new device without a restart
     page.get_by_role("link", name="See it on the Fronts page").click()
@@ -83,7 +89,6 @@ def test_webgpu_runs_the_same_profiler_on_chromiums_software_gpu(browser, tmp_pa
     from ofa_dash.hardware.browser import QUICK_POLICY, BrowserSettings, make_manifest, timings_from_result, write_plan_models
     from ofa_dash.hardware.browser_headless import run_headless
     from ofa_dash.hardware.profile_build import ProfilePlan, plan_profile
-    from ofa_dash.space import get_space
 
     space = get_space("cifar10")
     full = plan_profile(space, 2, 2)

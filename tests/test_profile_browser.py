@@ -36,8 +36,8 @@ def plan() -> ProfilePlan:
     return plan_profile(CIFAR, 6, 8, seed=3)
 
 
-def _manifest(plan: ProfilePlan, settings: BrowserSettings | None = None) -> dict:
-    models = {
+def _manifest_models(plan: ProfilePlan) -> dict:
+    return {
         "overhead": {"file": "null.onnx", "shape": [1, 1, 1, 1]},
         "layers": [{"key": k, "file": f"l{i}.onnx", "shape": [1, *s.input_shape]} for i, (k, s) in enumerate(plan.layers.items())],
         "subnets": [
@@ -45,7 +45,10 @@ def _manifest(plan: ProfilePlan, settings: BrowserSettings | None = None) -> dic
             for i, p in enumerate(plan.subnets)
         ],
     }
-    return make_manifest(CIFAR, settings or BrowserSettings("b", 6, 8, seed=3), models)
+
+
+def _manifest(plan: ProfilePlan, settings: BrowserSettings | None = None) -> dict:
+    return make_manifest(CIFAR, settings or BrowserSettings("b", 6, 8, seed=3), _manifest_models(plan))
 
 
 def _answer(manifest: dict, seed: int = 0) -> dict:
@@ -147,7 +150,10 @@ def test_model_files_are_named_by_content_and_reused(tmp_path):
     small = ProfilePlan(full.space, dict(list(full.layers.items())[:2]), full.subnets[:1], full.seed)
     models = write_plan_models(CIFAR, small, tmp_path)
     files = sorted(p.name for p in tmp_path.glob("*.onnx"))
-    assert len(files) == 4 and files == sorted([models["overhead"]["file"], *(e["file"] for e in models["layers"]), models["subnets"][0]["file"]])
+    planned = {models["overhead"]["file"], *(e["file"] for e in models["layers"]), models["subnets"][0]["file"], models["anchor"]["file"]}
+    assert len(planned) == 5 and files == sorted(planned)
+    smallest = CIFAR.smallest()
+    assert models["anchor"]["arch"] == smallest.id and models["anchor"]["shape"] == [1, 3, smallest.r, smallest.r]
     stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")}
     assert write_plan_models(CIFAR, small, tmp_path) == models
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.onnx")} == stamps
@@ -183,6 +189,23 @@ def test_the_clock_the_browser_timed_on_is_recorded(plan):
     assert "CPU time of the browser renderer's main thread" in cpu.meta["clock"]
     # anything else a visitor posts reads as the wall clock
     assert profile_from_result(CIFAR, "b", manifest, {**_answer(manifest), "clock": "sundial"}).meta["clock"] == wall.meta["clock"]
+
+
+def test_an_anchored_answer_is_recorded_and_a_bogus_anchor_is_not(plan):
+    anchor = {"arch": CIFAR.smallest().id, "file": "anchor.onnx", "shape": [1, 3, 24, 24]}
+    manifest = make_manifest(CIFAR, BrowserSettings("b", 6, 8, seed=3), {**_manifest_models(plan), "anchor": anchor})
+    assert manifest["anchor"] == anchor and manifest["plan_id"] != _manifest(plan)["plan_id"]
+    told = {"arch": anchor["arch"], "reference_ms": 0.31, "rounds": 540, "runs_per_round": 70}
+    profile = profile_from_result(CIFAR, "b", manifest, {**_answer(manifest), "anchor": told})
+    assert profile.meta["anchor"]["arch"] == anchor["arch"] and profile.meta["anchor"]["reference_ms"] == 0.31
+    assert "relative to the anchor" in profile.meta["statistic"]
+    for bogus in ({**told, "arch": "zz"}, {**told, "reference_ms": -1.0}, {**told, "rounds": True}, "yes", None):
+        meta = profile_from_result(CIFAR, "b", manifest, {**_answer(manifest), "anchor": bogus}).meta
+        assert meta["anchor"] is None and "relative to the anchor" not in meta["statistic"], bogus
+    # a plan without an anchor ignores one in the answer; WebGPU plans are never anchored
+    assert profile_from_result(CIFAR, "b", _manifest(plan), {**_answer(_manifest(plan)), "anchor": told}).meta["anchor"] is None
+    gpu = make_manifest(CIFAR, BrowserSettings("g", 6, 8, seed=3, backend="webgpu"), {**_manifest_models(plan), "anchor": anchor})
+    assert "anchor" not in gpu
 
 
 def _fake_process(proc, pid: int, parent: int, cmdline: bytes, resident_pages: int, cpu_ns: int) -> None:

@@ -9,6 +9,10 @@
 // Where the page is given a CPU clock (the headless command on the dashboard's machine: the renderer's
 // main-thread CPU time, read by the server), rounds are timed on it instead: on a shared machine the
 // wall clock mostly measures how long the browser waited for a core, not how long the model ran.
+// Where the manifest names an anchor model, every round of a model sits between two rounds of the anchor
+// and counts as its time over theirs; the ratios are turned back into milliseconds at the end with the
+// anchor's median over the whole profile, so load that drifts during the minutes of a profile falls on
+// every model alike (as ofa_dash/hardware/anchored.py does for the profiles timed in Python).
 const ORT_DIST = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
 // onnxruntime-web build and execution provider per backend (the names of ofa_dash.hardware.browser.BACKENDS)
 const BUILDS = { wasm: { file: "ort.wasm.min.mjs", provider: "wasm" }, webgpu: { file: "ort.webgpu.min.mjs", provider: "webgpu" } };
@@ -78,41 +82,80 @@ export async function cpuProbeCost(cpuClock) {
   return costs[4];
 }
 
-// cpu: null (wall clock only) or { clock: async () => ns of CPU time, probe: cpuProbeCost(clock) }
-export async function timeModel(ort, provider, bytes, shape, policy, cpu = null) {
+// A session ready to time: warm-up runs (the first ones pay for lazy initialisation), then the per-run
+// time estimated over at least two rounds' worth of runs, so the estimate is well above the clock's resolution.
+async function openTimed(ort, provider, bytes, shape, policy, cpu) {
   const session = await ort.InferenceSession.create(bytes, { executionProviders: [provider], graphOptimizationLevel: "all" });
-  try {
-    const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", randomInput(shape, 7), shape) };
-    // warm-up (the first runs pay for lazy initialisation), then estimate the per-run time over at least
-    // two rounds' worth of runs, so the estimate is well above the clock's resolution
-    for (let i = 0; i < policy.warmup; i++) await session.run(feeds);
-    let runs = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < 2 * policy.round_ms && runs < MAX_ESTIMATE_RUNS) {
-      await session.run(feeds);
-      runs++;
-    }
-    const perRun = Math.max((performance.now() - t0) / runs, 1e-4);
-    const roundMs = cpu ? Math.max(policy.round_ms, CPU_ROUND_MS) : policy.round_ms;
-    const perRound = Math.min(MAX_RUNS_PER_ROUND, Math.max(1, Math.ceil(roundMs / perRun)));
-    const rounds = Math.min(policy.max_rounds, Math.max(policy.min_rounds, Math.floor(policy.budget_ms / (perRun * perRound))));
-    const times = [];
-    const cpuTimes = [];
-    for (let r = 0; r < rounds; r++) {
-      const cpu0 = cpu ? await cpu.clock() : 0;
-      const start = performance.now();
-      for (let j = 0; j < perRound; j++) await session.run(feeds);
-      times.push((performance.now() - start) / perRound);
-      if (cpu) cpuTimes.push(Math.max((await cpu.clock()) - cpu0 - cpu.probe, 0) / 1e6 / perRound);
-    }
-    times.sort((a, b) => a - b);
-    const wall = { median_ms: quantile(times, 0.5), spread_ms: quantile(times, 0.75) - quantile(times, 0.25), n: rounds * perRound };
-    if (!cpu) return wall;
-    cpuTimes.sort((a, b) => a - b);
-    return { median_ms: quantile(cpuTimes, 0.5), spread_ms: quantile(cpuTimes, 0.75) - quantile(cpuTimes, 0.25), n: wall.n, wall_median_ms: wall.median_ms };
-  } finally {
-    await session.release();
+  const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", randomInput(shape, 7), shape) };
+  for (let i = 0; i < policy.warmup; i++) await session.run(feeds);
+  let runs = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 2 * policy.round_ms && runs < MAX_ESTIMATE_RUNS) {
+    await session.run(feeds);
+    runs++;
   }
+  const perRun = Math.max((performance.now() - t0) / runs, 1e-4);
+  const roundMs = cpu ? Math.max(policy.round_ms, CPU_ROUND_MS) : policy.round_ms;
+  const perRound = Math.min(MAX_RUNS_PER_ROUND, Math.max(1, Math.ceil(roundMs / perRun)));
+  return { session, feeds, perRun, perRound };
+}
+
+// One round of back-to-back runs: per-run ms on the CPU clock where there is one, else on the wall clock (both returned).
+async function timeRound(timed, cpu) {
+  const cpu0 = cpu ? await cpu.clock() : 0;
+  const start = performance.now();
+  for (let j = 0; j < timed.perRound; j++) await timed.session.run(timed.feeds);
+  const wall = (performance.now() - start) / timed.perRound;
+  return { ms: cpu ? Math.max((await cpu.clock()) - cpu0 - cpu.probe, 0) / 1e6 / timed.perRound : wall, wall };
+}
+
+function summary(sorted) {
+  return { median: quantile(sorted, 0.5), spread: quantile(sorted, 0.75) - quantile(sorted, 0.25) };
+}
+
+// cpu: null (wall clock only) or { clock: async () => ns of CPU time, probe: cpuProbeCost(clock) }.
+// anchor: null, or { timed: openTimed(...) of the anchor model, times: [] } that every anchor round adds its
+// per-run ms to; the result then holds ratios to the anchor (anchored: true), turned into ms by profile().
+export async function timeModel(ort, provider, bytes, shape, policy, cpu = null, anchor = null) {
+  const timed = await openTimed(ort, provider, bytes, shape, policy, cpu);
+  try {
+    const rounds = Math.min(policy.max_rounds, Math.max(policy.min_rounds, Math.floor(policy.budget_ms / (timed.perRun * timed.perRound))));
+    const anchorRound = async () => {
+      const t = (await timeRound(anchor.timed, cpu)).ms;
+      anchor.times.push(t);
+      return t;
+    };
+    const samples = [];
+    const walls = [];
+    let before = anchor ? await anchorRound() : 0;
+    for (let r = 0; r < rounds; r++) {
+      const t = await timeRound(timed, cpu);
+      walls.push(t.wall);
+      if (anchor) {
+        const after = await anchorRound();
+        samples.push(t.ms / Math.max((before + after) / 2, 1e-9));
+        before = after;
+      } else {
+        samples.push(t.ms);
+      }
+    }
+    samples.sort((a, b) => a - b);
+    walls.sort((a, b) => a - b);
+    const s = summary(samples);
+    const out = { median_ms: s.median, spread_ms: s.spread, n: rounds * timed.perRound };
+    if (cpu || anchor) out.wall_median_ms = quantile(walls, 0.5);
+    if (anchor) out.anchored = true;
+    return out;
+  } finally {
+    await timed.session.release();
+  }
+}
+
+// Ratios to the anchor back to milliseconds: one factor, the anchor's median per-run time over the whole profile.
+function toMilliseconds(timing, referenceMs) {
+  if (!timing.anchored) return timing;
+  const { anchored, ...rest } = timing;
+  return { ...rest, median_ms: timing.median_ms * referenceMs, spread_ms: timing.spread_ms * referenceMs };
 }
 
 // manifest: see ofa_dash/hardware/browser.py (make_manifest); modelBase: URL prefix of its files;
@@ -128,8 +171,11 @@ export async function profile(manifest, modelBase, onProgress = () => {}, cpuClo
   ort.env.wasm.wasmPaths = ORT_DIST;
   if (cpuClock) await lockCpuClock(cpuClock);
   const cpu = cpuClock ? { clock: cpuClock, probe: await cpuProbeCost(cpuClock) } : null;
-  const time = (bytes, shape, policy) => timeModel(ort, build.provider, bytes, shape, policy, cpu);
   const base = modelBase.endsWith("/") ? modelBase : modelBase + "/";
+  const anchor = manifest.anchor
+    ? { timed: await openTimed(ort, build.provider, await fetchModel(base + manifest.anchor.file), manifest.anchor.shape, manifest.policy.subnets, cpu), times: [] }
+    : null;
+  const time = (bytes, shape, policy) => timeModel(ort, build.provider, bytes, shape, policy, cpu, anchor);
   const started = performance.now();
   const total = 1 + manifest.layers.length + manifest.subnets.length;
   let done = 0;
@@ -160,6 +206,16 @@ export async function profile(manifest, modelBase, onProgress = () => {}, cpuClo
     step(`subnet ${i + 1} of ${manifest.subnets.length} (${subnet.split})`);
   }
   lap("subnets");
+  let anchorInfo = null;
+  let overheadMs = overhead;
+  if (anchor) {
+    await anchor.timed.session.release();
+    const reference = summary([...anchor.times].sort((a, b) => a - b)).median;
+    overheadMs = toMilliseconds(overhead, reference);
+    for (const key of Object.keys(layers)) layers[key] = toMilliseconds(layers[key], reference);
+    for (let i = 0; i < subnets.length; i++) subnets[i] = toMilliseconds(subnets[i], reference);
+    anchorInfo = { arch: manifest.anchor.arch, reference_ms: reference, rounds: anchor.times.length, runs_per_round: anchor.timed.perRound };
+  }
   const agentData = navigator.userAgentData;
   return {
     plan_id: manifest.plan_id,
@@ -174,7 +230,8 @@ export async function profile(manifest, modelBase, onProgress = () => {}, cpuClo
     cpu_probe_ms: cpu ? cpu.probe / 1e6 : null,
     seconds: (performance.now() - started) / 1000,
     phase_seconds: phase,
-    overhead,
+    anchor: anchorInfo,
+    overhead: overheadMs,
     layers,
     subnets,
   };

@@ -18,7 +18,10 @@ over rounds. The headless command on this machine hands the page a CPU clock
 (the renderer's main-thread CPU time, :mod:`ofa_dash.hardware.browser_headless`):
 rounds are then timed on it, because on a shared machine the wall clock of a
 multi-millisecond run mostly measures waiting for a core; the profile's
-``meta.clock`` says which clock was used.
+``meta.clock`` says which clock was used. WebAssembly plans also name an
+anchor (the space's smallest subnet): every round of a model is timed
+between two rounds of it and counts relative to them, so load that drifts
+over a profile's minutes falls on every model alike (``meta.anchor``).
 """
 
 from __future__ import annotations
@@ -180,13 +183,29 @@ def write_plan_models(space: SearchSpace, plan: ProfilePlan, folder: Path, progr
         _export(folder, file, lambda arch=arch: StaticNet(space, arch), (1, 3, p.resolution, p.resolution), plan.seed)
         subnets.append({"arch": p.arch, "split": p.split, "genome": list(p.genome), "file": file, "shape": [1, 3, p.resolution, p.resolution]})
         step(f"subnet {len(subnets)} of {len(plan.subnets)}")
+    anchor = _export_anchor(space, folder, plan.seed)
     if seconds is not None:
         seconds.update(layers=layers_done - clock, subnets=time.perf_counter() - layers_done)
-    return {"overhead": {"file": null_file, "shape": [1, 1, 1, 1]}, "layers": layers, "subnets": subnets}
+    return {"overhead": {"file": null_file, "shape": [1, 1, 1, 1]}, "layers": layers, "subnets": subnets, "anchor": anchor}
+
+
+def _export_anchor(space: SearchSpace, folder: Path, seed: int) -> dict:
+    """The space's smallest subnet, which the browser runs next to every model (see ``web/profiler.js``), as the Python profiles do."""
+    arch = space.smallest()
+    genome = [int(g) for g in space.encode([arch])[0]]
+    file = _name("subnet", ",".join(map(str, genome)), seed)
+    shape = (1, 3, arch.r, arch.r)
+    _export(folder, file, lambda: StaticNet(space, arch), shape, seed)
+    return {"arch": arch.id, "file": file, "shape": list(shape)}
 
 
 def make_manifest(space: SearchSpace, settings: BrowserSettings, models: dict) -> dict:
-    """What the browser is asked to time (``models`` from :func:`write_plan_models`), with an id its answer must repeat."""
+    """What the browser is asked to time (``models`` from :func:`write_plan_models`), with an id its answer must repeat.
+
+    Only WebAssembly runs are anchored: they share the CPU with everything else, while a WebGPU run waits on the GPU.
+    """
+    if settings.backend != "wasm":
+        models = {k: v for k, v in models.items() if k != "anchor"}
     body = {
         "version": MANIFEST_VERSION,
         "space": space.name,
@@ -259,6 +278,7 @@ def browser_meta(name: str, manifest: dict, result: dict) -> dict:
     runtime = backend.runtime
     gpu = _text(result.get("gpu"), 200) if manifest["backend"] == "webgpu" else ""
     policy = manifest["policy"]
+    anchor = _anchor(manifest, result)
     return {
         "device": name,
         "runtime": runtime,
@@ -287,12 +307,38 @@ def browser_meta(name: str, manifest: dict, result: dict) -> dict:
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "repeats": {"layers": policy["layers"], "subnets": policy["subnets"]},
         "warmup": {"layers": policy["layers"]["warmup"], "subnets": policy["subnets"]["warmup"]},
-        "statistic": "median over rounds of the per-run time (a round: back-to-back runs lasting at least round_ms); spread = interquartile range over rounds",
+        "statistic": STATISTICS[anchor is not None],
         "clock": CLOCKS[_clock(result)],
+        "anchor": anchor,
         "session": backend.session,
         "seed": manifest["seed"],
         "minutes": _minutes(result.get("seconds")),
         "source": f"timed in a browser with {runtime}, models served by the dashboard",
+    }
+
+
+STATISTICS = {
+    False: "median over rounds of the per-run time (a round: back-to-back runs lasting at least round_ms); spread = interquartile range over rounds",
+    True: "median over rounds of the per-run time relative to the anchor subnet's rounds just before and after (a round: back-to-back runs "
+    "lasting at least round_ms), times the anchor's median per-run time over the whole profile; spread = interquartile range, scaled alike",
+}
+
+
+def _anchor(manifest: dict, result: dict) -> dict | None:
+    """What the answer says of the anchor it timed against, when the plan had one and the numbers are sane (else: not anchored)."""
+    planned, got = manifest.get("anchor"), result.get("anchor")
+    if not isinstance(planned, dict) or not isinstance(got, dict) or got.get("arch") != planned.get("arch"):
+        return None
+    ref, rounds = got.get("reference_ms"), got.get("rounds")
+    if isinstance(ref, bool) or not isinstance(ref, int | float) or not math.isfinite(ref) or ref <= 0:
+        return None
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        return None
+    return {
+        "arch": planned["arch"],
+        "reference_ms": float(ref),
+        "rounds": rounds,
+        "what": "every layer and subnet timed relative to rounds of this subnet next to it (web/profiler.js), then times its median",
     }
 
 
