@@ -148,9 +148,10 @@ def test_the_devices_page_says_which_form_and_its_numbers():
     assert "0.200 ms per M params" in line and line.endswith("offset -0.050 ms; f")
 
 
-def test_openvino_profiles_time_enough_calibration_subnets_for_the_per_stage_forms():
+def test_anchored_cpu_profiles_time_enough_calibration_subnets_for_the_per_stage_forms():
     from ofa_dash.hardware.correction import MIN_PER_PARAMETER, _n_numbers
     from ofa_dash.hardware.runtimes import default_calibration_subnets
 
-    assert default_calibration_subnets("openvino") >= MIN_PER_PARAMETER * _n_numbers("per-stage+size")
-    assert default_calibration_subnets("ort") == 40
+    for runtime in ("openvino", "ort", "ort-int8"):
+        assert default_calibration_subnets(runtime) >= MIN_PER_PARAMETER * _n_numbers("per-stage+size"), runtime
+    assert default_calibration_subnets("torch") == 40

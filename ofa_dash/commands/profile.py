@@ -88,7 +88,7 @@ def register(sub) -> None:
         "--n-calibration",
         type=int,
         default=None,
-        help="random subnets timed end to end to fit the correction (default 40; openvino 120, for its per-stage correction)",
+        help="random subnets timed end to end to fit the correction (default 40; ort, ort-int8 and openvino 120, for the per-stage corrections)",
     )
     p.add_argument("--n-validation", type=int, default=60, help="further random subnets, used only to report Kendall tau and MAPE")
     p.add_argument("--repeats", type=int, help="cap on timed runs per layer and per subnet (default 400 / 2000, fewer for costly ones)")
