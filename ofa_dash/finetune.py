@@ -1,7 +1,9 @@
 """Fine-tuning one subnet: extracted as a static network, trained further with distillation, stored beside the supernet.
 
 The student is the subnet exactly as an export hands it out (extracted, BN
-re-estimated on the validation's calibration images); the teacher is the
+re-estimated on the validation's calibration images), trained with those BN
+statistics frozen (:func:`ofa_dash.nn.bn.freeze_bn_statistics`: batch
+statistics cost the subnet accuracy at once); the teacher is the
 supernet's largest subnet, prepared the same way, in eval mode without
 gradients. The loss is cross-entropy with label smoothing plus the KD term on
 the teacher's soft targets, as in :mod:`ofa_dash.train`; SGD with Nesterov
@@ -38,6 +40,7 @@ from ofa_dash.checkpoints import load_subnet_weights, load_tagged, save_subnet_w
 from ofa_dash.data import Dataset, Split, augment, check_classes, iterate_batches, to_tensor_batch
 from ofa_dash.evaluate import evaluate_model, recalibrate_subnet
 from ofa_dash.files import atomic_torch_save, atomic_write_json, file_sha256
+from ofa_dash.nn.bn import freeze_bn_statistics
 from ofa_dash.progress import progress_bar
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.subnets import LoadedSupernet, finetuned_folder, load_supernet, prepare
@@ -49,6 +52,7 @@ CHECKPOINT_FORMAT = "ofa-dash-finetune-checkpoint"
 CHECKPOINT_VERSION = 1
 AUGMENTATION = "random crop (zero padding 4) and horizontal flip, as in training"
 SCHEDULE = "cosine from lr to 0 over all steps, no warm-up"
+BATCH_NORM = "statistics frozen at the re-estimated ones (BN layers in eval mode); scale and shift trained"
 
 
 @dataclass
@@ -81,6 +85,7 @@ class FinetuneConfig:
             "label_smoothing": r.label_smoothing,
             "kd_weight": r.kd_weight,
             "teacher": "the supernet's largest subnet (BN re-estimated), eval mode, no gradients",
+            "batch_norm": BATCH_NORM,
             "augmentation": AUGMENTATION,
             "max_steps_per_epoch": self.max_steps_per_epoch,
         }
@@ -175,6 +180,7 @@ def _finetune(cfg: FinetuneConfig, data: Dataset, loaded: LoadedSupernet, device
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     teacher_r = space.largest().r
     net.train()
+    freeze_bn_statistics(net)
 
     def checkpoint() -> None:
         wall = state["wall_seconds"] + time.time() - session_start

@@ -17,6 +17,7 @@ from ofa_dash.data import load_dataset, to_tensor_batch
 from ofa_dash.evaluate import recalibrate_subnet
 from ofa_dash.export import read_metadata
 from ofa_dash.finetune import FinetuneConfig, finetune
+from ofa_dash.nn.bn import freeze_bn_statistics
 from ofa_dash.runtime.ort import ort_session
 from ofa_dash.space import get_space
 from ofa_dash.subnets import load_supernet, prepare
@@ -67,6 +68,21 @@ def test_finetune_writes_weights_and_record_with_before_and_after(tuned, demo):
     with torch.no_grad():
         top1 = 100.0 * float((after(x).argmax(1).numpy() == data.test.labels).mean())
     assert top1 == pytest.approx(record["top1_after"])
+    # BN statistics were frozen at the re-estimated ones: the stored running means are exactly the extracted subnet's
+    assert record["hyperparameters"]["batch_norm"].startswith("statistics frozen")
+    start = prepare(CIFAR, ARCH, folder.supernet, data).net.state_dict()
+    stored = load_subnet_weights(folder.finetuned_weights(ARCH.id), CIFAR, ARCH)[0].state_dict()  # `net` was recalibrated above
+    means = [k for k in start if k.endswith("running_mean")]
+    assert means and all(torch.allclose(stored[k], start[k]) for k in means)
+
+
+def test_frozen_bn_keeps_its_statistics_and_trains_its_scale():
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU())
+    net.train()
+    assert freeze_bn_statistics(net) == 1 and net.training and not net[1].training
+    before = net[1].running_mean.clone()
+    net(torch.randn(8, 3, 6, 6) * 5 + 3).sum().backward()
+    assert torch.equal(net[1].running_mean, before) and net[1].weight.grad is not None and net[0].weight.grad is not None
 
 
 def test_interrupted_then_resumed_gives_the_same_weights(tuned, demo, tmp_path, monkeypatch):

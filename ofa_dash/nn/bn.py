@@ -39,3 +39,17 @@ def recalibrate_bn(net: nn.Module, batches: Iterable[torch.Tensor], max_images: 
     if seen == 0:
         raise ValueError("BN recalibration received no images")
     return seen
+
+
+def freeze_bn_statistics(net: nn.Module) -> int:
+    """Put every BN layer of ``net`` in eval mode (running statistics used and kept; affine weights still train); returns how many.
+
+    Fine-tuning an extracted subnet with batch statistics cost it accuracy at
+    once: on the cifar10-v2 smallest subnet, 30 steps at lr 0.003 took 2,000
+    holdout images from 77.95 to 75.9 % with batch statistics and to 78.45 %
+    with the recalibrated ones frozen (docs/notes/finetune.md).
+    """
+    bns = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.eval()
+    return len(bns)
