@@ -56,6 +56,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--recipe", default="cpu")
     ap.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's last phase's)")
+    ap.add_argument("--kd-weight", type=float, help="distillation weight (default: the recipe's; 0: labels only)")
     ap.add_argument("--supernet", help="default: precomputed/SPACE/supernet.pt (training/cifar10-v2/supernet.pt for cifar10-v2)")
     ap.add_argument("--data", default=os.environ.get("OFA_DASH_DATA") or str(ROOT.parent / "shared/datasets/cifar10-jpeg"))
     ap.add_argument("--cache")
@@ -86,8 +87,9 @@ def main() -> int:
         record_path = finetuned_folder(loaded).finetune_record(arch.id)  # where finetune() writes its record
         t0 = time.perf_counter()
         earlier = json.loads(record_path.read_text()) if args.resume and record_path.is_file() else {}
-        same_lr = args.lr is None or earlier.get("hyperparameters", {}).get("lr") == args.lr
-        if earlier.get("epochs") == args.epochs and same_lr:
+        hp = earlier.get("hyperparameters", {})
+        same = (args.lr is None or hp.get("lr") == args.lr) and (args.kd_weight is None or hp.get("kd_weight") == args.kd_weight)
+        if earlier.get("epochs") == args.epochs and same:
             result = earlier
             print(f"{name}: finished earlier, read from {record_path}", flush=True)
         else:
@@ -97,6 +99,7 @@ def main() -> int:
                 args.epochs,
                 recipe,
                 lr=args.lr,
+                kd_weight=args.kd_weight,
                 supernet=loaded,
                 resume=args.resume,
                 time_limit_min=args.time_limit,
@@ -116,6 +119,7 @@ def main() -> int:
             "gain": round(result["top1_after"] - result["top1_before"], 2),
             "epochs": result["epochs"],
             "lr": result.get("hyperparameters", {}).get("lr"),
+            "kd_weight": result.get("hyperparameters", {}).get("kd_weight"),
             "curve": result.get("curve"),
             "train_minutes": result.get("train_minutes"),
             "wall_minutes_here": round((time.perf_counter() - t0) / 60, 2),

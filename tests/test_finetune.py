@@ -133,6 +133,19 @@ def test_sigterm_stops_after_the_step_with_a_checkpoint(env, demo):
     assert signal.getsignal(signal.SIGTERM) == previous
 
 
+def test_without_distillation_no_teacher_is_built_and_the_record_says_so(env, demo, monkeypatch):
+    import ofa_dash.finetune as ft
+
+    built = []
+    real_prepare = ft.prepare
+    monkeypatch.setattr(ft, "prepare", lambda space, arch, *a, **k: built.append(arch.id) or real_prepare(space, arch, *a, **k))
+    cfg = FinetuneConfig(CIFAR, ARCH, 1, Recipe.load("tiny"), kd_weight=0.0, max_steps_per_epoch=2)
+    record = finetune(cfg, load_dataset(demo[1]))
+    assert built == [ARCH.id]  # the student only: the largest subnet (the teacher) was never prepared
+    assert record["hyperparameters"]["kd_weight"] == 0.0 and record["hyperparameters"]["teacher"] == "none"
+    assert np.isfinite(record["curve"][0]["loss"]) and 0 <= record["top1_after"] <= 100
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -141,6 +154,7 @@ def test_sigterm_stops_after_the_step_with_a_checkpoint(env, demo):
         (["--arch", ARCH.id, "--epochs", "0"], "--epochs"),
         (["--arch", ARCH.id, "--epochs", "1", "--data", "MISSING"], "MISSING"),
         (["--arch", ARCH.id, "--epochs", "1", "--batch-size", "100000"], "batch"),
+        (["--arch", ARCH.id, "--epochs", "1", "--kd-weight", "-1"], "--kd-weight"),
     ],
 )
 def test_bad_input_refuses_with_one_line_and_writes_nothing(args, words, env, demo, tmp_path, capsys):

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         recipe=recipe,
         lr=args.lr,
+        kd_weight=args.kd_weight,
         batch_size=args.batch_size,
         device=args.device,
         resume=args.resume,
@@ -82,6 +83,7 @@ def register(sub) -> None:
         help="recipe for batch size, weight decay, label smoothing, KD weight, seed and lr (its last phase's): cpu, gpu, tiny or a JSON path",
     )
     f.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's last phase's)")
+    f.add_argument("--kd-weight", type=float, help="weight of the distillation term (default: the recipe's; 0: labels only, no teacher run)")
     f.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
     f.add_argument("--device", default="cpu", help="cpu, cuda or auto (CUDA when PyTorch sees a GPU; bf16 autocast there)")
     f.add_argument("--resume", action="store_true", help="continue an interrupted fine-tune of this subnet from its checkpoint")
