@@ -60,9 +60,9 @@ class FinetuneConfig:
     space: SearchSpace
     arch: Arch
     epochs: int
-    recipe: Recipe  # batch size, weight decay, momentum, label smoothing, KD weight, seed, eval images; lr from its last phase
-    lr: float | None = None  # overrides the recipe's
-    kd_weight: float | None = None  # overrides the recipe's; 0 trains on the labels alone (no teacher is run: ~4x cheaper a step)
+    recipe: Recipe  # batch size, weight decay, momentum, label smoothing, seed, eval images; lr and KD weight from its "finetune" section
+    lr: float | None = None  # overrides the recipe's (its "finetune" section's, else its last phase's)
+    kd_weight: float | None = None  # overrides the recipe's (likewise); 0 trains on the labels alone (no teacher is run: ~4x cheaper a step)
     batch_size: int | None = None  # overrides the recipe's
     device: str = "cpu"  # cpu, cuda or auto
     resume: bool = False
@@ -73,14 +73,17 @@ class FinetuneConfig:
     supernet: str | Path | LoadedSupernet | None = None  # default: the space's shipped supernet
 
     def kd_weight_used(self) -> float:
-        return float(self.kd_weight if self.kd_weight is not None else self.recipe.kd_weight)
+        return float(self.kd_weight if self.kd_weight is not None else self.recipe.finetune.get("kd_weight", self.recipe.kd_weight))
+
+    def lr_used(self) -> float:
+        return float(self.lr if self.lr is not None else self.recipe.finetune.get("lr", self.recipe.phases[-1].lr))
 
     def hyperparameters(self) -> dict:
         """Everything the run's weights depend on besides the data, the supernet and the seed (part of the record and the checkpoint check)."""
         r = self.recipe
         return {
             "recipe": r.name,
-            "lr": float(self.lr if self.lr is not None else r.phases[-1].lr),
+            "lr": self.lr_used(),
             "batch_size": int(self.batch_size or r.batch_size),
             "optimizer": "SGD, Nesterov momentum",
             "momentum": r.momentum,

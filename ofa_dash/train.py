@@ -38,6 +38,7 @@ from ofa_dash.space import N_SLOTS, N_STAGES, Arch, SearchSpace
 from ofa_dash.workspace import SpaceFolder
 
 RECIPE_DIR = Path(__file__).parent / "recipes"
+FINETUNE_KEYS = ("lr", "kd_weight")
 
 
 @dataclass
@@ -73,6 +74,17 @@ class Recipe:
     # stop a bad design early: {"phase": "full", "epoch": 10, "min_top1_largest": 81.0}
     go_no_go: dict | None = None
     extra: dict = field(default_factory=dict)
+    # fine-tuning one extracted subnet (ofa_dash.finetune) with its BN statistics frozen: {"lr": ..., "kd_weight": ...};
+    # the supernet phases' rates diverge there (no batch statistics renormalise the activations), so it has its own
+    finetune: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.finetune) - set(FINETUNE_KEYS))
+        if unknown:
+            raise ValueError(f"recipe {self.name!r}: unknown key(s) {unknown} in 'finetune'; allowed: {list(FINETUNE_KEYS)}")
+        for key, value in self.finetune.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or (key == "lr" and value == 0):
+                raise ValueError(f"recipe {self.name!r}: finetune {key!r} must be a number {'above' if key == 'lr' else 'of at least'} 0, not {value!r}")
 
     @classmethod
     def load(cls, name_or_path: str) -> Recipe:
