@@ -279,9 +279,12 @@ else:
     ft_job = jobs.get_job(ss.get(ft_key))
     ft_running = ft_job is not None and ft_job.running
     c1, c2, c3 = st.columns([1, 1, 1])
-    epochs = c1.number_input("epochs", min_value=1, max_value=500, value=1, step=1, key="ft_epochs")
+    epochs = c1.number_input("epochs", min_value=1, max_value=500, value=3, step=1, key="ft_epochs")
     recipe = c2.selectbox(
-        "recipe", finetune_view.RECIPES, key="ft_recipe", help="batch size, learning rate (its last phase's), weight decay, label smoothing, seed"
+        "recipe",
+        finetune_view.RECIPES,
+        key="ft_recipe",
+        help="batch size, learning rate and distillation weight (its fine-tuning defaults), weight decay, label smoothing, seed",
     )
     paused = finetune_view.interrupted(settings, space, arch)
     if c3.button("Continue fine-tune" if paused else "Fine-tune", type="primary", disabled=ft_running, key="ft_go", width="stretch"):
@@ -296,7 +299,7 @@ else:
             ss[ft_key] = ft_job.id
             st.rerun()
     st.caption(
-        "Trains this subnet further on its own, distilled from the largest subnet, in the background; top-1 on the test split is measured "
+        "Trains this subnet further on its own in the background (BN statistics frozen; the recipe sets the learning rate and whether the largest subnet distils into it); top-1 on the test split is measured "
         "before and after. Cancel keeps a checkpoint: the next run with the same epochs and recipe continues it."
     )
     if paused and not ft_running and c3.button("Discard the interrupted run", key="ft_discard", width="stretch"):
