@@ -5,8 +5,8 @@ Usage: python benchmarks/finetune_gain.py [--space cifar10] [--subnets smallest,
        [--out benchmarks/results/finetune_gain_<space>.json]
 
 Each subnet runs ``python -m ofa_dash finetune``'s function (the extracted
-subnet trained further with distillation from the supernet's largest, the
-``cpu`` recipe, seeded) and is scored on the whole test split before and after,
+subnet trained further with the ``cpu`` recipe's fine-tuning defaults: lr
+0.03, labels only; seeded) and is scored on the whole test split before and after,
 both after the same BN re-estimation that validation and export use. The
 "median" subnet is the space's middle choice everywhere (kernel, expand,
 depth and resolution). Prints, per subnet: MACs, top-1 before and after, the
@@ -55,7 +55,7 @@ def main() -> int:
     ap.add_argument("--subnets", default="smallest,median,largest", help=f"comma-separated, of {', '.join(NAMED)}")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--recipe", default="cpu")
-    ap.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's last phase's)")
+    ap.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's 'finetune' lr)")
     ap.add_argument("--kd-weight", type=float, help="distillation weight (default: the recipe's; 0: labels only)")
     ap.add_argument("--supernet", help="default: precomputed/SPACE/supernet.pt (training/cifar10-v2/supernet.pt for cifar10-v2)")
     ap.add_argument("--data", default=os.environ.get("OFA_DASH_DATA") or str(ROOT.parent / "shared/datasets/cifar10-jpeg"))

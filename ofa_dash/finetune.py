@@ -1,13 +1,16 @@
-"""Fine-tuning one subnet: extracted as a static network, trained further with distillation, stored beside the supernet.
+"""Fine-tuning one subnet: extracted as a static network, trained further on its own, stored beside the supernet.
 
 The student is the subnet exactly as an export hands it out (extracted, BN
 re-estimated on the validation's calibration images), trained with those BN
 statistics frozen (:func:`ofa_dash.nn.bn.freeze_bn_statistics`: batch
-statistics cost the subnet accuracy at once); the teacher is the
-supernet's largest subnet, prepared the same way, in eval mode without
-gradients. The loss is cross-entropy with label smoothing plus the KD term on
-the teacher's soft targets, as in :mod:`ofa_dash.train`; SGD with Nesterov
-momentum, a cosine learning rate over all steps, train.py's augmentation.
+statistics cost the subnet accuracy at once). The loss is cross-entropy with
+label smoothing, plus, when the KD weight is above 0, the KD term on the soft
+targets of a teacher: the supernet's largest subnet, prepared the same way,
+in eval mode without gradients, as in :mod:`ofa_dash.train`. SGD with
+Nesterov momentum, a cosine learning rate over all steps, train.py's
+augmentation. The rate and the KD weight default to the recipe's
+``finetune`` section (its supernet phases' rates diverge with frozen
+statistics; ``docs/notes/finetune.md``).
 
 Every random draw (data order, crops, dropout) is seeded by (seed, epoch,
 step), and a checkpoint holds the full-precision model and optimizer state,

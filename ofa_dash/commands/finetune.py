@@ -1,4 +1,4 @@
-"""``finetune``: train one subnet further as a static network (distilled from the largest), stored beside the supernet."""
+"""``finetune``: train one subnet further as a static network, stored beside the supernet."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _weights_flags(args: argparse.Namespace) -> str:
 
 
 def register(sub) -> None:
-    f = sub.add_parser("finetune", help="fine-tune one subnet (static network, distilled from the largest), resumable")
+    f = sub.add_parser("finetune", help="fine-tune one subnet (a static network, BN statistics frozen), resumable")
     f.add_argument("--space", default="cifar10")
     f.add_argument("--arch", required=True, help="largest, smallest, a subnet id, or an arch JSON object")
     add_weights_arguments(f)
@@ -80,9 +80,9 @@ def register(sub) -> None:
     f.add_argument(
         "--recipe",
         default="cpu",
-        help="recipe for batch size, weight decay, label smoothing, KD weight, seed and lr (its last phase's): cpu, gpu, tiny or a JSON path",
+        help="recipe for batch size, weight decay, label smoothing, seed, and lr and KD weight (its 'finetune' section): cpu, gpu, tiny or a JSON path",
     )
-    f.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's last phase's)")
+    f.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's 'finetune' lr, else its last phase's)")
     f.add_argument("--kd-weight", type=float, help="weight of the distillation term (default: the recipe's; 0: labels only, no teacher run)")
     f.add_argument("--batch-size", type=int, help="batch size (default: the recipe's)")
     f.add_argument("--device", default="cpu", help="cpu, cuda or auto (CUDA when PyTorch sees a GPU; bf16 autocast there)")
