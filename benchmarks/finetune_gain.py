@@ -86,25 +86,24 @@ def main() -> int:
         arch = NAMED[name](space)
         record_path = finetuned_folder(loaded).finetune_record(arch.id)  # where finetune() writes its record
         t0 = time.perf_counter()
+        cfg = FinetuneConfig(
+            space,
+            arch,
+            args.epochs,
+            recipe,
+            lr=args.lr,
+            kd_weight=args.kd_weight,
+            supernet=loaded,
+            resume=args.resume,
+            time_limit_min=args.time_limit,
+            max_steps_per_epoch=args.max_steps_per_epoch,
+        )
         earlier = json.loads(record_path.read_text()) if args.resume and record_path.is_file() else {}
-        hp = earlier.get("hyperparameters", {})
-        same = (args.lr is None or hp.get("lr") == args.lr) and (args.kd_weight is None or hp.get("kd_weight") == args.kd_weight)
-        if earlier.get("epochs") == args.epochs and same:
+        # reused only when made exactly as this run would make it (the defaults included: the recipe's lr may have changed)
+        if earlier.get("epochs") == args.epochs and earlier.get("hyperparameters") == cfg.hyperparameters():
             result = earlier
             print(f"{name}: finished earlier, read from {record_path}", flush=True)
         else:
-            cfg = FinetuneConfig(
-                space,
-                arch,
-                args.epochs,
-                recipe,
-                lr=args.lr,
-                kd_weight=args.kd_weight,
-                supernet=loaded,
-                resume=args.resume,
-                time_limit_min=args.time_limit,
-                max_steps_per_epoch=args.max_steps_per_epoch,
-            )
             result = finetune(cfg, data)
         if "stopped" in result:
             print(f"{name}: stopped ({result['stopped']}); rerun with --resume to continue", flush=True)

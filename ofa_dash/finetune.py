@@ -47,7 +47,7 @@ from ofa_dash.nn.bn import freeze_bn_statistics
 from ofa_dash.progress import progress_bar
 from ofa_dash.space import Arch, SearchSpace
 from ofa_dash.subnets import LoadedSupernet, finetuned_folder, load_supernet, prepare
-from ofa_dash.train import Recipe, StopOnSignal, hardware_description, hash_seed, resolve_device
+from ofa_dash.train import Recipe, StopOnSignal, hardware_description, hash_seed, resolve_device, training_loss
 
 RECORD_FORMAT = "ofa-dash-finetune"
 RECORD_VERSION = 1
@@ -223,11 +223,11 @@ def _finetune(cfg: FinetuneConfig, data: Dataset, loaded: LoadedSupernet, device
             opt.zero_grad(set_to_none=True)
             with amp:
                 logits = net(to_tensor_batch(images, space.mean, space.std, arch.r)).float()
-            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+            soft = None
             if teacher is not None:
                 with torch.no_grad(), amp:
                     soft = F.softmax(teacher(to_tensor_batch(images, space.mean, space.std, teacher_r)).float(), dim=1)
-                loss = loss + kd_weight * torch.sum(-soft * F.log_softmax(logits, dim=1), dim=1).mean()
+            loss = training_loss(logits, y, recipe, soft, kd_weight)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 5.0)
             opt.step()

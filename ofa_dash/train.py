@@ -83,7 +83,8 @@ class Recipe:
         if unknown:
             raise ValueError(f"recipe {self.name!r}: unknown key(s) {unknown} in 'finetune'; allowed: {list(FINETUNE_KEYS)}")
         for key, value in self.finetune.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0 or (key == "lr" and value == 0):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and (value > 0 if key == "lr" else value >= 0)):
                 raise ValueError(f"recipe {self.name!r}: finetune {key!r} must be a number {'above' if key == 'lr' else 'of at least'} 0, not {value!r}")
 
     @classmethod
@@ -159,6 +160,17 @@ def sample_resolution(space: SearchSpace, phase: Phase, rng: np.random.Generator
         raise ValueError(f"phase {phase.name!r}: resolution_weights has {len(weights)} values, space {space.name!r} has resolutions {list(space.resolutions)}")
     p = None if weights is None else np.asarray(weights, dtype=float) / float(np.sum(weights))
     return int(rng.choice(space.resolutions, p=p))
+
+
+def training_loss(logits: torch.Tensor, y: torch.Tensor, recipe: Recipe, soft: torch.Tensor | None = None, kd_weight: float | None = None) -> torch.Tensor:
+    """Cross-entropy with the recipe's label smoothing, plus ``kd_weight`` (default: the recipe's) times the
+    cross-entropy against a teacher's soft targets when ``soft`` is given: the one loss of supernet
+    training and of fine-tuning."""
+    loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+    if soft is None:
+        return loss
+    weight = recipe.kd_weight if kd_weight is None else kd_weight
+    return loss + weight * torch.sum(-soft * F.log_softmax(logits, dim=1), dim=1).mean()
 
 
 def phase_subnets(space: SearchSpace, phase: Phase, rng: np.random.Generator) -> list[Arch]:
@@ -367,9 +379,7 @@ def _train(cfg: TrainConfig, data: Dataset, stop_signal: StopOnSignal) -> dict:
                     net.set_active(arch)
                     with amp:
                         logits = net(inputs[arch.r]).float()
-                    loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
-                    if soft is not None:
-                        loss = loss + recipe.kd_weight * torch.sum(-soft * F.log_softmax(logits, dim=1), dim=1).mean()
+                    loss = training_loss(logits, y, recipe, soft)
                     (loss / len(archs)).backward()
                     step_loss += loss.item() / len(archs)
                 now = time.time()
