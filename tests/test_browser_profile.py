@@ -71,7 +71,7 @@ def test_the_headless_command_projects_a_full_run_from_a_trial(tmp_path):
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     trial = json.loads(out.stdout)
-    assert trial["trial_layers"] == 3 and trial["layers_in_space"] == 226 and trial["subnets_in_full_run"] == 102
+    assert trial["trial_layers"] == 3 and trial["layers_in_space"] == 255 and trial["subnets_in_full_run"] == 102
     assert trial["projected_full_minutes"] > 0 and trial["runtime_version"] == "1.31.1"
     assert not (tmp_path / "precomputed").exists()  # a trial saves nothing
 

@@ -74,7 +74,7 @@ def manual_sum(space, entries, arch) -> float:
 
 # ------------------------------------------------------------------ keys and the estimate
 def test_keys_per_resolution_and_distinct():
-    for space, distinct in ((CIFAR, 226), (OFA, 450)):
+    for space, distinct in ((CIFAR, 255), (OFA, 450)):
         per_r = [keys_at(space, r) for r in space.resolutions]
         assert all(len(k) == len(set(k)) for k in per_r)
         assert len(set().union(*per_r)) == distinct

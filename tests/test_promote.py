@@ -14,6 +14,7 @@ from ofa_dash.space import get_space
 
 DRAFT = get_space("cifar10-v2")
 TAKER = replace(DRAFT, name="cifar10-promoted")  # same layers under another name, as the switch makes it
+NARROWER = replace(DRAFT, name="cifar10-narrower", final_expand=512, feature_dim=640)  # a head of another width
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +43,8 @@ def test_promoted_weights_load_under_the_new_name_with_a_content_hash_version(dr
 
 def test_promotion_refuses_a_space_whose_layers_differ_and_writes_nothing(draft_weights, tmp_path):
     dst = tmp_path / "supernet.pt"
-    with pytest.raises(ValueError, match="does not fit space 'cifar10'"):
-        promote_weights(draft_weights, dst, get_space("cifar10"))
+    with pytest.raises(ValueError, match="does not fit space 'cifar10-narrower'"):
+        promote_weights(draft_weights, dst, NARROWER)
     assert not dst.exists()
 
 
