@@ -39,6 +39,7 @@ from ofa_dash.checkpoints import load_weights
 from ofa_dash.datasets import load_for_space
 from ofa_dash.predictors.measured import read_measured
 from ofa_dash.space import Arch, get_space
+from ofa_dash.workspace import Workspace, default_root
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,11 +86,11 @@ def main() -> int:
     args = p.parse_args()
 
     space = get_space(args.space)
-    folder = ROOT / "precomputed" / space.name
-    measured = read_measured(folder / "measured.parquet")
+    folder = Workspace(default_root()).space(space)
+    measured = read_measured(folder.measured)
     rng = np.random.default_rng(args.seed)
     rows = measured.iloc[rng.choice(len(measured), size=min(args.subnets, len(measured)), replace=False)]
-    supernet, _ = load_weights(folder / "supernet.pt", space)
+    supernet, _ = load_weights(folder.supernet, space)
     calib, holdout = load_for_space(space, args.data, cache_dir=args.cache).split_holdout()
     print(f"{len(rows)} of {len(measured)} measured subnets on {len(holdout)} holdout images; load average {os.getloadavg()[0]:.1f}", flush=True)
 

@@ -8,11 +8,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-from ofa_dash.checkpoints import load_weights, promote_weights, save_weights, state_sha256
+from ofa_dash.checkpoints import load_tagged, load_weights, promote_weights, save_weights, state_sha256
 from ofa_dash.nn import Supernet
 from ofa_dash.predictors.fitted import predictor_meta
 from ofa_dash.predictors.measured import read_measured
 from ofa_dash.space import get_space
+from ofa_dash.store import RunStore
+from ofa_dash.workspace import Workspace
 from tests.conftest import ROOT
 
 DRAFT = get_space("cifar10-v2")
@@ -72,18 +74,19 @@ def test_promotion_refuses_damaged_weights(draft_weights, tmp_path):
     assert not (tmp_path / "out.pt").exists()
 
 
-SHIPPED = ROOT / "precomputed" / "cifar10"
+PRECOMPUTED = ROOT / "precomputed"
+SHIPPED = Workspace(PRECOMPUTED).space(get_space("cifar10"))
 
 
-@pytest.mark.skipif(not (SHIPPED / "supernet.pt").is_file(), reason="the shipped cifar10 supernet is missing")
+@pytest.mark.skipif(not SHIPPED.supernet.is_file(), reason="the shipped cifar10 supernet is missing")
 def test_the_shipped_flagship_and_everything_derived_from_it_agree_on_one_content_hash_version():
     """One consistent set: the version is the hash of the weights a load verifies, and every derived file carries it."""
     space = get_space("cifar10")
-    _, meta = load_weights(SHIPPED / "supernet.pt", space)
-    state = torch.load(SHIPPED / "supernet.pt", map_location="cpu", weights_only=True)["state_dict"]
+    _, meta = load_weights(SHIPPED.supernet, space)
+    state = load_tagged(SHIPPED.supernet, "supernet")["state_dict"]
     version = meta["supernet_version"]
     assert version == f"cifar10-{state_sha256(state)[:12]}"
-    assert set(read_measured(SHIPPED / "measured.parquet")["supernet_version"]) == {version}
-    assert predictor_meta(SHIPPED / "predictor.pt", space)["supernet_version"] == version
-    records = [json.loads(line) for line in (SHIPPED / "measurements.jsonl").read_text().splitlines() if line.strip()]
-    assert records and {r["supernet_version"] for r in records} == {version}
+    assert set(read_measured(SHIPPED.measured)["supernet_version"]) == {version}
+    assert predictor_meta(SHIPPED.predictor, space)["supernet_version"] == version
+    records = RunStore(PRECOMPUTED).measurements("cifar10")
+    assert len(records) and set(records["supernet_version"]) == {version}
