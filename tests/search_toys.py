@@ -68,3 +68,27 @@ def toy_objectives(names=("error", "latency:toy-cpu"), affine: bool = False) -> 
     space = get_space(TOY_SPACE)
     devices = {"toy-cpu": toy_table(space), "toy-gpu": toy_table(space, "toy-gpu", speed=0.3)}
     return Objectives(space, tuple(names), ToyPredictor(space, affine=affine), devices)
+
+
+class DeepToyPredictor(ToyPredictor):
+    """The toy's trade-off through three ReLU layers: move estimates are approximate, not exact."""
+
+    def __init__(self, space, seed: int = 1) -> None:
+        super().__init__(space, seed=seed)
+        rng = np.random.default_rng(seed)
+        first = self.model[0]
+        n_h = 16
+        self.model = nn.Sequential(first, nn.ReLU(), nn.Linear(8, n_h), nn.ReLU(), nn.Linear(n_h, n_h), nn.ReLU(), nn.Linear(n_h, 1))
+        with torch.no_grad():
+            for layer in (self.model[2], self.model[4]):
+                w = rng.normal(0, 1.0, tuple(layer.weight.shape))
+                w[:, 0] = np.abs(w[:, 0]) + 0.5  # keep the accuracy direction alive through the layers
+                layer.weight.copy_(torch.from_numpy(w.astype(np.float32)))
+                layer.bias.copy_(torch.from_numpy(rng.normal(-0.3, 0.3, layer.bias.shape).astype(np.float32)))  # units that switch
+            self.model[6].weight.copy_(torch.from_numpy(rng.normal(0.1, 0.3, (1, n_h)).astype(np.float32)))
+            self.model[6].bias.zero_()
+
+
+def deep_toy_objectives(names=("error", "latency:toy-cpu")) -> Objectives:
+    space = get_space(TOY_SPACE)
+    return Objectives(space, tuple(names), DeepToyPredictor(space), {"toy-cpu": toy_table(space)})

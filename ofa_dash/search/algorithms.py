@@ -16,9 +16,12 @@ parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
 ``nsga2`` adds local search by default (issue 21, :mod:`ofa_dash.search.local`):
 hill climbs on the error alone, bred with each other (a memetic search for the most
 accurate subnets), seed the first population, the genetic search runs 5 % of the
-requested generations, and a Pareto local search polishes the archive; together they
-take less than the time of the plain run (``DEFAULT_LOCAL_SEARCH``; ``ls_schedule="climbs-v1"``
-gives the schedule it replaced; ``local_search="none"`` turns it off, as ``OFA2_PROTOCOL`` does).
+requested generations, and a Pareto local search polishes the archive; the climbs and
+the pass evaluate exactly only the moves the predictor's cheap move estimates cannot
+rule out (:meth:`~ofa_dash.search.objectives.Objectives.move_screen`). Together they
+take less than the time of the plain run (``DEFAULT_LOCAL_SEARCH``; ``ls_schedule="memetic"``
+and ``"climbs-v1"`` give the schedules it replaced; ``local_search="none"`` turns it off,
+as ``OFA2_PROTOCOL`` does).
 
 ``agemoea`` (the all-devices run's algorithm) ends with the same schedule's climbs and
 Pareto local search by default (:class:`PolishedDriver`); the other pymoo algorithms do
@@ -46,6 +49,7 @@ from ofa_dash.search import operators as ops
 from ofa_dash.search.archive import Archive, nondominated
 from ofa_dash.search.context import SearchContext
 from ofa_dash.search.engine import ArrayNSGA2
+from ofa_dash.search.fast import MoveScreen
 from ofa_dash.search.local import LocalSearchSchedule, climb_and_breed, pareto_local_search
 
 
@@ -73,16 +77,30 @@ DEFAULT_INIT = "random+extremes"
 OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTATION_PROB_VAR, "local_search": "none"}
 # NSGA-II's local search schedules by name (issue 21; measured in docs/notes/search.md), as set
 # for a run of 100 x 1,000; other budgets scale the climbs, the breeding and the pass
-# (LocalSearchSchedule.scaled). "memetic" is the default: 16 climbs on the error alone, bred for
-# 100k evaluations keeping non-dominated optima first, 5 % genetic generations, a 100k Pareto
-# local search expanding 15 members a round. "climbs-v1" is the schedule it replaced.
+# (LocalSearchSchedule.scaled). "screened" is the default: 32 climbs on the error alone, bred for
+# 35k exact evaluations keeping non-dominated optima first, 5 % genetic generations, a Pareto
+# local search of at most 100k exact evaluations expanding 15 members a round, every climb and
+# the pass screened by the predictor's move estimates (0.2 points of error). "memetic" is the
+# same without the screen, with 16 climbs bred for 100k (the schedule it replaced); "climbs-v1"
+# the one before that.
 LOCAL_SEARCH_SCHEDULES = {
+    "screened": LocalSearchSchedule(
+        "pareto",
+        max_evals=100_000,
+        climbs=32,
+        climb_weights="error",
+        ga_share=0.05,
+        memetic_evals=35_000,
+        memetic_diverse=True,
+        ls_batch=15,
+        screen_tolerance=0.2,
+    ),
     "memetic": LocalSearchSchedule(
         "pareto", max_evals=100_000, climbs=16, climb_weights="error", ga_share=0.05, memetic_evals=100_000, memetic_diverse=True, ls_batch=15
     ),
     "climbs-v1": LocalSearchSchedule("pareto", max_evals=80_000, climbs=64, climb_weights="accurate", kick_rounds=1, ga_share=0.02),
 }
-DEFAULT_SCHEDULE = "memetic"
+DEFAULT_SCHEDULE = "screened"
 DEFAULT_LOCAL_SEARCH = LOCAL_SEARCH_SCHEDULES[DEFAULT_SCHEDULE]
 # SPEA2 keeps OFA²'s operators but mutates each gene with probability 0.02 (about one gene
 # per child of the 46-gene genome), not 0.1. OFA² reproduction, 1,000 generations x 100, mean
@@ -132,6 +150,7 @@ LOCAL_SEARCH_PARAMS = {
     "local_search": "mode", "ls_every": "every", "ls_evals": "max_evals", "climbs": "climbs",
     "climb_weights": "climb_weights", "kick_rounds": "kick_rounds", "kick_genes": "kick_genes", "ga_share": "ga_share",
     "memetic_evals": "memetic_evals", "ls_batch": "ls_batch", "memetic_diverse": "memetic_diverse",
+    "screen_tolerance": "screen_tolerance",
 }  # fmt: skip
 
 
@@ -145,6 +164,12 @@ def _local_search(ctx: SearchContext) -> LocalSearchSchedule:
     if name not in LOCAL_SEARCH_SCHEDULES:
         raise ValueError(f"ls_schedule must be one of {sorted(LOCAL_SEARCH_SCHEDULES)}, got {name!r}")
     return LocalSearchSchedule.from_values(LOCAL_SEARCH_SCHEDULES[name].scaled(ctx.pop_size * ctx.n_gen), given)
+
+
+def _move_screen(objectives, schedule: LocalSearchSchedule) -> MoveScreen | None:
+    """The schedule's screen for hill climbs: the objectives' move estimates, when asked and available."""
+    make = getattr(objectives, "move_screen", None)
+    return make(schedule.screen_tolerance) if schedule.screen_tolerance > 0 and make is not None else None
 
 
 class ArrayDriver:
@@ -164,6 +189,7 @@ class ArrayDriver:
         self.schedule = _local_search(ctx)
         self.space = ctx.space
         self.objective_names = tuple(ctx.objectives.names)
+        self.screen = _move_screen(ctx.objectives, self.schedule)
         self._evaluate = ctx.evaluate
         self.seen = Archive(ctx.space, ctx.objectives.n_obj)
         evaluate = self._evaluate_and_keep if self.schedule.mode != "none" else ctx.evaluate
@@ -191,7 +217,7 @@ class ArrayDriver:
         """Climbs from random starts drawn from the run's own generator, then their breeding."""
         error = self.objective_names.index("error") if "error" in self.objective_names else None
         n_obj = self.seen.F.shape[1]
-        return climb_and_breed(self.space, self._evaluate_and_keep, self._evaluate, n_obj, error, self.schedule, self.engine.random_state)
+        return climb_and_breed(self.space, self._evaluate_and_keep, self._evaluate, n_obj, error, self.schedule, self.engine.random_state, self.screen)
 
     def step(self) -> None:
         self.t += 1
@@ -204,7 +230,9 @@ class ArrayDriver:
                 self.engine.inject(*climbed)
         if self.schedule.due(self.t, self.n_steps) and (last or self.t <= self.n_genetic):
             self.seen.update()
-            res = pareto_local_search(self.space, self._evaluate_and_keep, self.seen.X, self.seen.F, self.schedule.max_evals, batch=self.schedule.ls_batch)
+            res = pareto_local_search(
+                self.space, self._evaluate_and_keep, self.seen.X, self.seen.F, self.schedule.max_evals, batch=self.schedule.ls_batch, screen=self.screen
+            )
             self.engine.inject(res.X, res.F)
             if last:
                 self._final = (res.X, res.F)
@@ -229,6 +257,7 @@ class PolishedDriver:
 
     def __init__(self, inner: PymooDriver, ctx: SearchContext, schedule: LocalSearchSchedule) -> None:
         self.inner, self.schedule, self.space = inner, schedule, ctx.space
+        self.screen = _move_screen(ctx.objectives, schedule)
         self._evaluate = ctx.evaluate
         self.names = tuple(ctx.objectives.names)
         self.rs = np.random.default_rng([ctx.seed, 21])  # its own stream: the algorithm's draws stay as they were
@@ -249,9 +278,9 @@ class PolishedDriver:
             X, F = self.inner.final()
             error = self.names.index("error") if "error" in self.names else None
             if self.schedule.climbs > 0:
-                CX, CF = climb_and_breed(self.space, self._evaluate, self._evaluate, len(self.names), error, self.schedule, self.rs)
+                CX, CF = climb_and_breed(self.space, self._evaluate, self._evaluate, len(self.names), error, self.schedule, self.rs, self.screen)
                 X, F = np.concatenate([X, CX]), np.concatenate([F, CF])
-            res = pareto_local_search(self.space, self._evaluate, X, F, self.schedule.max_evals, batch=self.schedule.ls_batch)
+            res = pareto_local_search(self.space, self._evaluate, X, F, self.schedule.max_evals, batch=self.schedule.ls_batch, screen=self.screen)
             self._final = (res.X, res.F)
 
     def population(self):

@@ -12,6 +12,8 @@ only be faster, never different.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,6 +59,20 @@ def _mlp_layers(model) -> list[tuple[np.ndarray, np.ndarray]] | None:
     return [(m.weight.detach().cpu().numpy().astype(np.float32).T.copy(), m.bias.detach().cpu().numpy().astype(np.float32).copy()) for m in linears]
 
 
+@dataclass(frozen=True)
+class MoveScreen:
+    """Estimated objectives of genomes near known ones, and how far each estimate may be off.
+
+    ``estimate(parents, moves)`` gives the (n, m, n_obj) objectives of ``moves`` (n, m, genes),
+    each ``moves[i]`` a small change of ``parents[i]``; ``tolerance`` (n_obj,) bounds the error of
+    each column (0: exact). A screened hill climb scores exactly only the moves whose
+    estimate is within the tolerance of the best estimate.
+    """
+
+    estimate: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    tolerance: np.ndarray
+
+
 class FastPredictor:
     """Predicted top-1 (%) for a genome array: the predictor's own MLP as float32 numpy matmuls when verified."""
 
@@ -100,6 +116,43 @@ class FastPredictor:
         if not self.fast:
             return np.asarray(self._slow(g), dtype=np.float64)
         return self._forward(np.asarray(self._features(g), dtype=np.float32)) * self.scale
+
+    def estimate_moves(self, parents: np.ndarray, moves: np.ndarray) -> np.ndarray:
+        """Estimated top-1 (%), shape (n, m), of genomes ``moves`` (n, m, genes), row i's m moves
+        small changes of ``parents[i]``: the first layer exact, the layers after it linearised at
+        the parent (one backward pass per parent).
+
+        Why: a hill climb scores every one-gene move of a genome to take the best one; nearly all
+        of them are far from the best. The first layer of a one-hot MLP holds the first
+        non-linearity exactly and costs a seventh of the network; linearising the rest costs a
+        dot product. On OFA's predictor such estimates err by 0.03-0.05 points (median) and keep
+        the exact best move within 0.2 points of the best estimate at 99.7 % of a climb's
+        steps, so a climb needs exact scores for about a quarter of its moves
+        (docs/notes/search.md). Only for a verified MLP (``fast``); callers check that first.
+        """
+        if not self.fast:
+            raise ValueError("move estimates need the predictor's MLP (fast path)")
+        n, m, genes = moves.shape
+        if len(self.layers) == 1:  # a linear model: the exact prediction is as cheap as any estimate
+            return self(moves.reshape(n * m, genes)).reshape(n, m)
+        (w1, b1), rest = self.layers[0], self.layers[1:]
+        h = np.maximum(np.asarray(self._features(parents), dtype=np.float32) @ w1 + b1, 0.0)
+        out, masks = h, []
+        for i, (w, b) in enumerate(rest):
+            out = out @ w + b
+            if i < len(rest) - 1:
+                masks.append(out > 0)
+                np.maximum(out, 0.0, out=out)
+        grad = np.tile(rest[-1][0][:, 0], (n, 1))  # d output / d last hidden layer
+        for (w, _), mask in zip(rest[-2::-1], masks[::-1], strict=True):
+            grad = (grad * mask) @ w.T  # through the ReLU, then back through the layer: d output / d h
+        h1 = np.asarray(self._features(moves.reshape(n * m, genes)), dtype=np.float32) @ w1
+        h1 += b1
+        np.maximum(h1, 0.0, out=h1)
+        h1 = h1.reshape(n, m, -1)
+        h1 -= h[:, None, :]
+        est = out[:, 0][:, None] + np.einsum("nmh,nh->nm", h1, grad)
+        return est.astype(np.float64) * self.scale
 
 
 class FastLatency:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ofa_dash.search.archive import nondominated
+from ofa_dash.search.fast import MoveScreen
 from ofa_dash.search.operators import unique_rows
 from ofa_dash.space import SearchSpace
 
@@ -49,7 +50,12 @@ def one_gene_neighbours(space: SearchSpace, X: np.ndarray) -> np.ndarray:
 
 
 def hill_climb(
-    space: SearchSpace, evaluate: Callable[[np.ndarray], np.ndarray], X: np.ndarray, weights: np.ndarray, scale: np.ndarray | None = None
+    space: SearchSpace,
+    evaluate: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    weights: np.ndarray,
+    scale: np.ndarray | None = None,
+    screen: MoveScreen | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Steepest descent from every row of ``X`` at once, one-gene moves, row i minimising
     ``F @ weights[i]`` with the objectives divided by ``scale`` (default: their spread over the starts).
@@ -59,7 +65,10 @@ def hill_climb(
     (final genomes, their objectives, evaluations). The corners of a front
     (the most accurate subnet above all) are single-objective optima a
     population reaches only in some seeds; a few dozen climbs from random
-    starts reach them for a fraction of a run's evaluations.
+    starts reach them for a fraction of a run's evaluations. With a ``screen``,
+    a round evaluates only the moves whose estimated score is within the screen's
+    tolerance of the climber's best estimate (the rest are estimated, not evaluated);
+    moves are still taken on exact scores only.
     """
     X = space.canonical(np.asarray(X, dtype=np.int64))
     F = np.asarray(evaluate(X), dtype=float)
@@ -74,6 +83,8 @@ def hill_climb(
         n, m, _ = N.shape
         # a change to a switched-off slot is the climber itself (a fifth of the moves on average): not evaluated
         real = np.any(X[active][:, None, :] != N, axis=2)
+        if screen is not None:
+            real = _screened(screen, X[active], N, real, W[active])
         ri = np.nonzero(real)[0]
         FN = np.zeros((n, m, F.shape[1]))
         FN[real] = np.asarray(evaluate(N[real]), dtype=float)
@@ -90,6 +101,14 @@ def hill_climb(
     return X, F, n_evals
 
 
+def _screened(screen: MoveScreen, parents: np.ndarray, N: np.ndarray, real: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """The moves of ``real`` whose estimated score is within the tolerance of their climber's best estimate."""
+    est = np.einsum("nmk,nk->nm", np.asarray(screen.estimate(parents, N), dtype=float), W)
+    est[~real] = np.inf
+    slack = np.abs(W) @ np.asarray(screen.tolerance, dtype=float)
+    return real & (est <= est.min(axis=1, keepdims=True) + slack[:, None])
+
+
 def iterated_climb(
     space: SearchSpace,
     evaluate: Callable[[np.ndarray], np.ndarray],
@@ -98,6 +117,7 @@ def iterated_climb(
     rounds: int,
     strength: int,
     rs: np.random.Generator,
+    screen: MoveScreen | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Iterated local search, all climbers at once: climb, then ``rounds`` times redraw
     ``strength`` random genes of each climber's best, climb again and keep the better.
@@ -107,7 +127,7 @@ def iterated_climb(
     the width of the hypervolume's most valuable strip. Kicks let a climber
     leave its optimum without starting over.
     """
-    X, F, n_evals = hill_climb(space, evaluate, starts, weights)
+    X, F, n_evals = hill_climb(space, evaluate, starts, weights, screen=screen)
     F0 = np.asarray(evaluate(space.canonical(starts)), dtype=float)  # the scale hill_climb used
     n_evals += len(starts)
     scale = np.maximum(F0.max(axis=0) - F0.min(axis=0), 1e-12)
@@ -118,7 +138,7 @@ def iterated_climb(
         genes = np.argsort(rs.random(kicked.shape), axis=1)[:, :strength]
         rows = np.arange(len(X))[:, None]
         kicked[rows, genes] = rs.integers(0, upper[genes])
-        KX, KF, n = hill_climb(space, evaluate, kicked, weights, scale)
+        KX, KF, n = hill_climb(space, evaluate, kicked, weights, scale, screen)
         n_evals += n
         new_score = np.einsum("ij,ij->i", KF / scale, weights)
         better = new_score < score
@@ -149,6 +169,7 @@ def memetic_climb(
     max_evals: int,
     rs: np.random.Generator,
     diverse: bool = False,
+    screen: MoveScreen | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Breed climbed optima that share a weighting: children by binary tournament, uniform
     crossover and a one-gene-per-child mutation, each child climbed, the best distinct
@@ -191,7 +212,7 @@ def memetic_climb(
         C = np.where(rs.random((P.shape[1], n_genes)) < 0.5, X[P[0]], X[P[1]])
         mutate = rs.random(C.shape) < 1.0 / n_genes
         C = np.where(mutate, rs.integers(0, upper, size=C.shape), C)
-        CX, CF, spent = hill_climb(space, evaluate, C, weights[P[0]], scale)
+        CX, CF, spent = hill_climb(space, evaluate, C, weights[P[0]], scale, screen)
         n_evals += spent
         last_cost = spent
         start = 0
@@ -250,6 +271,7 @@ def pareto_local_search(
     max_evals: int,
     max_rounds: int = 1_000,
     batch: int = 0,
+    screen: MoveScreen | None = None,
 ) -> LocalSearchResult:
     """Improve the non-dominated set of (``X``, ``F``) by one-gene moves, at most ``max_evals`` evaluations.
 
@@ -263,7 +285,10 @@ def pareto_local_search(
     the first objective, then alternately from either end), where the front
     is thinnest. A small ``batch`` lets improvements be expanded in the next
     round instead of after a sweep of the whole archive: the search walks
-    further along the front for the same budget.
+    further along the front for the same budget. With a ``screen``, a neighbour
+    is evaluated only if some member does not dominate it even with each of its
+    estimated objectives lowered by the screen's tolerance (nearly all neighbours
+    of a front are far behind it).
     """
     X = space.canonical(np.asarray(X, dtype=np.int64))
     F = np.asarray(F, dtype=float)
@@ -281,7 +306,7 @@ def pareto_local_search(
             pending = by_first[np.unique(np.linspace(0, len(by_first) - 1, batch).round().astype(int))]
         expanded.update(_row_keys(X[pending]).tolist())
         order = _ends_first(F[pending])
-        cand = one_gene_neighbours(space, X[pending[order]])  # grouped by source row, ends of the front first
+        cand = _promising_neighbours(space, X[pending[order]], F, screen)  # grouped by source row, ends of the front first
         fresh = np.fromiter((k not in seen for k in _row_keys(cand).tolist()), dtype=bool, count=len(cand))
         cand = cand[fresh][: max_evals - n_evals]
         rounds += 1
@@ -294,6 +319,37 @@ def pareto_local_search(
             X, F = allX[nd], allF[nd]
         pending = np.nonzero(np.fromiter((k not in expanded for k in _row_keys(X).tolist()), dtype=bool, count=len(X)))[0]
     return LocalSearchResult(X, F, n_evals, rounds, converged=len(pending) == 0)
+
+
+def _promising_neighbours(space: SearchSpace, X: np.ndarray, front: np.ndarray, screen: MoveScreen | None) -> np.ndarray:
+    """:func:`one_gene_neighbours` of ``X`` (in row order), less those ``screen`` shows dominated by ``front``.
+
+    Two objectives only: there the check is a sort and a prefix minimum. With more, checking a
+    neighbour against a front of thousands costs more than evaluating it (the all-devices run's
+    pass ran for minutes instead of seconds), so every neighbour is evaluated."""
+    if screen is None or front.shape[1] != 2:
+        return one_gene_neighbours(space, X)
+    N = _all_moves(space, X)
+    keep = np.any(X[:, None, :] != N, axis=2)
+    optimistic = np.asarray(screen.estimate(X, N), dtype=float) - np.asarray(screen.tolerance, dtype=float)
+    keep &= ~dominated_by(front, optimistic.reshape(-1, front.shape[1])).reshape(keep.shape)
+    N = N[keep]
+    return N[unique_rows(N)]
+
+
+def dominated_by(front: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """(len(F),) bool: whether some row of the two-objective ``front`` is no worse than each row of
+    ``F`` in both objectives (minimisation; a row equal to a front member counts: it improves nothing).
+    The best second objective among the members no worse in the first, by a sort and a prefix minimum."""
+    front, F = np.asarray(front, dtype=float), np.asarray(F, dtype=float)
+    if front.shape[1] != 2 or F.shape[1] != 2:
+        raise ValueError("dominated_by compares two objectives")
+    if len(front) == 0:
+        return np.zeros(len(F), dtype=bool)
+    order = np.argsort(front[:, 0], kind="stable")
+    best = np.minimum.accumulate(front[order, 1])
+    i = np.searchsorted(front[order, 0], F[:, 0], side="right")
+    return (i > 0) & (best[np.maximum(i - 1, 0)] <= F[:, 1])
 
 
 def _ends_first(F: np.ndarray) -> np.ndarray:
@@ -333,7 +389,10 @@ class LocalSearchSchedule:
     requested generations (the rest of the time pays for the local search); a Pareto
     local search pass of at most ``max_evals`` evaluations (expanding at most ``ls_batch``
     members a round; 0: all) polishes the archive every ``every`` generations
-    (0: never in between) and after the last one.
+    (0: never in between) and after the last one. With ``screen_tolerance`` > 0 the
+    climbs and the pass are screened by the objectives' move estimates, trusted to
+    that many points of error (:class:`~ofa_dash.search.fast.MoveScreen`); budgets then
+    count exact evaluations only.
     """
 
     mode: str = "none"
@@ -347,6 +406,7 @@ class LocalSearchSchedule:
     memetic_evals: int = 0
     ls_batch: int = 0
     memetic_diverse: bool = False
+    screen_tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in LOCAL_SEARCH_MODES:
@@ -356,6 +416,8 @@ class LocalSearchSchedule:
         for name in ("every", "max_evals", "climbs", "kick_rounds", "kick_genes", "memetic_evals", "ls_batch"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.screen_tolerance >= 0.0:
+            raise ValueError(f"screen_tolerance must be >= 0, got {self.screen_tolerance}")
         if not 0.0 < self.ga_share <= 1.0:
             raise ValueError(f"ga_share must be in (0, 1], got {self.ga_share}")
 
@@ -399,16 +461,17 @@ def climb_and_breed(
     error: int | None,
     schedule: LocalSearchSchedule,
     rs: np.random.Generator,
+    screen: MoveScreen | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The climbing half of a schedule: ``schedule.climbs`` iterated climbs from random starts,
     then ``schedule.memetic_evals`` of breeding (:func:`memetic_climb`). ``score_starts``
     scores the starts once more for the objectives' scale (an evaluator that keeps nothing:
-    random starts are not results)."""
+    random starts are not results). Every climb is screened by ``screen`` when given."""
     starts = rs.integers(0, space.genome_upper, size=(schedule.climbs, space.genome_upper.size))
     weights = climb_weights(n_obj, schedule.climbs, schedule.climb_weights, rs, error)
-    X, F, _ = iterated_climb(space, evaluate, starts, weights, schedule.kick_rounds, schedule.kick_genes, rs)
+    X, F, _ = iterated_climb(space, evaluate, starts, weights, schedule.kick_rounds, schedule.kick_genes, rs, screen)
     if schedule.memetic_evals > 0:
         F0 = np.asarray(score_starts(space.canonical(starts)), dtype=float)  # the scale the climbs used
         scale = F0.max(axis=0) - F0.min(axis=0)
-        X, F, _ = memetic_climb(space, evaluate, X, F, weights, scale, schedule.memetic_evals, rs, diverse=schedule.memetic_diverse)
+        X, F, _ = memetic_climb(space, evaluate, X, F, weights, scale, schedule.memetic_evals, rs, diverse=schedule.memetic_diverse, screen=screen)
     return X, F

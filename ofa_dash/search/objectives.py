@@ -19,7 +19,7 @@ Counts are scaled to millions so that hypervolumes stay readable numbers.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from ofa_dash.hardware import count
 from ofa_dash.hardware import devices as registry
-from ofa_dash.search.fast import FastLatency, FastPredictor
+from ofa_dash.search.fast import FastLatency, FastPredictor, MoveScreen
 from ofa_dash.space import SearchSpace
 from ofa_dash.workspace import Workspace
 
@@ -120,11 +120,15 @@ class Objectives:
         made (they are in range by construction); anything from outside is checked.
         """
         g = self.space.check_genome(genomes) if check else np.asarray(genomes, dtype=np.int64)
+        return self._columns(g, self._acc)
+
+    def _columns(self, g: np.ndarray, error: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """The objective matrix of checked genomes, the error's top-1 taken from ``error``."""
         out = np.empty((len(g), self.n_obj))
         counts = None
         for j, name in enumerate(self.names):
             if name == "error":
-                out[:, j] = 100.0 - self._acc(g)
+                out[:, j] = 100.0 - error(g)
             elif name in self._lat:
                 out[:, j] = self._lat[name](g)
             else:
@@ -132,6 +136,25 @@ class Objectives:
                     counts = count(self.space, g)
                 out[:, j] = counts[name] * COUNTERS[name][1]
         return out
+
+    def move_screen(self, error_tolerance: float) -> MoveScreen | None:
+        """Cheap estimates of moves' objectives for screened hill climbs; None where the error's
+        predictor is not a verified MLP (or there is no error objective: then nothing is costly).
+
+        Every objective but the error is exact (a table gather or a count); the error comes from
+        :meth:`FastPredictor.estimate_moves`, trusted to within ``error_tolerance`` points.
+        """
+        if "error" not in self.names or not self._acc.fast:
+            return None
+        acc = self._acc
+
+        def estimate(parents: np.ndarray, moves: np.ndarray) -> np.ndarray:
+            n, m, genes = moves.shape
+            est = acc.estimate_moves(parents, moves).reshape(-1)
+            return self._columns(moves.reshape(n * m, genes), lambda _: est).reshape(n, m, -1)
+
+        tolerance = np.array([error_tolerance if n == "error" else 0.0 for n in self.names])
+        return MoveScreen(estimate, tolerance)
 
     def subset(self, names: str | Sequence[str]) -> Objectives:
         """The same predictor and tables, fewer objectives (e.g. only a cost, for a constraint check)."""
