@@ -167,7 +167,7 @@ def _local_search(ctx: SearchContext) -> LocalSearchSchedule:
 
 
 def _move_screen(objectives, schedule: LocalSearchSchedule) -> MoveScreen | None:
-    """The schedule's screen for hill climbs: the objectives' move estimates, when asked and available."""
+    """The schedule's screen for its climbs and passes: the objectives' move estimates, when asked and available."""
     make = getattr(objectives, "move_screen", None)
     return make(schedule.screen_tolerance) if schedule.screen_tolerance > 0 and make is not None else None
 
