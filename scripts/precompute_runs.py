@@ -13,7 +13,7 @@ with ``--official``):
    (NSGA-III or AGE-MOEA), compared per device with the dedicated runs: the
    non-dominated subset of its archive in (error, latency:d), its hypervolume at
    the dedicated runs' reference point, and the ratio to each dedicated run's
-   hypervolume (target: at least 0.97 of every one);
+   hypervolume (target: at least 0.99 of every one, issue 21);
 3. one (error, latency:D, params) run with ``--many-algorithm``, D = ``--params-device``
    (default ``cpu-ort`` where the space has it, else the first device). The dashboard opens
    on the device the stored runs searched most often, so this run decides the tie between
@@ -43,7 +43,7 @@ from ofa_dash.search.run import pair_subset_hv  # noqa: E402
 from ofa_dash.space import get_space  # noqa: E402
 from ofa_dash.store import RunStore  # noqa: E402
 
-RATIO_TARGET = 0.97
+RATIO_TARGET = 0.99
 
 
 def main() -> int:
