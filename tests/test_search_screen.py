@@ -8,8 +8,8 @@ import pytest
 from search_toys import deep_toy_objectives, toy_objectives
 
 from ofa_dash.search import RunSpec, run_search
-from ofa_dash.search.archive import Hypervolume
-from ofa_dash.search.local import _all_moves, dominated_by, hill_climb, pareto_local_search
+from ofa_dash.search.archive import Hypervolume, dominated_by
+from ofa_dash.search.local import _all_moves, hill_climb, pareto_local_search
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,21 @@ def nondominated(F: np.ndarray) -> np.ndarray:
     return np.asarray(_NDS.do(np.asarray(F, dtype=float), only_non_dominated_front=True), dtype=int)
 
 
+def dominated_by(front: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """(len(F),) bool: whether some row of the two-objective ``front`` is no worse than each row of
+    ``F`` in both objectives (minimisation; a row equal to a front member counts: it improves nothing).
+    The best second objective among the members no worse in the first, by a sort and a prefix minimum."""
+    front, F = np.asarray(front, dtype=float), np.asarray(F, dtype=float)
+    if front.shape[1] != 2 or F.shape[1] != 2:
+        raise ValueError("dominated_by compares two objectives")
+    if len(front) == 0:
+        return np.zeros(len(F), dtype=bool)
+    order = np.argsort(front[:, 0], kind="stable")
+    best = np.minimum.accumulate(front[order, 1])
+    i = np.searchsorted(front[order, 0], F[:, 0], side="right")
+    return (i > 0) & (best[np.maximum(i - 1, 0)] <= F[:, 1])
+
+
 class Hypervolume:
     """pymoo's hypervolume at a fixed reference point (``0`` for an empty set)."""
 

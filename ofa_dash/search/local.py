@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ofa_dash.search.archive import nondominated
+from ofa_dash.search.archive import dominated_by, nondominated
 from ofa_dash.search.fast import MoveScreen
 from ofa_dash.search.operators import unique_rows
 from ofa_dash.space import SearchSpace
@@ -335,21 +335,6 @@ def _promising_neighbours(space: SearchSpace, X: np.ndarray, front: np.ndarray, 
     keep &= ~dominated_by(front, optimistic.reshape(-1, front.shape[1])).reshape(keep.shape)
     N = N[keep]
     return N[unique_rows(N)]
-
-
-def dominated_by(front: np.ndarray, F: np.ndarray) -> np.ndarray:
-    """(len(F),) bool: whether some row of the two-objective ``front`` is no worse than each row of
-    ``F`` in both objectives (minimisation; a row equal to a front member counts: it improves nothing).
-    The best second objective among the members no worse in the first, by a sort and a prefix minimum."""
-    front, F = np.asarray(front, dtype=float), np.asarray(F, dtype=float)
-    if front.shape[1] != 2 or F.shape[1] != 2:
-        raise ValueError("dominated_by compares two objectives")
-    if len(front) == 0:
-        return np.zeros(len(F), dtype=bool)
-    order = np.argsort(front[:, 0], kind="stable")
-    best = np.minimum.accumulate(front[order, 1])
-    i = np.searchsorted(front[order, 0], F[:, 0], side="right")
-    return (i > 0) & (best[np.maximum(i - 1, 0)] <= F[:, 1])
 
 
 def _ends_first(F: np.ndarray) -> np.ndarray:
