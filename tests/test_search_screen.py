@@ -35,6 +35,14 @@ def test_move_estimates_are_exact_for_one_hidden_layer(toy):
     np.testing.assert_allclose(est, exact, atol=1e-4)
 
 
+def test_move_estimates_hold_for_genomes_far_from_the_parent(toy):
+    """The first layer is summed from the features a move changes; a move changing many (any genome) is exact too."""
+    P = toy.space.canonical(toy.space.sample_genomes(3, seed=4))
+    far = toy.space.canonical(toy.space.sample_genomes(3 * 5, seed=5)).reshape(3, 5, -1)
+    est = toy._acc.estimate_moves(P, far)
+    np.testing.assert_allclose(est, toy._acc(far.reshape(15, -1)).reshape(3, 5), atol=1e-4)
+
+
 def test_move_estimates_of_a_deeper_mlp_are_close_and_exact_at_the_parent(deep):
     P, N = _moves(deep.space, 6, seed=2)
     acc = deep._acc

@@ -73,6 +73,17 @@ class MoveScreen:
     tolerance: np.ndarray
 
 
+def _sparse_rows(a: np.ndarray):
+    """``a`` (2-D, mostly zeros) as a CSR matrix, built from one pass over a boolean mask
+    (scipy's own constructor scans the floats and costs several times the product)."""
+    from scipy.sparse import csr_matrix
+
+    flat = np.flatnonzero(a != 0)
+    rows, cols = np.divmod(flat, a.shape[1])
+    indptr = np.searchsorted(rows, np.arange(a.shape[0] + 1))
+    return csr_matrix((a.ravel()[flat], cols, indptr), shape=a.shape)
+
+
 class FastPredictor:
     """Predicted top-1 (%) for a genome array: the predictor's own MLP as float32 numpy matmuls when verified."""
 
@@ -136,7 +147,9 @@ class FastPredictor:
         if len(self.layers) == 1:  # a linear model: the exact prediction is as cheap as any estimate
             return self(moves.reshape(n * m, genes)).reshape(n, m)
         (w1, b1), rest = self.layers[0], self.layers[1:]
-        h = np.maximum(np.asarray(self._features(parents), dtype=np.float32) @ w1 + b1, 0.0)
+        x = np.asarray(self._features(parents), dtype=np.float32)
+        z1 = x @ w1 + b1
+        h = np.maximum(z1, 0.0)
         out, masks = h, []
         for i, (w, b) in enumerate(rest):
             out = out @ w + b
@@ -146,12 +159,16 @@ class FastPredictor:
         grad = np.tile(rest[-1][0][:, 0], (n, 1))  # d output / d last hidden layer
         for (w, _), mask in zip(rest[-2::-1], masks[::-1], strict=True):
             grad = (grad * mask) @ w.T  # through the ReLU, then back through the layer: d output / d h
-        h1 = np.asarray(self._features(moves.reshape(n * m, genes)), dtype=np.float32) @ w1
-        h1 += b1
-        np.maximum(h1, 0.0, out=h1)
-        h1 = h1.reshape(n, m, -1)
-        h1 -= h[:, None, :]
-        est = out[:, 0][:, None] + np.einsum("nmh,nh->nm", h1, grad)
+        # a move's first layer is its parent's plus the rows of the few features it changes: a sparse
+        # product (~2 non-zeros a move) instead of a dense one over every feature
+        delta = np.asarray(self._features(moves.reshape(n * m, genes)), dtype=np.float32).reshape(n, m, -1)
+        delta -= x[:, None, :]
+        z = _sparse_rows(delta.reshape(n * m, -1)) @ w1
+        z = z.reshape(n, m, -1)
+        z += z1[:, None, :]
+        np.maximum(z, 0.0, out=z)
+        est = np.matmul(z, grad[:, :, None])[..., 0]
+        est += (out[:, 0] - np.einsum("nh,nh->n", h, grad))[:, None]
         return est.astype(np.float64) * self.scale
 
 
