@@ -122,8 +122,10 @@ def test_batched_pareto_local_search_expands_at_most_batch_members_a_round():
 
 
 def test_named_schedules_and_the_default():
-    assert DEFAULT_LOCAL_SEARCH is LOCAL_SEARCH_SCHEDULES["screened"]
-    assert (DEFAULT_LOCAL_SEARCH.climbs, DEFAULT_LOCAL_SEARCH.memetic_evals, DEFAULT_LOCAL_SEARCH.screen_tolerance) == (32, 35_000, 0.2)
+    assert DEFAULT_LOCAL_SEARCH is LOCAL_SEARCH_SCHEDULES["tight-screen"]
+    assert (DEFAULT_LOCAL_SEARCH.climbs, DEFAULT_LOCAL_SEARCH.memetic_evals, DEFAULT_LOCAL_SEARCH.screen_tolerance) == (40, 22_000, 0.1)
+    screened = LOCAL_SEARCH_SCHEDULES["screened"]
+    assert (screened.climbs, screened.memetic_evals, screened.screen_tolerance) == (32, 35_000, 0.2)
     memetic = LOCAL_SEARCH_SCHEDULES["memetic"]
     assert (memetic.climbs, memetic.memetic_evals, memetic.screen_tolerance) == (16, 100_000, 0.0)
     old = LOCAL_SEARCH_SCHEDULES["climbs-v1"]
@@ -139,8 +141,10 @@ def _run(params: dict, gens: int = 30, pop: int = 20):
 
 def test_runs_record_the_schedule_and_the_old_one_is_reachable():
     new, memetic, old = _run({}), _run({"ls_schedule": "memetic"}), _run({"ls_schedule": "climbs-v1"})
-    assert new.algorithm_params["ls_schedule"] == "screened" and new.algorithm_params["memetic_evals"] == 210
-    assert new.algorithm_params["screen_tolerance"] == 0.2 and memetic.algorithm_params["screen_tolerance"] == 0.0
+    assert new.algorithm_params["ls_schedule"] == "tight-screen" and new.algorithm_params["memetic_evals"] == 132
+    assert new.algorithm_params["screen_tolerance"] == 0.1 and memetic.algorithm_params["screen_tolerance"] == 0.0
+    screened = _run({"ls_schedule": "screened"})
+    assert screened.algorithm_params["screen_tolerance"] == 0.2 and screened.algorithm_params["memetic_evals"] == 210
     assert memetic.algorithm_params["ls_schedule"] == "memetic" and memetic.algorithm_params["memetic_evals"] == 600
     assert old.algorithm_params["ls_schedule"] == "climbs-v1" and old.algorithm_params["memetic_evals"] == 0
     assert new.algorithm_params["climb_weights"] == "error" and old.algorithm_params["climb_weights"] == "accurate"
@@ -183,7 +187,7 @@ def test_agemoea_ends_with_the_local_search_by_default():
     toy, plain = _many("agemoea", {"local_search": "none"})
     _, polished = _many("agemoea", {})
     assert "local_search" not in plain.algorithm_params
-    assert polished.algorithm_params["local_search"] == "pareto" and polished.algorithm_params["ls_schedule"] == "screened"
+    assert polished.algorithm_params["local_search"] == "pareto" and polished.algorithm_params["ls_schedule"] == "tight-screen"
     assert polished.n_evals > plain.n_evals
     assert len(nondominated(polished.final_F)) == len(polished.final_F)
     np.testing.assert_allclose(toy(polished.final_X), polished.final_F, rtol=1e-9, atol=1e-4)

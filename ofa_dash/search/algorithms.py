@@ -19,8 +19,8 @@ accurate subnets), seed the first population, the genetic search runs 5 % of the
 requested generations, and a Pareto local search polishes the archive; the climbs and
 the pass evaluate exactly only the moves the predictor's cheap move estimates cannot
 rule out (:meth:`~ofa_dash.search.objectives.Objectives.move_screen`). Together they
-take less than the time of the plain run (``DEFAULT_LOCAL_SEARCH``; ``ls_schedule="memetic"``
-and ``"climbs-v1"`` give the schedules it replaced; ``local_search="none"`` turns it off,
+take less than the time of the plain run (``DEFAULT_LOCAL_SEARCH``; ``ls_schedule="screened"``,
+``"memetic"`` and ``"climbs-v1"`` give the schedules it replaced; ``local_search="none"`` turns it off,
 as ``OFA2_PROTOCOL`` does).
 
 ``agemoea`` (the all-devices run's algorithm) ends with the same schedule's climbs and
@@ -77,13 +77,24 @@ DEFAULT_INIT = "random+extremes"
 OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTATION_PROB_VAR, "local_search": "none"}
 # NSGA-II's local search schedules by name (issue 21; measured in docs/notes/search.md), as set
 # for a run of 100 x 1,000; other budgets scale the climbs, the breeding and the pass
-# (LocalSearchSchedule.scaled). "screened" is the default: 32 climbs on the error alone, bred for
-# 35k exact evaluations keeping non-dominated optima first, 5 % genetic generations, a Pareto
+# (LocalSearchSchedule.scaled). "tight-screen" is the default: 40 climbs on the error alone, bred
+# for 22k exact evaluations keeping non-dominated optima first, 5 % genetic generations, a Pareto
 # local search of at most 100k exact evaluations expanding 15 members a round, every climb and
-# the pass screened by the predictor's move estimates (0.2 points of error). "memetic" is the
-# same without the screen, with 16 climbs bred for 100k (the schedule it replaced); "climbs-v1"
-# the one before that.
+# the pass screened by the predictor's move estimates (0.1 points of error). "screened" is the
+# schedule it replaced (32 climbs bred for 35k, screened at 0.2 points); "memetic" the one before
+# (no screen, 16 climbs bred for 100k); "climbs-v1" the one before that.
 LOCAL_SEARCH_SCHEDULES = {
+    "tight-screen": LocalSearchSchedule(
+        "pareto",
+        max_evals=100_000,
+        climbs=40,
+        climb_weights="error",
+        ga_share=0.05,
+        memetic_evals=22_000,
+        memetic_diverse=True,
+        ls_batch=15,
+        screen_tolerance=0.1,
+    ),
     "screened": LocalSearchSchedule(
         "pareto",
         max_evals=100_000,
@@ -100,7 +111,7 @@ LOCAL_SEARCH_SCHEDULES = {
     ),
     "climbs-v1": LocalSearchSchedule("pareto", max_evals=80_000, climbs=64, climb_weights="accurate", kick_rounds=1, ga_share=0.02),
 }
-DEFAULT_SCHEDULE = "screened"
+DEFAULT_SCHEDULE = "tight-screen"
 DEFAULT_LOCAL_SEARCH = LOCAL_SEARCH_SCHEDULES[DEFAULT_SCHEDULE]
 # SPEA2 keeps OFA²'s operators but mutates each gene with probability 0.02 (about one gene
 # per child of the 46-gene genome), not 0.1. OFA² reproduction, 1,000 generations x 100, mean
