@@ -122,8 +122,12 @@ def test_batched_pareto_local_search_expands_at_most_batch_members_a_round():
 
 
 def test_named_schedules_and_the_default():
-    assert DEFAULT_LOCAL_SEARCH is LOCAL_SEARCH_SCHEDULES["tight-screen"]
-    assert (DEFAULT_LOCAL_SEARCH.climbs, DEFAULT_LOCAL_SEARCH.memetic_evals, DEFAULT_LOCAL_SEARCH.screen_tolerance) == (40, 22_000, 0.1)
+    d = DEFAULT_LOCAL_SEARCH
+    assert d is LOCAL_SEARCH_SCHEDULES["capped"]
+    assert (d.climbs, d.memetic_evals, d.screen_tolerance) == (40, 14_000, 0.1)
+    assert (d.capped_climbers, d.cap_fractions, d.capped_evals) == (16, (0.8, 0.9), 8_000)
+    tight = LOCAL_SEARCH_SCHEDULES["tight-screen"]
+    assert (tight.climbs, tight.memetic_evals, tight.screen_tolerance, tight.cap_fractions) == (40, 22_000, 0.1, ())
     screened = LOCAL_SEARCH_SCHEDULES["screened"]
     assert (screened.climbs, screened.memetic_evals, screened.screen_tolerance) == (32, 35_000, 0.2)
     memetic = LOCAL_SEARCH_SCHEDULES["memetic"]
@@ -141,7 +145,8 @@ def _run(params: dict, gens: int = 30, pop: int = 20):
 
 def test_runs_record_the_schedule_and_the_old_one_is_reachable():
     new, memetic, old = _run({}), _run({"ls_schedule": "memetic"}), _run({"ls_schedule": "climbs-v1"})
-    assert new.algorithm_params["ls_schedule"] == "tight-screen" and new.algorithm_params["memetic_evals"] == 132
+    assert new.algorithm_params["ls_schedule"] == "capped" and new.algorithm_params["memetic_evals"] == 84
+    assert new.algorithm_params["cap_fractions"] == (0.8, 0.9) and new.algorithm_params["capped_evals"] == 48
     assert new.algorithm_params["screen_tolerance"] == 0.1 and memetic.algorithm_params["screen_tolerance"] == 0.0
     screened = _run({"ls_schedule": "screened"})
     assert screened.algorithm_params["screen_tolerance"] == 0.2 and screened.algorithm_params["memetic_evals"] == 210
@@ -158,6 +163,9 @@ def test_runs_record_the_schedule_and_the_old_one_is_reachable():
         ({"memetic_evals": -5}, "memetic_evals must be"),
         ({"ls_batch": -1}, "ls_batch must be"),
         ({"screen_tolerance": "wide"}, "bad local search parameter"),
+        ({"cap_fractions": "0.8,1.2"}, "cap_fractions must each be in"),
+        ({"cap_fractions": "0.8,fast"}, "bad local search parameter"),
+        ({"capped_evals": -1}, "capped_evals must be"),
     ],
 )
 def test_bad_schedule_parameters_are_refused(params, match):
@@ -165,8 +173,11 @@ def test_bad_schedule_parameters_are_refused(params, match):
         _run(params, gens=2, pop=8)
 
 
-def test_flags_read_from_text():
+def test_flags_and_caps_read_from_text():
     base = LocalSearchSchedule("pareto")
+    assert LocalSearchSchedule.from_values(base, {"cap_fractions": "0.7, 0.85"}).cap_fractions == (0.7, 0.85)
+    assert LocalSearchSchedule.from_values(base, {"cap_fractions": [0.5]}).cap_fractions == (0.5,)
+    assert LocalSearchSchedule.from_values(base, {"cap_fractions": ""}).cap_fractions == ()
     assert LocalSearchSchedule.from_values(base, {"memetic_diverse": "false"}).memetic_diverse is False
     assert LocalSearchSchedule.from_values(base, {"memetic_diverse": "1"}).memetic_diverse is True
 
@@ -187,7 +198,7 @@ def test_agemoea_ends_with_the_local_search_by_default():
     toy, plain = _many("agemoea", {"local_search": "none"})
     _, polished = _many("agemoea", {})
     assert "local_search" not in plain.algorithm_params
-    assert polished.algorithm_params["local_search"] == "pareto" and polished.algorithm_params["ls_schedule"] == "tight-screen"
+    assert polished.algorithm_params["local_search"] == "pareto" and polished.algorithm_params["ls_schedule"] == "capped"
     assert polished.n_evals > plain.n_evals
     assert len(nondominated(polished.final_F)) == len(polished.final_F)
     np.testing.assert_allclose(toy(polished.final_X), polished.final_F, rtol=1e-9, atol=1e-4)

@@ -94,5 +94,6 @@ def test_default_local_search_and_the_ofa2_protocol():
     """The tuned default (docs/notes/search.md, issue 21); the reproduction keeps local search off."""
     d = DEFAULT_LOCAL_SEARCH
     assert (d.climbs, d.climb_weights, d.kick_rounds, d.max_evals, d.ga_share) == (40, "error", 0, 100_000, 0.05)
-    assert (d.memetic_evals, d.memetic_diverse, d.ls_batch, d.screen_tolerance) == (22_000, True, 15, 0.1)
+    assert (d.memetic_evals, d.memetic_diverse, d.ls_batch, d.screen_tolerance) == (14_000, True, 15, 0.1)
+    assert (d.capped_climbers, d.cap_fractions, d.capped_evals) == (16, (0.8, 0.9), 8_000)
     assert OFA2_PROTOCOL["local_search"] == "none"

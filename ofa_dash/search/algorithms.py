@@ -15,12 +15,13 @@ parameters ``prob_var``, ``mutation`` ("choice" | "change"), ``crossover``
 
 ``nsga2`` adds local search by default (issue 21, :mod:`ofa_dash.search.local`):
 hill climbs on the error alone, bred with each other (a memetic search for the most
-accurate subnets), seed the first population, the genetic search runs 5 % of the
+accurate subnets) and then bred again under latency caps below the most accurate one's
+(the faster basins just under it), seed the first population, the genetic search runs 5 % of the
 requested generations, and a Pareto local search polishes the archive; the climbs and
 the pass evaluate exactly only the moves the predictor's cheap move estimates cannot
 rule out (:meth:`~ofa_dash.search.objectives.Objectives.move_screen`). Together they
-take less than the time of the plain run (``DEFAULT_LOCAL_SEARCH``; ``ls_schedule="screened"``,
-``"memetic"`` and ``"climbs-v1"`` give the schedules it replaced; ``local_search="none"`` turns it off,
+take less than the time of the plain run (``DEFAULT_LOCAL_SEARCH``; ``ls_schedule="tight-screen"``,
+``"screened"``, ``"memetic"`` and ``"climbs-v1"`` give the schedules it replaced; ``local_search="none"`` turns it off,
 as ``OFA2_PROTOCOL`` does).
 
 ``agemoea`` (the all-devices run's algorithm) ends with the same schedule's climbs and
@@ -77,13 +78,30 @@ DEFAULT_INIT = "random+extremes"
 OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTATION_PROB_VAR, "local_search": "none"}
 # NSGA-II's local search schedules by name (issue 21; measured in docs/notes/search.md), as set
 # for a run of 100 x 1,000; other budgets scale the climbs, the breeding and the pass
-# (LocalSearchSchedule.scaled). "tight-screen" is the default: 40 climbs on the error alone, bred
-# for 22k exact evaluations keeping non-dominated optima first, 5 % genetic generations, a Pareto
-# local search of at most 100k exact evaluations expanding 15 members a round, every climb and
-# the pass screened by the predictor's move estimates (0.1 points of error). "screened" is the
-# schedule it replaced (32 climbs bred for 35k, screened at 0.2 points); "memetic" the one before
-# (no screen, 16 climbs bred for 100k); "climbs-v1" the one before that.
+# (LocalSearchSchedule.scaled). "capped" is the default: 40 climbs on the error alone, bred for
+# 14k exact evaluations keeping non-dominated optima first; then, two objectives only, the bred
+# optima climbed on the error under caps at 0.8 and 0.9 of the most accurate one's latency, 16
+# per cap bred under their cap for 8k (an epsilon-constraint breeding); 5 % genetic generations,
+# a Pareto local search of at most 100k exact evaluations expanding 15 members a round; every
+# climb and the pass screened by the predictor's move estimates (0.1 points of error).
+# "tight-screen" is the same without the caps (bred for 22k); "screened" the schedule before it
+# (32 climbs bred for 35k, screened at 0.2 points); "memetic" the one before (no screen, 16
+# climbs bred for 100k); "climbs-v1" the one before that.
 LOCAL_SEARCH_SCHEDULES = {
+    "capped": LocalSearchSchedule(
+        "pareto",
+        max_evals=100_000,
+        climbs=40,
+        climb_weights="error",
+        ga_share=0.05,
+        memetic_evals=14_000,
+        memetic_diverse=True,
+        ls_batch=15,
+        screen_tolerance=0.1,
+        capped_climbers=16,
+        cap_fractions=(0.8, 0.9),
+        capped_evals=8_000,
+    ),
     "tight-screen": LocalSearchSchedule(
         "pareto",
         max_evals=100_000,
@@ -111,7 +129,7 @@ LOCAL_SEARCH_SCHEDULES = {
     ),
     "climbs-v1": LocalSearchSchedule("pareto", max_evals=80_000, climbs=64, climb_weights="accurate", kick_rounds=1, ga_share=0.02),
 }
-DEFAULT_SCHEDULE = "tight-screen"
+DEFAULT_SCHEDULE = "capped"
 DEFAULT_LOCAL_SEARCH = LOCAL_SEARCH_SCHEDULES[DEFAULT_SCHEDULE]
 # SPEA2 keeps OFA²'s operators but mutates each gene with probability 0.02 (about one gene
 # per child of the 46-gene genome), not 0.1. OFA² reproduction, 1,000 generations x 100, mean
@@ -161,7 +179,8 @@ LOCAL_SEARCH_PARAMS = {
     "local_search": "mode", "ls_every": "every", "ls_evals": "max_evals", "climbs": "climbs",
     "climb_weights": "climb_weights", "kick_rounds": "kick_rounds", "kick_genes": "kick_genes", "ga_share": "ga_share",
     "memetic_evals": "memetic_evals", "ls_batch": "ls_batch", "memetic_diverse": "memetic_diverse",
-    "screen_tolerance": "screen_tolerance",
+    "screen_tolerance": "screen_tolerance", "capped_climbers": "capped_climbers", "cap_fractions": "cap_fractions",
+    "capped_evals": "capped_evals",
 }  # fmt: skip
 
 
