@@ -108,9 +108,10 @@ def hill_climb(
 
 # A limit is soft: an objective one spread (its ``scale``) above its limit adds LIMIT_PENALTY raw
 # units of the row's objective (a climb on the error: 10 points of error a spread of latency,
-# ~0.17 points a ms on OFA's space). Seeds 1-60 of the default on OFA's space (docs/notes/search.md,
-# fifth round) missed 99.5 % on 5 with this penalty, on 9-12 with it 6.7-700x weaker or stronger:
-# the breeding explores across a soft cap's edge, and the caps only aim it.
+# ~0.3 points a ms on OFA's space, where random subnets spread over ~30 ms). Measured there
+# (docs/notes/search.md, fifth round): the default missed 99.5 % on 5 of seeds 1-60 with it,
+# and on 9, 12 and 10 with about 0.75x, 2.5x and 100x it (a near-hard cap): within the seeds'
+# noise (about +-3), so the value is not critical.
 LIMIT_PENALTY = 10.0
 
 
