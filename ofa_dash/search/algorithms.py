@@ -87,46 +87,16 @@ OFA2_PROTOCOL = {"duplicates": "genome", "init": "random", "prob_var": ops.MUTAT
 # "tight-screen" is the same without the caps (bred for 22k); "screened" the schedule before it
 # (32 climbs bred for 35k, screened at 0.2 points); "memetic" the one before (no screen, 16
 # climbs bred for 100k); "climbs-v1" the one before that.
+_MEMETIC = LocalSearchSchedule(
+    "pareto", max_evals=100_000, climbs=16, climb_weights="error", ga_share=0.05, memetic_evals=100_000, memetic_diverse=True, ls_batch=15
+)
+_SCREENED = replace(_MEMETIC, climbs=32, memetic_evals=35_000, screen_tolerance=0.2)
+_TIGHT_SCREEN = replace(_SCREENED, climbs=40, memetic_evals=22_000, screen_tolerance=0.1)
 LOCAL_SEARCH_SCHEDULES = {
-    "capped": LocalSearchSchedule(
-        "pareto",
-        max_evals=100_000,
-        climbs=40,
-        climb_weights="error",
-        ga_share=0.05,
-        memetic_evals=14_000,
-        memetic_diverse=True,
-        ls_batch=15,
-        screen_tolerance=0.1,
-        capped_climbers=16,
-        cap_fractions=(0.8, 0.9),
-        capped_evals=8_000,
-    ),
-    "tight-screen": LocalSearchSchedule(
-        "pareto",
-        max_evals=100_000,
-        climbs=40,
-        climb_weights="error",
-        ga_share=0.05,
-        memetic_evals=22_000,
-        memetic_diverse=True,
-        ls_batch=15,
-        screen_tolerance=0.1,
-    ),
-    "screened": LocalSearchSchedule(
-        "pareto",
-        max_evals=100_000,
-        climbs=32,
-        climb_weights="error",
-        ga_share=0.05,
-        memetic_evals=35_000,
-        memetic_diverse=True,
-        ls_batch=15,
-        screen_tolerance=0.2,
-    ),
-    "memetic": LocalSearchSchedule(
-        "pareto", max_evals=100_000, climbs=16, climb_weights="error", ga_share=0.05, memetic_evals=100_000, memetic_diverse=True, ls_batch=15
-    ),
+    "capped": replace(_TIGHT_SCREEN, memetic_evals=14_000, capped_climbers=16, cap_fractions=(0.8, 0.9), capped_evals=8_000),
+    "tight-screen": _TIGHT_SCREEN,
+    "screened": _SCREENED,
+    "memetic": _MEMETIC,
     "climbs-v1": LocalSearchSchedule("pareto", max_evals=80_000, climbs=64, climb_weights="accurate", kick_rounds=1, ga_share=0.02),
 }
 DEFAULT_SCHEDULE = "capped"
