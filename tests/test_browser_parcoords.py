@@ -59,7 +59,10 @@ def test_a_pin_reaches_the_shortlist_page_and_its_report_opens_as_html(browser, 
     page.goto(f"{demo_app.base}/subnet?space=cifar10&subnet={sid}")
     bh.wait_ready(page, "Subnet")
     page.get_by_test_id("stMainBlockContainer").get_by_text("Shortlist", exact=True).click()  # the expander
-    page.get_by_label("note (why this one)").fill(note)
+    field = page.get_by_label("note (why this one)")
+    field.fill(note)
+    field.press("Control+Enter")  # commit the note and let its rerun finish: a click racing that rerun can be lost on a busy machine
+    bh.wait_ready(page, "Subnet")
     page.get_by_role("button", name="Pin to shortlist").click()
     page.get_by_role("button", name="Remove from shortlist").wait_for(timeout=60_000)
     assert f"shortlist={sid}" in page.url
