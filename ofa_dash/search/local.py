@@ -70,8 +70,8 @@ def hill_climb(
     a round evaluates only the moves whose estimated score is within the screen's
     tolerance of the climber's best estimate (the rest are estimated, not evaluated);
     moves are still taken on exact scores only. With ``limits`` (n, objectives; inf: none),
-    row i also pays :data:`LIMIT_PENALTY` times its total weight per scaled unit an objective
-    is above its limit: a climb of the error under a latency cap (an ε-constraint).
+    row i also pays a penalty for any objective above its limit (:data:`LIMIT_PENALTY`): a
+    climb of the error under a soft latency cap (an ε-constraint).
     """
     X = space.canonical(np.asarray(X, dtype=np.int64))
     F = np.asarray(evaluate(X), dtype=float)
@@ -132,13 +132,10 @@ def _limited_score(weights: np.ndarray, scale: np.ndarray, limits: np.ndarray | 
     return score
 
 
-def _screened(
-    screen: MoveScreen, parents: np.ndarray, N: np.ndarray, real: np.ndarray, W: np.ndarray, score: Callable[[np.ndarray], np.ndarray] | None = None
-) -> np.ndarray:
-    """The moves of ``real`` whose estimated score (``score`` of the estimates; default: weighted by
-    ``W``) is within the tolerance of their climber's best estimate."""
-    E = np.asarray(screen.estimate(parents, N), dtype=float)
-    est = score(E) if score is not None else np.einsum("nmk,nk->nm", E, W)
+def _screened(screen: MoveScreen, parents: np.ndarray, N: np.ndarray, real: np.ndarray, W: np.ndarray, score: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """The moves of ``real`` whose estimated ``score`` is within the screen's tolerance (weighted by
+    the climbers' scaled weights ``W``) of their climber's best estimate."""
+    est = score(np.asarray(screen.estimate(parents, N), dtype=float))
     est[~real] = np.inf
     slack = np.abs(W) @ np.asarray(screen.tolerance, dtype=float)
     return real & (est <= est.min(axis=1, keepdims=True) + slack[:, None])
@@ -207,8 +204,9 @@ def memetic_climb(
     screen: MoveScreen | None = None,
     limits: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Breed climbed optima that share a weighting (and ``limits``, see :func:`hill_climb`): children by binary tournament, uniform
-    crossover and a one-gene-per-child mutation, each child climbed, the best distinct
+    """Breed climbed optima that share a weighting (and ``limits``, see :func:`hill_climb`):
+    children by binary tournament, uniform crossover and a one-gene-per-child mutation, each
+    child climbed, the best distinct
     optima kept (with ``diverse``, optima that no other one dominates in every objective
     first); a generation starts only while the evaluations spent plus the previous
     generation's cost fit in ``max_evals`` (so the budget holds to within one generation's
@@ -257,12 +255,18 @@ def memetic_climb(
             kids = np.arange(start, start + len(g))
             start += len(g)
             allX, allF = np.concatenate([X[g], CX[kids]]), np.concatenate([F[g], CF[kids]])
-            _, first = np.unique(allX, axis=0, return_index=True)
-            rank = _pareto_rank(allF[first]) if diverse and not limited[g[0]] else np.zeros(len(first), dtype=int)
-            order = first[np.lexsort((first, score_of(allF[first], np.full(len(first), g[0])), rank))]
-            keep = np.resize(order, len(g))  # fewer distinct optima than places: repeat the best
+            rank = _pareto_rank(allF) if diverse and not limited[g[0]] else None
+            keep = _best_distinct(allX, score_of(allF, np.full(len(allX), g[0])), len(g), rank)
             X[g], F[g] = allX[keep], allF[keep]
     return X, F, n_evals
+
+
+def _best_distinct(X: np.ndarray, score: np.ndarray, k: int, rank: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``k`` best distinct rows of ``X`` (by ``rank``, then ``score``, then first
+    appearance); fewer distinct rows than places: the best repeated."""
+    _, first = np.unique(X, axis=0, return_index=True)
+    keys = (first, score[first]) if rank is None else (first, score[first], rank[first])
+    return np.resize(first[np.lexsort(keys)], k)
 
 
 def climb_weights(n_obj: int, n: int, mode: str, rs: np.random.Generator, error: int | None = None) -> np.ndarray:
@@ -506,10 +510,10 @@ def climb_and_breed(
     scores the starts once more for the objectives' scale (an evaluator that keeps nothing:
     random starts are not results). Every climb is screened by ``screen`` when given.
 
-    With ``schedule.capped_climbers`` (two objectives, one the error), that many more optima
-    join the breeding as a group of their own: the climbed optima climbed again on the error
-    under a cap on the other objective (``schedule.cap_fraction`` of the most accurate
-    optimum's), the best of them kept. Why: the error's most accurate basins lie at the
+    With ``schedule.cap_fractions`` (two objectives, one the error), the bred optima are then
+    climbed again on the error under soft caps on the other objective (each fraction of the
+    most accurate optimum's), and the best ``schedule.capped_climbers`` per cap are bred under
+    their cap for ``schedule.capped_evals`` (:func:`_capped_breeding`); they join the result. Why: the error's most accurate basins lie at the
     front's costly end, and a faster basin just below them (on OFA's space, 44-56 ms against
     52-65) is one that error climbs and their breeding reach in only some seeds; bred under
     the cap, the constrained optimum is the goal, and the breeding finds it in nearly every
@@ -549,11 +553,6 @@ def _capped_breeding(
     limit[:, cost] = np.repeat(caps, n)
     CX, CF, _ = hill_climb(space, evaluate, np.tile(X, (len(caps), 1)), on_error, scale, screen, limit)
     score = _limited_score(on_error, scale, limit)(CF, np.arange(len(CX)))
-    keep = []
-    for k in range(len(caps)):
-        rows = np.arange(k * n, (k + 1) * n)
-        _, first = np.unique(CX[rows], axis=0, return_index=True)
-        keep.append(rows[np.resize(first[np.lexsort((first, score[rows][first]))], schedule.capped_climbers)])
-    keep = np.concatenate(keep)
+    keep = np.concatenate([k * n + _best_distinct(CX[k * n : (k + 1) * n], score[k * n : (k + 1) * n], schedule.capped_climbers) for k in range(len(caps))])
     CX, CF, _ = memetic_climb(space, evaluate, CX[keep], CF[keep], on_error[keep], scale, schedule.capped_evals, rs, screen=screen, limits=limit[keep])
     return CX, CF
